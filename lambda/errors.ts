@@ -1,0 +1,96 @@
+/**
+ * The one error module. Every error this project raises is a `RefresherError` with a stable
+ * `code` and a `transient` flag: transient errors may succeed on retry, permanent ones cannot
+ * until someone fixes configuration or credentials. Messages name fields and IMS error codes,
+ * never secret values or response bodies.
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CREDENTIALS_INVALID'
+  | 'IMS_REJECTED'
+  | 'IMS_UNAVAILABLE'
+  | 'IMS_RESPONSE_INVALID'
+  | 'SECRET_READ_FAILED'
+  | 'TOKEN_WRITE_FAILED'
+  | 'TOKEN_INVALID'
+  | 'TOKEN_EXPIRED';
+
+export class RefresherError extends Error {
+  readonly code: ErrorCode;
+  readonly transient: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { transient?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.transient = options.transient ?? false;
+  }
+}
+
+/** Misuse: a missing or malformed environment variable or construct input. Raised at start. */
+export class ConfigurationError extends RefresherError {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message);
+  }
+}
+
+/** The credentials secret does not hold usable credentials. Names the field, never its value. */
+export class CredentialsError extends RefresherError {
+  constructor(message: string) {
+    super('CREDENTIALS_INVALID', message);
+  }
+}
+
+/** Adobe IMS could not be used: rejected (permanent), unavailable (transient) or answered nonsense. */
+export class ImsError extends RefresherError {
+  /** HTTP status, when IMS answered at all. */
+  readonly status: number | undefined;
+  /** IMS `error` code, e.g. `invalid_client`. */
+  readonly imsError: string | undefined;
+  /** IMS `X-Debug-Id` header: not secret, and what Adobe support asks for. */
+  readonly debugId: string | undefined;
+  /** Seconds IMS asked us to wait (`Retry-After`), when it said so. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    code: 'IMS_REJECTED' | 'IMS_UNAVAILABLE' | 'IMS_RESPONSE_INVALID',
+    message: string,
+    details: {
+      status?: number;
+      imsError?: string;
+      debugId?: string;
+      retryAfterSeconds?: number;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(code, message, { transient: code === 'IMS_UNAVAILABLE', cause: details.cause });
+    this.status = details.status;
+    this.imsError = details.imsError;
+    this.debugId = details.debugId;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+  }
+}
+
+/** Secrets Manager failed. The SDK has already retried; the original SDK error is the `cause`. */
+export class SecretStoreError extends RefresherError {
+  constructor(code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED', message: string, cause: unknown) {
+    super(code, message, { transient: true, cause });
+  }
+}
+
+/** The token secret does not hold a token in the documented contract (reader side). */
+export class TokenContractError extends RefresherError {
+  constructor(message: string) {
+    super('TOKEN_INVALID', message);
+  }
+}
+
+/** The token secret holds a token that is expired or about to expire (reader side). */
+export class TokenExpiredError extends RefresherError {
+  readonly expiresAt: Date;
+
+  constructor(message: string, expiresAt: Date) {
+    super('TOKEN_EXPIRED', message);
+    this.expiresAt = expiresAt;
+  }
+}
