@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'SECRET_READ_FAILED'
   | 'TOKEN_WRITE_FAILED'
   | 'TOKEN_INVALID'
-  | 'TOKEN_EXPIRED';
+  | 'TOKEN_EXPIRED'
+  | 'INTERNAL_ERROR';
 
 export class RefresherError extends Error {
   readonly code: ErrorCode;

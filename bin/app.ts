@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import { parseAppConfig } from '../lib/config.js';
+import { ImsTokenStack } from '../lib/ims-token-stack.js';
+
+/**
+ * The CDK app. Configuration comes from the `imsTokenRefresher` context in cdk.json, or from a
+ * JSON file named with `cdk deploy -c config=path/to/tokens.json`; no code edit is needed.
+ */
+const app = new App();
+const file = app.node.tryGetContext('config') as string | undefined;
+const raw = file ? JSON.parse(readFileSync(file, 'utf8')) : app.node.tryGetContext('imsTokenRefresher');
+
+new ImsTokenStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'ImsTokenRefresher', {
+  config: parseAppConfig(raw),
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});

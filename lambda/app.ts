@@ -1,0 +1,112 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readConfig } from './config.js';
+import { ConfigurationError, ImsError } from './errors.js';
+import { runRefresh, type RefreshDeps, type RefreshRequest, type RunResult } from './refresh.js';
+import { SecretsManagerStore } from './secrets-manager-store.js';
+import { expiresAtMs } from './token.js';
+
+/** The part of the Lambda context we use. */
+export interface InvocationContext {
+  readonly awsRequestId: string;
+  getRemainingTimeInMillis(): number;
+}
+
+/** What the refresher returns to its caller (never a secret). */
+export interface RefreshSummary {
+  readonly outcome: RunResult['outcome'];
+  readonly reason: RunResult['reason'];
+  readonly expiresAt: string | undefined;
+}
+
+export interface HandlerOverrides extends Partial<RefreshDeps> {
+  readonly env?: Record<string, string | undefined>;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+}
+
+/** Time kept back from the function timeout for the final write and reporting. */
+const WRITE_RESERVE_MS = 15_000;
+
+/**
+ * Wires configuration and real adapters to the core. Configuration is read here, at cold start,
+ * so a missing variable fails the function's init with a clear `ConfigurationError`.
+ */
+export function createHandler(overrides: HandlerOverrides = {}) {
+  const settings = readConfig(overrides.env ?? process.env);
+  const logger = overrides.logger ?? new Logger();
+  const metrics = overrides.metrics ?? new Metrics();
+  const deps: RefreshDeps = {
+    store: overrides.store ?? new SecretsManagerStore(new SecretsManagerClient({})),
+    fetch: overrides.fetch ?? globalThis.fetch,
+    now: overrides.now ?? Date.now,
+    sleep: overrides.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    random: overrides.random ?? Math.random,
+  };
+
+  return async (event: unknown, context: InvocationContext): Promise<RefreshSummary> => {
+    const result = await runRefresh(settings, request(event, context, deps.now()), deps);
+    report(result, logger, metrics, deps.now());
+    if (result.error) throw result.error;
+    return { outcome: result.outcome, reason: result.reason, expiresAt: result.token?.expires_at };
+  };
+}
+
+/** Scheduler events carry `scheduledTime` (same for duplicate deliveries); `{"force": true}` forces. */
+function request(event: unknown, context: InvocationContext, now: number): RefreshRequest {
+  const fields = typeof event === 'object' && event !== null ? (event as Record<string, unknown>) : {};
+  if (fields.force !== undefined && typeof fields.force !== 'boolean') {
+    throw new ConfigurationError('event field "force" must be true or false');
+  }
+  const scheduledTime = typeof fields.scheduledTime === 'string' ? fields.scheduledTime : undefined;
+  return {
+    force: fields.force === true,
+    requestKey: scheduledTime ? `schedule:${scheduledTime}` : `invocation:${context.awsRequestId}`,
+    deadline: now + context.getRemainingTimeInMillis() - WRITE_RESERVE_MS,
+  };
+}
+
+const OUTCOME_METRIC = {
+  refreshed: 'Refreshed',
+  skipped: 'Skipped',
+  failedTransient: 'FailedTransient',
+  failedPermanent: 'FailedPermanent',
+} as const;
+
+/** One log line and one metrics blob per run; time-to-expiry on every run, even failed ones. */
+function report(result: RunResult, logger: Logger, metrics: Metrics, now: number): void {
+  const secondsToExpiry = result.token ? Math.max(0, Math.floor((expiresAtMs(result.token) - now) / 1000)) : 0;
+  const outcome =
+    result.outcome !== 'failed' ? result.outcome : result.error?.transient ? 'failedTransient' : 'failedPermanent';
+  metrics.addMetric(OUTCOME_METRIC[outcome], MetricUnit.Count, 1);
+  metrics.addMetric('TokenSecondsToExpiry', MetricUnit.Seconds, secondsToExpiry);
+  metrics.addMetric('ImsAttempts', MetricUnit.Count, result.imsAttempts);
+  if (result.imsLatencyMs !== undefined) metrics.addMetric('ImsLatency', MetricUnit.Milliseconds, result.imsLatencyMs);
+  metrics.publishStoredMetrics();
+
+  const fields = {
+    outcome,
+    reason: result.reason,
+    expiresAt: result.token?.expires_at,
+    secondsToExpiry,
+    imsAttempts: result.imsAttempts,
+    imsLatencyMs: result.imsLatencyMs,
+  };
+  const error = result.error;
+  if (!error) {
+    logger.info(result.outcome === 'refreshed' ? 'token refreshed' : 'token kept', fields);
+    return;
+  }
+  logger.error('refresh failed', {
+    ...fields,
+    errorCode: error.code,
+    errorName: error.name,
+    errorMessage: error.message,
+    transient: error.transient,
+    ...(error instanceof ImsError
+      ? { imsStatus: error.status, imsError: error.imsError, imsDebugId: error.debugId }
+      : {}),
+    causeName: error.cause instanceof Error ? error.cause.name : undefined,
+  });
+}

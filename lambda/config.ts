@@ -1,0 +1,63 @@
+import { ConfigurationError } from './errors.js';
+import type { RefreshSettings } from './refresh.js';
+
+/** Default share of the token's life left at which it is renewed: after half its life. */
+export const DEFAULT_REFRESH_THRESHOLD = 0.5;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Reads the Lambda's environment (the configuration contract, see README):
+ * CREDENTIALS_SECRET_ID, TOKEN_SECRET_ID (required); IMS_BASE_URL, CREDENTIALS_TYPE,
+ * REFRESH_THRESHOLD (optional). Throws `ConfigurationError` naming the variable.
+ */
+export function readConfig(env: Record<string, string | undefined>): RefreshSettings {
+  const settings: RefreshSettings = {
+    credentialsSecretId: required(env, 'CREDENTIALS_SECRET_ID'),
+    tokenSecretId: required(env, 'TOKEN_SECRET_ID'),
+    imsBaseUrl: imsBaseUrl(env.IMS_BASE_URL),
+    credentialsType: credentialsType(env.CREDENTIALS_TYPE),
+    refreshThreshold: threshold(env.REFRESH_THRESHOLD),
+  };
+  if (settings.credentialsSecretId === settings.tokenSecretId) {
+    throw new ConfigurationError('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID must name different secrets');
+  }
+  return settings;
+}
+
+function required(env: Record<string, string | undefined>, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigurationError(`environment variable ${name} is required`);
+  return value;
+}
+
+function imsBaseUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigurationError('IMS_BASE_URL is not a URL');
+  }
+  const plainHttpAllowed = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
+  if (url.protocol !== 'https:' && !plainHttpAllowed) {
+    throw new ConfigurationError('IMS_BASE_URL must use https (plain http only for 127.0.0.1 or localhost)');
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigurationError('IMS_BASE_URL must not carry a query, fragment or user info');
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function credentialsType(value: string | undefined): RefreshSettings['credentialsType'] {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (value === 'jwt' || value === 'oauth') return value;
+  throw new ConfigurationError('CREDENTIALS_TYPE must be "jwt" or "oauth"');
+}
+
+function threshold(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_REFRESH_THRESHOLD;
+  const number = Number(value);
+  if (!(number > 0 && number < 1)) throw new ConfigurationError('REFRESH_THRESHOLD must be a number between 0 and 1 (exclusive)');
+  return number;
+}

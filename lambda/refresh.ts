@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { parseCredentials } from './credentials.js';
+import { CredentialsError, ImsError, RefresherError } from './errors.js';
+import { exchange, type Fetch, type ImsToken } from './ims.js';
+import { refreshReason, type RefreshReason } from './policy.js';
+import type { SecretStore, SecretVersion } from './store.js';
+import { expiresAtMs, parseTokenRecord, type CredentialsType, type TokenRecord } from './token.js';
+
+/** What one run needs to know; the handler builds it from the environment. */
+export interface RefreshSettings {
+  readonly credentialsSecretId: string;
+  readonly tokenSecretId: string;
+  /** Send IMS requests here instead of `https://{imsEndpoint}`. */
+  readonly imsBaseUrl?: string;
+  /** Pin the credentials kind instead of detecting it from the secret's shape. */
+  readonly credentialsType?: CredentialsType;
+  /** Renew when this share of the token's lifetime or less is left (0 < x < 1). */
+  readonly refreshThreshold: number;
+}
+
+/** The outside world, injected: the store, IMS over fetch, the clock, the sleeper and jitter. */
+export interface RefreshDeps {
+  readonly store: SecretStore;
+  readonly fetch: Fetch;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly random: () => number;
+}
+
+export interface RefreshRequest {
+  readonly force: boolean;
+  /** Identifies the triggering event; equal for duplicate deliveries (idempotent write). */
+  readonly requestKey: string;
+  /** Epoch ms after which no new IMS attempt starts (safely inside the function timeout). */
+  readonly deadline: number;
+}
+
+export type Outcome = 'refreshed' | 'skipped' | 'failed';
+
+export interface RunResult {
+  readonly outcome: Outcome;
+  /** Why it refreshed; or why a fresh token was kept. */
+  readonly reason: RefreshReason | 'fresh' | 'newer-token-stored' | 'duplicate-delivery' | undefined;
+  /** The token in the secret after the run (ours if refreshed), for time-to-expiry. */
+  readonly token: TokenRecord | undefined;
+  readonly imsAttempts: number;
+  /** Time spent in IMS requests, including waits between retries. */
+  readonly imsLatencyMs: number | undefined;
+  readonly error?: RefresherError;
+}
+
+/** Retry budget for transient IMS failures within one run (ims-protocol.md §3). */
+export const RETRY = {
+  maxAttempts: 4,
+  attemptTimeoutMs: 10_000,
+  baseDelayMs: 1_000,
+  maxDelayMs: 15_000,
+  /** `Retry-After` longer than this ends the run; the next scheduled run tries again. */
+  maxRetryAfterMs: 30_000,
+} as const;
+
+/**
+ * One refresher run. Never throws: a failure comes back as `outcome: 'failed'` with a typed
+ * `error`, so the caller can always report the token's time-to-expiry. A failed run writes nothing.
+ */
+export async function runRefresh(settings: RefreshSettings, request: RefreshRequest, deps: RefreshDeps): Promise<RunResult> {
+  let stored: TokenRecord | undefined;
+  let imsAttempts = 0;
+  let imsLatencyMs: number | undefined;
+  try {
+    const current = await deps.store.read(settings.tokenSecretId);
+    stored = ourToken(current);
+    const credentialsSecret = await deps.store.read(settings.credentialsSecretId);
+    if (!credentialsSecret) {
+      throw new CredentialsError(
+        `credentials secret "${settings.credentialsSecretId}" does not exist or has no value yet; put the credentials JSON in it`,
+      );
+    }
+    const reason = refreshReason({
+      token: stored,
+      credentialsVersionId: credentialsSecret.versionId,
+      now: deps.now(),
+      threshold: settings.refreshThreshold,
+      force: request.force,
+    });
+    if (!reason) return { outcome: 'skipped', reason: 'fresh', token: stored, imsAttempts, imsLatencyMs };
+
+    const credentials = parseCredentials(credentialsSecret.value, {
+      type: settings.credentialsType,
+      allowAnyImsHost: settings.imsBaseUrl !== undefined,
+    });
+    const started = deps.now();
+    let attemptStarted = started;
+    const imsToken = await withRetries(request.deadline, deps, () => {
+      imsAttempts += 1;
+      attemptStarted = deps.now();
+      return exchange(credentials, {
+        fetch: deps.fetch,
+        now: attemptStarted,
+        baseUrl: settings.imsBaseUrl,
+        timeoutMs: RETRY.attemptTimeoutMs,
+      });
+    });
+    imsLatencyMs = deps.now() - started;
+    // IMS counts the lifetime from its answer; starting the clock at our request errs on the safe side.
+    const fresh = record(imsToken, attemptStarted, credentials.clientId, credentials.imsEndpoint, credentialsSecret, credentials.type);
+
+    // Re-check before writing: a token stored meanwhile that outlives ours stays.
+    const latest = await deps.store.read(settings.tokenSecretId);
+    const latestToken = latest?.versionId === current?.versionId ? undefined : ourToken(latest);
+    if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) {
+      return { outcome: 'skipped', reason: 'newer-token-stored', token: latestToken, imsAttempts, imsLatencyMs };
+    }
+    const written = await deps.store.write(
+      settings.tokenSecretId,
+      JSON.stringify(fresh),
+      requestToken(settings.tokenSecretId, request.requestKey),
+    );
+    if (written.duplicate) {
+      return { outcome: 'skipped', reason: 'duplicate-delivery', token: ourToken(latest), imsAttempts, imsLatencyMs };
+    }
+    return { outcome: 'refreshed', reason, token: fresh, imsAttempts, imsLatencyMs };
+  } catch (error) {
+    return { outcome: 'failed', reason: undefined, token: stored, imsAttempts, imsLatencyMs, error: asRefresherError(error) };
+  }
+}
+
+/** Retries transient IMS failures with exponential backoff and full jitter, honouring Retry-After. */
+async function withRetries<T>(deadline: number, deps: RefreshDeps, attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof ImsError) || !error.transient || n >= RETRY.maxAttempts) throw error;
+      const asked = error.retryAfterSeconds === undefined ? undefined : error.retryAfterSeconds * 1000;
+      if (asked !== undefined && asked > RETRY.maxRetryAfterMs) throw error;
+      const backoff = deps.random() * Math.min(RETRY.maxDelayMs, RETRY.baseDelayMs * 2 ** (n - 1));
+      const delay = Math.max(asked ?? 0, backoff);
+      if (deps.now() + delay + RETRY.attemptTimeoutMs > deadline) throw error;
+      await deps.sleep(delay);
+    }
+  }
+}
+
+function record(
+  token: ImsToken,
+  issuedAt: number,
+  clientId: string,
+  imsEndpoint: string,
+  credentials: SecretVersion,
+  type: CredentialsType,
+): TokenRecord {
+  return {
+    access_token: token.accessToken,
+    token_type: token.tokenType,
+    issued_at: new Date(issuedAt).toISOString(),
+    expires_at: new Date(issuedAt + token.lifetimeMs).toISOString(),
+    client_id: clientId,
+    ims_endpoint: imsEndpoint,
+    credentials_version_id: credentials.versionId,
+    credentials_type: type,
+  };
+}
+
+/** The stored token if the secret holds one in our format; a placeholder or junk counts as none. */
+function ourToken(secret: SecretVersion | undefined): TokenRecord | undefined {
+  if (!secret) return undefined;
+  try {
+    return parseTokenRecord(secret.value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Secrets Manager wants 32–64 characters; a hash keeps duplicates of one event on one version. */
+function requestToken(secretId: string, requestKey: string): string {
+  return createHash('sha256').update(`${secretId}\n${requestKey}`).digest('hex');
+}
+
+function asRefresherError(error: unknown): RefresherError {
+  if (error instanceof RefresherError) return error;
+  const name = error instanceof Error ? error.name : typeof error;
+  return new RefresherError('INTERNAL_ERROR', `unexpected ${name} during refresh`, { cause: error });
+}
