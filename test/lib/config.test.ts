@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { parseAppConfig } from '../../lib/config.js';
+
+describe('parseAppConfig', () => {
+  it('accepts a minimal entry and defaults the credentials secret to "create"', () => {
+    const config = parseAppConfig({ tokens: [{ name: 'aem-prod' }] });
+    expect(config.tokens).toEqual([{ name: 'aem-prod', credentialsSecret: 'create' }]);
+  });
+
+  it('keeps every documented override', () => {
+    const entry = {
+      name: 'aem-stage',
+      credentialsSecret: 'adobe/aem-stage',
+      scheduleMinutes: 30,
+      refreshThreshold: 0.6,
+      imsBaseUrl: 'https://ims.proxy.example',
+      credentialsType: 'oauth',
+      tokenSecretName: 'adobe/aem-stage/token',
+    };
+    expect(parseAppConfig({ tokens: [entry] }).tokens[0]).toEqual(entry);
+  });
+
+  it.each([
+    [undefined, /must be an object with a "tokens" array/],
+    [{ tokens: [] }, /"tokens" must be a non-empty array/],
+    [{ tokens: [{ name: 'a' }], extra: 1 }, /unknown key "extra"/],
+    [{ tokens: ['a'] }, /tokens\[0\] must be an object/],
+    [{ tokens: [{ name: 'bad name' }] }, /tokens\[0\] "name" must be 1-40 letters/],
+    [{ tokens: [{ name: 'a'.repeat(41) }] }, /tokens\[0\] "name"/],
+    [{ tokens: [{ name: 'a' }, { name: 'A' }] }, /tokens\[1\] "name": "A" is used twice/],
+    [{ tokens: [{ name: 'a', schedule: '1h' }] }, /tokens\[0\] has unknown key "schedule"/],
+    [{ tokens: [{ name: 'a', scheduleMinutes: 0.5 }] }, /tokens "a" "scheduleMinutes" must be a whole number/],
+    [{ tokens: [{ name: 'a', refreshThreshold: 2 }] }, /tokens "a" "refreshThreshold" must be a number between 0 and 1/],
+    [{ tokens: [{ name: 'a', imsBaseUrl: 'not a url' }] }, /tokens "a" "imsBaseUrl" is not a URL/],
+    [{ tokens: [{ name: 'a', credentialsType: 'saml' }] }, /tokens "a" "credentialsType" must be "jwt" or "oauth"/],
+    [{ tokens: [{ name: 'a', credentialsSecret: 42 }] }, /tokens "a" "credentialsSecret" must be "create" or a secret name or ARN/],
+  ])('rejects %j naming the entry and field', (raw, message) => {
+    expect(() => parseAppConfig(raw)).toThrow(message);
+  });
+});

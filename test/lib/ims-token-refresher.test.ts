@@ -1,0 +1,176 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { describe, expect, it } from 'vitest';
+import { ImsTokenRefresher, type ImsTokenRefresherProps } from '../../lib/ims-token-refresher.js';
+
+function synth(props: ImsTokenRefresherProps = {}, extra?: (stack: Stack, refresher: ImsTokenRefresher) => void) {
+  const app = new App();
+  const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const refresher = new ImsTokenRefresher(stack, 'AemProd', props);
+  extra?.(stack, refresher);
+  return { stack, refresher, template: Template.fromStack(stack) };
+}
+
+/** All statements of all IAM policies attached to the function's role. */
+function roleStatements(template: Template, roleLogicalId: string) {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleLogicalId))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+}
+
+describe('ImsTokenRefresher', () => {
+  it('runs the bundled handler on Node.js 24, arm64, 128 MB, with an explicit timeout and JSON logs', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 128,
+      Timeout: 90,
+      Handler: 'index.handler',
+      ReservedConcurrentExecutions: 1,
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue() }),
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  it('passes the configuration contract through the environment', () => {
+    const { template } = synth({ refreshThreshold: 0.4, imsBaseUrl: 'https://ims.proxy.example', credentialsType: 'jwt' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CREDENTIALS_SECRET_ID: { Ref: Match.stringLikeRegexp('AemProdCredentials') },
+          TOKEN_SECRET_ID: { Ref: Match.stringLikeRegexp('AemProdToken') },
+          REFRESH_THRESHOLD: '0.4',
+          IMS_BASE_URL: 'https://ims.proxy.example',
+          CREDENTIALS_TYPE: 'jwt',
+          POWERTOOLS_SERVICE_NAME: 'AemProd',
+        }),
+      },
+    });
+  });
+
+  it('leaves optional variables out when their props are not set', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ IMS_BASE_URL: Match.absent(), CREDENTIALS_TYPE: Match.absent() }) },
+    });
+  });
+
+  it('creates a token secret and, by default, a credentials secret', () => {
+    const { template } = synth({ tokenSecretName: 'adobe/aem-prod/token' });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'adobe/aem-prod/token' });
+  });
+
+  it('uses an existing credentials secret instead of creating one', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Test');
+    const existing = secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'adobe/aem-prod/credentials');
+    new ImsTokenRefresher(stack, 'AemProd', { credentialsSecret: existing });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CREDENTIALS_SECRET_ID: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':secret:adobe/aem-prod/credentials'])]) }),
+        }),
+      },
+    });
+  });
+
+  it('lets the function read the credentials, read and put the token, write its logs and failure queue, nothing else', () => {
+    const { template } = synth();
+    const roles = template.findResources('AWS::IAM::Role', {
+      Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] } },
+    });
+    const [roleId] = Object.keys(roles);
+    expect(Object.keys(roles)).toHaveLength(1);
+    expect(roles[roleId!]!.Properties.ManagedPolicyArns).toBeUndefined();
+
+    const granted = roleStatements(template, roleId!).map((statement) => ({
+      actions: [statement.Action].flat().sort(),
+      resource: JSON.stringify(statement.Resource),
+    }));
+    const onCredentials = granted.filter((g) => g.resource.includes('AemProdCredentials'));
+    const onToken = granted.filter((g) => g.resource.includes('AemProdToken'));
+    const onLogs = granted.filter((g) => g.resource.includes('AemProdLogs'));
+    const onFailures = granted.filter((g) => g.resource.includes('AemProdFailures'));
+    expect(onCredentials.flatMap((g) => g.actions).sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(onToken.flatMap((g) => g.actions).sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+    ]);
+    expect(onLogs.flatMap((g) => g.actions).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    // The on-failure destination: Lambda sends failed events with the function's role.
+    expect(onFailures.flatMap((g) => g.actions)).toContain('sqs:SendMessage');
+    // Every statement is one of the above: no wildcard resource, no other action.
+    expect(onCredentials.length + onToken.length + onLogs.length + onFailures.length).toBe(granted.length);
+    expect(granted.some((g) => g.resource === '"*"')).toBe(false);
+  });
+
+  it('schedules a run every hour by default, passing the scheduled time for idempotent writes', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('AemProdFunction'), 'Arn'] },
+        Input: JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' }),
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 1800 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      }),
+    });
+  });
+
+  it('does not let Lambda retry a failed run and keeps failed events in an encrypted queue', () => {
+    const { template } = synth({ schedule: Duration.minutes(30) });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 900,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('AemProdFailures'), 'Arn'] } } },
+    });
+    template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(30 minutes)' });
+  });
+
+  it('grants consumers read access to the token secret only', () => {
+    const { template } = synth({}, (stack, refresher) => {
+      const consumer = new iam.Role(stack, 'Consumer', { assumedBy: new iam.AccountRootPrincipal() });
+      refresher.grantRead(consumer);
+    });
+    const roleId = Object.keys(template.findResources('AWS::IAM::Role')).find((id) => id.startsWith('Consumer'))!;
+    const statements = roleStatements(template, roleId);
+    expect(statements).toHaveLength(1);
+    expect(JSON.stringify(statements[0]!.Resource)).toContain('AemProdToken');
+    expect([statements[0]!.Action].flat().sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+  });
+
+  it.each([
+    [{ refreshThreshold: 0 }, /`refreshThreshold` must be between 0 and 1/],
+    [{ refreshThreshold: 1 }, /`refreshThreshold` must be between 0 and 1/],
+    [{ schedule: Duration.seconds(30) }, /`schedule` must be at least 1 minute/],
+    [{ schedule: Duration.hours(7) }, /`schedule` \(7 hours\) leaves fewer than two refresh chances.*`refreshThreshold` \(0.5\)/],
+    [{ refreshThreshold: 0.05 }, /leaves fewer than two refresh chances/],
+  ] as [ImsTokenRefresherProps, RegExp][])('rejects %o at synth', (props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+
+  it('warns when an IMS outage of a few periods would expire the token', () => {
+    const { stack } = synth({ schedule: Duration.hours(4) });
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('only 3 refresh chances before expiry'));
+  });
+
+  it('never puts a secret value into the template', () => {
+    const { template } = synth();
+    const text = JSON.stringify(template.toJSON());
+    expect(text).not.toMatch(/"SecretString"/);
+    expect(text).not.toMatch(/PRIVATE KEY|clientSecret|access_token/);
+  });
+});

@@ -1,0 +1,129 @@
+import type { Fetch } from '../../lambda/ims.js';
+import type { RefreshDeps } from '../../lambda/refresh.js';
+import type { SecretStore, SecretVersion } from '../../lambda/store.js';
+
+/** An in-memory `SecretStore` with Secrets Manager's versioning and ClientRequestToken rules. */
+export class MemoryStore implements SecretStore {
+  readonly calls: { op: 'read' | 'write'; secretId: string }[] = [];
+  private readonly versions = new Map<string, { value: string; versionId: string; requestToken: string }[]>();
+  private counter = 0;
+  /** Makes the next write fail like an SDK error would. */
+  failNextWrite: Error | undefined;
+
+  /** Puts a value as an admin would (a new AWSCURRENT version). Returns the version id. */
+  put(secretId: string, value: string): string {
+    const versionId = `v${++this.counter}`;
+    this.history(secretId).push({ value, versionId, requestToken: versionId });
+    return versionId;
+  }
+
+  current(secretId: string): SecretVersion | undefined {
+    return this.history(secretId).at(-1);
+  }
+
+  versionCount(secretId: string): number {
+    return this.history(secretId).length;
+  }
+
+  count(op: 'read' | 'write', secretId?: string): number {
+    return this.calls.filter((call) => call.op === op && (secretId === undefined || call.secretId === secretId)).length;
+  }
+
+  async read(secretId: string): Promise<SecretVersion | undefined> {
+    this.calls.push({ op: 'read', secretId });
+    const current = this.current(secretId);
+    return current && { value: current.value, versionId: current.versionId };
+  }
+
+  async write(secretId: string, value: string, requestToken: string): Promise<{ duplicate: boolean }> {
+    this.calls.push({ op: 'write', secretId });
+    if (this.failNextWrite) {
+      const error = this.failNextWrite;
+      this.failNextWrite = undefined;
+      throw error;
+    }
+    const same = this.history(secretId).find((version) => version.requestToken === requestToken);
+    if (same) return { duplicate: same.value !== value };
+    this.history(secretId).push({ value, versionId: `v${++this.counter}`, requestToken });
+    return { duplicate: false };
+  }
+
+  private history(secretId: string) {
+    let list = this.versions.get(secretId);
+    if (!list) this.versions.set(secretId, (list = []));
+    return list;
+  }
+}
+
+export interface RecordedRequest {
+  readonly url: string;
+  readonly form: URLSearchParams;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** A scripted answer: a response factory, or an error to throw (a network failure). */
+export type Answer = (request: RecordedRequest) => Response | Promise<Response>;
+
+/** A fake fetch that answers from a script (the last answer repeats) and records every request. */
+export function scriptedFetch(...answers: Answer[]): Fetch & { requests: RecordedRequest[] } {
+  const requests: RecordedRequest[] = [];
+  const fake = async (input: unknown, init?: RequestInit) => {
+    const request = {
+      url: String(input),
+      form: new URLSearchParams(init?.body as URLSearchParams),
+      signal: init?.signal ?? undefined,
+    };
+    requests.push(request);
+    const answer = answers.length > 1 ? answers.shift()! : answers[0]!;
+    return answer(request);
+  };
+  return Object.assign(fake as Fetch, { requests });
+}
+
+export const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Answer =>
+  () =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+export const raw =
+  (status: number, body: string, headers: Record<string, string> = {}): Answer =>
+  () =>
+    new Response(body, { status, headers });
+
+export const networkError =
+  (name = 'TypeError', message = 'fetch failed'): Answer =>
+  () => {
+    const error = new Error(message);
+    error.name = name;
+    throw error;
+  };
+
+/** The JWT exchange's success: `expires_in` in milliseconds. */
+export const jwtTokenAnswer = (accessToken = 'access-token-from-ims', expiresInMs = 86_399_999) =>
+  json(200, { token_type: 'bearer', access_token: accessToken, expires_in: expiresInMs });
+
+/** OAuth Server-to-Server success: `expires_in` in seconds. */
+export const oauthTokenAnswer = (accessToken = 'oauth-access-token', expiresInSeconds = 86_399) =>
+  json(200, { access_token: accessToken, token_type: 'bearer', expires_in: expiresInSeconds });
+
+/** A controllable clock and a sleeper that advances it instead of waiting. */
+export function fakeClock(start = Date.parse('2026-11-22T12:00:00Z')) {
+  const clock = {
+    time: start,
+    sleeps: [] as number[],
+    now: () => clock.time,
+    sleep: async (ms: number) => {
+      clock.sleeps.push(ms);
+      clock.time += ms;
+    },
+    advance: (ms: number) => {
+      clock.time += ms;
+    },
+  };
+  return clock;
+}
+
+/** Core dependencies wired to fakes; jitter fixed at its maximum so delays are predictable. */
+export function fakeDeps(store: MemoryStore, fetch: Fetch, clock = fakeClock()): RefreshDeps {
+  return { store, fetch, now: clock.now, sleep: clock.sleep, random: () => 1 };
+}
