@@ -1,6 +1,7 @@
 import type { Fetch } from '../../lambda/ims.js';
 import type { RefreshDeps } from '../../lambda/refresh.js';
 import type { SecretStore, SecretVersion } from '../../lambda/store.js';
+import { registerSecret } from './leak-guard.js';
 
 /** An in-memory `SecretStore` with Secrets Manager's versioning and ClientRequestToken rules. */
 export class MemoryStore implements SecretStore {
@@ -74,6 +75,7 @@ export function scriptedFetch(...answers: Answer[]): Fetch & { requests: Recorde
       signal: init?.signal ?? undefined,
     };
     requests.push(request);
+    registerSecret(request.form.get('client_secret') ?? undefined, request.form.get('jwt_token') ?? undefined);
     const answer = answers.length > 1 ? answers.shift()! : answers[0]!;
     return answer(request);
   };
@@ -99,12 +101,16 @@ export const networkError =
   };
 
 /** The JWT exchange's success: `expires_in` in milliseconds. */
-export const jwtTokenAnswer = (accessToken = 'access-token-from-ims', expiresInMs = 86_399_999) =>
-  json(200, { token_type: 'bearer', access_token: accessToken, expires_in: expiresInMs });
+export const jwtTokenAnswer = (accessToken = 'access-token-from-ims', expiresInMs = 86_399_999) => {
+  registerSecret(accessToken);
+  return json(200, { token_type: 'bearer', access_token: accessToken, expires_in: expiresInMs });
+};
 
 /** OAuth Server-to-Server success: `expires_in` in seconds. */
-export const oauthTokenAnswer = (accessToken = 'oauth-access-token', expiresInSeconds = 86_399) =>
-  json(200, { access_token: accessToken, token_type: 'bearer', expires_in: expiresInSeconds });
+export const oauthTokenAnswer = (accessToken = 'oauth-access-token', expiresInSeconds = 86_399) => {
+  registerSecret(accessToken);
+  return json(200, { access_token: accessToken, token_type: 'bearer', expires_in: expiresInSeconds });
+};
 
 /** A controllable clock and a sleeper that advances it instead of waiting. */
 export function fakeClock(start = Date.parse('2026-11-22T12:00:00Z')) {

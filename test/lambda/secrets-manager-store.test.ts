@@ -1,0 +1,60 @@
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SecretsManagerStore } from '../../lambda/secrets-manager-store.js';
+
+const sm = mockClient(SecretsManagerClient);
+const store = () => new SecretsManagerStore(new SecretsManagerClient({ region: 'us-east-1' }));
+
+beforeEach(() => sm.reset());
+
+describe('SecretsManagerStore', () => {
+  it('reads the current value and its version', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: 's' }).resolves({ SecretString: '{"a":1}', VersionId: 'v-1' });
+    await expect(store().read('s')).resolves.toEqual({ value: '{"a":1}', versionId: 'v-1' });
+  });
+
+  it('reports a secret without a current value as undefined', async () => {
+    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'no AWSCURRENT', $metadata: {} }));
+    await expect(store().read('s')).resolves.toBeUndefined();
+  });
+
+  it('wraps other SDK errors once, naming the secret and keeping the cause', async () => {
+    const denied = Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' });
+    sm.on(GetSecretValueCommand).rejects(denied);
+    await expect(store().read('adobe/creds')).rejects.toMatchObject({
+      name: 'SecretStoreError',
+      code: 'SECRET_READ_FAILED',
+      message: 'could not read secret "adobe/creds"',
+      cause: denied,
+    });
+  });
+
+  it('writes with the ClientRequestToken it is given', async () => {
+    sm.on(PutSecretValueCommand).resolves({ VersionId: 'v-2' });
+    await expect(store().write('t', 'value', 'a'.repeat(64))).resolves.toEqual({ duplicate: false });
+    expect(sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input).toEqual({
+      SecretId: 't',
+      SecretString: 'value',
+      ClientRequestToken: 'a'.repeat(64),
+    });
+  });
+
+  it('reports a reused ClientRequestToken with another value as a duplicate', async () => {
+    sm.on(PutSecretValueCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
+    await expect(store().write('t', 'value', 'b'.repeat(64))).resolves.toEqual({ duplicate: true });
+  });
+
+  it('wraps write failures as TOKEN_WRITE_FAILED without the value', async () => {
+    sm.on(PutSecretValueCommand).rejects(new Error('boom'));
+    const error = await store().write('t', 'secret-token-value', 'c'.repeat(64)).catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'TOKEN_WRITE_FAILED', transient: true });
+    expect((error as Error).message).not.toContain('secret-token-value');
+  });
+});

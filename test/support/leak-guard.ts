@@ -1,0 +1,42 @@
+/**
+ * Vitest setup file: captures everything the code under test writes (console and the process
+ * streams Powertools writes to) and fails the file if any registered secret appears in it.
+ */
+import { afterAll } from 'vitest';
+
+const captured: string[] = [];
+const known = new Set<string>();
+
+/** Registers values that must never be logged: private keys, client secrets, JWTs, access tokens. */
+export function registerSecret(...values: (string | undefined)[]): void {
+  for (const value of values) if (value && value.length >= 12) known.add(value);
+}
+
+/** Everything logged so far in this test file (for tests that assert on log lines). */
+export function capturedOutput(): string {
+  return captured.join('');
+}
+
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    captured.push(String(chunk));
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+}
+for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+  const original = console[level].bind(console);
+  console[level] = (...args: unknown[]) => {
+    captured.push(args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg) ?? String(arg))).join(' '));
+    original(...args);
+  };
+}
+
+afterAll(() => {
+  const text = captured.join('\n');
+  const leaked = [...known].filter((secret) => text.includes(secret));
+  if (leaked.length > 0) {
+    throw new Error(`${leaked.length} secret value(s) appeared in log output (values withheld)`);
+  }
+  (globalThis as { __leakGuardScanned?: number }).__leakGuardScanned = known.size;
+});
