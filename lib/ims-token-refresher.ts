@@ -1,6 +1,10 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Annotations, Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -9,6 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -61,6 +66,18 @@ export interface ImsTokenRefresherProps {
   readonly credentialsType?: 'jwt' | 'oauth';
 
   /**
+   * Alarm when the token has less than this left: the refresher has missed several chances.
+   * @default - half of the refresh window (`expectedTokenLifetime` × `refreshThreshold` / 2): 6 hours by default
+   */
+  readonly expiryAlarmThreshold?: Duration;
+
+  /**
+   * Where alarms send notifications (alarm and OK).
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
    * How long the function's logs are kept.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -81,12 +98,24 @@ export class ImsTokenRefresher extends Construct {
   readonly schedule: scheduler.Schedule;
   /** Events the function could not process (async invocation failures). */
   readonly failureQueue: sqs.IQueue;
+  /** A run failed for a reason only a person can fix (bad credentials, IMS 4xx). */
+  readonly permanentFailureAlarm: cloudwatch.Alarm;
+  /** The token has less than `expiryAlarmThreshold` left. */
+  readonly expiringAlarm: cloudwatch.Alarm;
+  /** No run reported for two schedule periods: the schedule or the function is broken. */
+  readonly notRunningAlarm: cloudwatch.Alarm;
+  private readonly metricPeriod: Duration;
 
   constructor(scope: Construct, id: string, props: ImsTokenRefresherProps = {}) {
     super(scope, id);
     const period = props.schedule ?? Duration.hours(1);
     const threshold = props.refreshThreshold ?? 0.5;
-    validate(this, period, threshold, props.expectedTokenLifetime ?? Duration.hours(24));
+    const lifetime = props.expectedTokenLifetime ?? Duration.hours(24);
+    validate(this, period, threshold, lifetime);
+    const expiryFloor = props.expiryAlarmThreshold ?? Duration.seconds((lifetime.toSeconds() * threshold) / 2);
+    if (expiryFloor.toSeconds() >= lifetime.toSeconds() * threshold) {
+      throw new Error('`expiryAlarmThreshold` must be shorter than the refresh window (`expectedTokenLifetime` × `refreshThreshold`)');
+    }
 
     this.credentialsSecret =
       props.credentialsSecret ??
@@ -167,6 +196,82 @@ export class ImsTokenRefresher extends Construct {
         maxEventAge: Duration.seconds(Math.max(60, Math.min(period.toSeconds() / 2, 3600))),
         deadLetterQueue: scheduleFailures,
       }),
+    });
+
+    this.onCredentialsChange(fn);
+
+    this.metricPeriod = Duration.seconds(Math.min(period.toSeconds(), 86_400));
+    this.permanentFailureAlarm = this.metric('FailedPermanent', 'Sum').createAlarm(this, 'PermanentFailureAlarm', {
+      alarmDescription: `${this.node.path}: a refresh failed for a reason retrying cannot fix; see the errorCode in the logs`,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.expiringAlarm = this.metric('TokenSecondsToExpiry', 'Minimum').createAlarm(this, 'ExpiringAlarm', {
+      alarmDescription: `${this.node.path}: the token expires in less than ${expiryFloor.toHumanString()}`,
+      threshold: expiryFloor.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+    });
+    this.notRunningAlarm = this.metric('TokenSecondsToExpiry', 'SampleCount').createAlarm(this, 'NotRunningAlarm', {
+      alarmDescription: `${this.node.path}: no refresher run reported for two schedule periods`,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      // No data is the failure this alarm exists for.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    if (props.alarmTopic) {
+      for (const alarm of [this.permanentFailureAlarm, this.expiringAlarm, this.notRunningAlarm]) {
+        alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
+        alarm.addOkAction(new actions.SnsAction(props.alarmTopic));
+      }
+    }
+  }
+
+  /**
+   * A metric the refresher publishes (namespace `ImsTokenRefresher`, dimension `service` = the
+   * construct id): `TokenSecondsToExpiry`, `Refreshed`, `Skipped`, `FailedTransient`,
+   * `FailedPermanent`, `ImsAttempts`, `ImsLatency`. Period: the schedule period (at most a day).
+   */
+  metric(metricName: string, statistic: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: this.node.id },
+      statistic,
+      period: this.metricPeriod,
+    });
+  }
+
+  /**
+   * Runs the refresher as soon as the credentials secret changes (CloudTrail management events
+   * through EventBridge; needs a trail in the account). The run itself compares versions, so
+   * without a trail the next scheduled run still picks the change up.
+   */
+  private onCredentialsChange(fn: lambda.IFunction): void {
+    const arn = this.credentialsSecret.secretFullArn;
+    new events.Rule(this, 'CredentialsChanged', {
+      description: `Refreshes the token of ${this.node.path} when its credentials secret changes`,
+      eventPattern: {
+        source: ['aws.secretsmanager'],
+        detailType: ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['secretsmanager.amazonaws.com'],
+          eventName: ['PutSecretValue', 'UpdateSecret', 'RotateSecret'],
+          // The response names the full ARN whatever the caller passed; an imported partial ARN matches as a prefix.
+          responseElements: { arn: arn ? [arn] : events.Match.prefix(this.credentialsSecret.secretArn) },
+        },
+      },
+      targets: [
+        new eventTargets.LambdaFunction(fn, {
+          event: events.RuleTargetInput.fromObject({ reason: 'credentials-changed' }),
+          retryAttempts: 3,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
     });
   }
 

@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { scheduleOf, type AppConfig } from './config.js';
@@ -29,6 +30,37 @@ export class ImsTokenStack extends Stack {
       new CfnOutput(refresher, 'FunctionName', { value: refresher.function.functionName });
       return refresher;
     });
+    this.dashboard(this.refreshers);
+  }
+
+  /** One dashboard for all tokens: time to expiry and run outcomes over time, a row per token. */
+  private dashboard(refreshers: readonly ImsTokenRefresher[]): void {
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard');
+    for (const refresher of refreshers) {
+      const name = refresher.node.id;
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: `${name}: hours until the token expires`,
+          left: [
+            new cloudwatch.MathExpression({
+              expression: 'seconds / 3600',
+              usingMetrics: { seconds: refresher.metric('TokenSecondsToExpiry', 'Minimum') },
+              label: 'hours left',
+            }),
+          ],
+          leftYAxis: { min: 0 },
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${name}: runs by outcome`,
+          left: ['Refreshed', 'Skipped', 'FailedTransient', 'FailedPermanent'].map((outcome) =>
+            refresher.metric(outcome, 'Sum').with({ label: outcome }),
+          ),
+          stacked: true,
+          width: 12,
+        }),
+      );
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { ImsTokenRefresher, type ImsTokenRefresherProps } from '../../lib/ims-token-refresher.js';
@@ -165,6 +166,95 @@ describe('ImsTokenRefresher', () => {
   it('warns when an IMS outage of a few periods would expire the token', () => {
     const { stack } = synth({ schedule: Duration.hours(4) });
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('only 3 refresh chances before expiry'));
+  });
+
+  it('alarms at once on a permanent failure', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'ImsTokenRefresher',
+      MetricName: 'FailedPermanent',
+      Dimensions: [{ Name: 'service', Value: 'AemProd' }],
+      Statistic: 'Sum',
+      Period: 3600,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms when the token has less than half the refresh window left (6 h by default)', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'TokenSecondsToExpiry',
+      Statistic: 'Minimum',
+      Threshold: 6 * 3600,
+      ComparisonOperator: 'LessThanThreshold',
+    });
+  });
+
+  it('alarms when no run reported for two schedule periods, missing data breaching', () => {
+    const { template } = synth({ schedule: Duration.minutes(30) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'TokenSecondsToExpiry',
+      Statistic: 'SampleCount',
+      Period: 1800,
+      EvaluationPeriods: 2,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('sends alarm and OK notifications to the alarm topic when given', () => {
+    const { template } = synth({}, () => undefined);
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
+    const app = new App();
+    const stack = new Stack(app, 'WithTopic');
+    const topic = new sns.Topic(stack, 'Topic');
+    new ImsTokenRefresher(stack, 'AemProd', { alarmTopic: topic });
+    const withTopic = Template.fromStack(stack);
+    expect(Object.keys(withTopic.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { AlarmActions: [{ Ref: Match.stringLikeRegexp('Topic') }], OKActions: [{ Ref: Match.stringLikeRegexp('Topic') }] },
+    }))).toHaveLength(3);
+  });
+
+  it('rejects an expiry alarm threshold outside the refresh window', () => {
+    expect(() => synth({ expiryAlarmThreshold: Duration.hours(12) })).toThrow(/`expiryAlarmThreshold` must be shorter/);
+  });
+
+  it('runs the refresher when the credentials secret changes', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.secretsmanager'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['secretsmanager.amazonaws.com'],
+          eventName: ['PutSecretValue', 'UpdateSecret', 'RotateSecret'],
+          responseElements: { arn: [{ Ref: Match.stringLikeRegexp('AemProdCredentials') }] },
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('AemProdFunction'), 'Arn'] },
+          Input: JSON.stringify({ reason: 'credentials-changed' }),
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        }),
+      ],
+    });
+  });
+
+  it('matches an imported-by-name credentials secret by ARN prefix', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Test');
+    const existing = secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'adobe/creds');
+    new ImsTokenRefresher(stack, 'AemProd', { credentialsSecret: existing });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        detail: Match.objectLike({ responseElements: { arn: [{ prefix: Match.objectLike({ 'Fn::Join': Match.anyValue() }) }] } }),
+      }),
+    });
   });
 
   it('never puts a secret value into the template', () => {
