@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseAppConfig } from '../lib/config.js';
 import { ImsTokenStack } from '../lib/ims-token-stack.js';
 
@@ -9,6 +10,8 @@ import { ImsTokenStack } from '../lib/ims-token-stack.js';
  * JSON file named with `cdk deploy -c config=path/to/tokens.json`; no code edit is needed.
  */
 const app = new App();
+// Synth fails on any AwsSolutions finding that is not acknowledged with a reason.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 const file = app.node.tryGetContext('config') as string | undefined;
 const raw = file ? JSON.parse(readFileSync(file, 'utf8')) : app.node.tryGetContext('imsTokenRefresher');
 

@@ -74,11 +74,18 @@ const OUTCOME_METRIC = {
   failedPermanent: 'FailedPermanent',
 } as const;
 
+/** What a run reports to metrics: the alarms are defined on these two values. */
+export function runSignals(result: RunResult, now: number) {
+  return {
+    outcome:
+      result.outcome !== 'failed' ? result.outcome : result.error?.transient ? 'failedTransient' : 'failedPermanent',
+    secondsToExpiry: result.token ? Math.max(0, Math.floor((expiresAtMs(result.token) - now) / 1000)) : 0,
+  } as const;
+}
+
 /** One log line and one metrics blob per run; time-to-expiry on every run, even failed ones. */
 function report(result: RunResult, logger: Logger, metrics: Metrics, now: number): void {
-  const secondsToExpiry = result.token ? Math.max(0, Math.floor((expiresAtMs(result.token) - now) / 1000)) : 0;
-  const outcome =
-    result.outcome !== 'failed' ? result.outcome : result.error?.transient ? 'failedTransient' : 'failedPermanent';
+  const { outcome, secondsToExpiry } = runSignals(result, now);
   metrics.addMetric(OUTCOME_METRIC[outcome], MetricUnit.Count, 1);
   metrics.addMetric('TokenSecondsToExpiry', MetricUnit.Seconds, secondsToExpiry);
   metrics.addMetric('ImsAttempts', MetricUnit.Count, result.imsAttempts);

@@ -38,13 +38,15 @@ export class ImsTokenStack extends Stack {
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard');
     for (const refresher of refreshers) {
       const name = refresher.node.id;
+      const seconds = refresher.metric('TokenSecondsToExpiry', 'Minimum');
       dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: `${name}: hours until the token expires`,
           left: [
             new cloudwatch.MathExpression({
               expression: 'seconds / 3600',
-              usingMetrics: { seconds: refresher.metric('TokenSecondsToExpiry', 'Minimum') },
+              usingMetrics: { seconds },
+              period: seconds.period,
               label: 'hours left',
             }),
           ],

@@ -1,0 +1,31 @@
+import { App, Validations } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { parseAppConfig } from '../../lib/config.js';
+import { ImsTokenStack } from '../../lib/ims-token-stack.js';
+
+function appWithNag() {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return app;
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it('finds nothing unacknowledged in the app (created and existing credentials secrets, several tokens)', () => {
+    const app = appWithNag();
+    new ImsTokenStack(app, 'Tokens', {
+      config: parseAppConfig({
+        tokens: [{ name: 'aem-prod' }, { name: 'aem-stage', credentialsSecret: 'adobe/aem-stage', scheduleMinutes: 30 }],
+      }),
+    });
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('still fails on a finding nobody acknowledged (the check is live)', () => {
+    const app = appWithNag();
+    const stack = new ImsTokenStack(app, 'Tokens', { config: parseAppConfig({ tokens: [{ name: 'aem-prod' }] }) });
+    new secretsmanager.Secret(stack, 'Unrotated');
+    expect(() => app.synth()).toThrow(/Tokens\/Unrotated\/Resource[\s\S]*AwsSolutions-SMG4/);
+  });
+});
