@@ -8,7 +8,7 @@ export class MemoryStore implements SecretStore {
   readonly calls: { op: 'read' | 'write'; secretId: string }[] = [];
   private readonly versions = new Map<string, { value: string; versionId: string; requestToken: string }[]>();
   private counter = 0;
-  /** Makes the next write fail like an SDK error would. */
+  /** Makes the next write fail (the adapter wraps SDK errors, so tests pass a `SecretStoreError`). */
   failNextWrite: Error | undefined;
 
   /** Puts a value as an admin would (a new AWSCURRENT version). Returns the version id. */

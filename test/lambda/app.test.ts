@@ -1,0 +1,112 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createHandler, type InvocationContext } from '../../lambda/app.js';
+import { MemoryStore, fakeClock, json, jwtTokenAnswer, scriptedFetch } from '../support/fakes.js';
+import { capturedOutput, registerSecret } from '../support/leak-guard.js';
+import { generateJwtCredentials } from '../support/test-credentials.js';
+
+const env = { CREDENTIALS_SECRET_ID: 'creds', TOKEN_SECRET_ID: 'token' };
+const context: InvocationContext = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 90_000 };
+
+let credentials: Awaited<ReturnType<typeof generateJwtCredentials>>;
+beforeAll(async () => {
+  credentials = await generateJwtCredentials({ keyFormat: 'pkcs8', wrapped: true });
+});
+
+/** Parses the JSON lines a run wrote to stdout (Powertools logs and EMF metrics). */
+function linesSince(mark: number): Record<string, any>[] {
+  return capturedOutput()
+    .slice(mark)
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line));
+}
+
+function setup(answer = jwtTokenAnswer('app-test-access-token-1')) {
+  const store = new MemoryStore();
+  store.put('creds', credentials.json);
+  const clock = fakeClock();
+  const fetch = scriptedFetch(answer);
+  const handler = createHandler({
+    env,
+    store,
+    fetch,
+    now: clock.now,
+    sleep: clock.sleep,
+    random: () => 1,
+    logger: new Logger({ serviceName: 'aem-prod' }),
+    metrics: new Metrics({ namespace: 'ImsTokenRefresher', serviceName: 'aem-prod' }),
+  });
+  return { store, clock, fetch, handler };
+}
+
+describe('createHandler', () => {
+  it('fails at start with a ConfigurationError naming the missing variable', () => {
+    expect(() => createHandler({ env: { TOKEN_SECRET_ID: 't' } })).toThrow('environment variable CREDENTIALS_SECRET_ID is required');
+  });
+
+  it('returns a summary without secrets, logs one JSON line and publishes EMF metrics', async () => {
+    const { handler } = setup();
+    const mark = capturedOutput().length;
+    const summary = await handler({ scheduledTime: '2026-11-22T12:00:00Z' }, context);
+    expect(summary).toEqual({ outcome: 'refreshed', reason: 'no-token', expiresAt: '2026-11-23T11:59:59.999Z' });
+
+    const lines = linesSince(mark);
+    const log = lines.find((line) => line.message === 'token refreshed');
+    expect(log).toMatchObject({ level: 'INFO', service: 'aem-prod', outcome: 'refreshed', imsAttempts: 1 });
+    const emf = lines.find((line) => line._aws);
+    expect(emf!._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'ImsTokenRefresher', Dimensions: [['service']] });
+    expect(emf).toMatchObject({ service: 'aem-prod', Refreshed: 1, TokenSecondsToExpiry: 86_399, ImsAttempts: 1 });
+    expect(JSON.stringify(lines)).not.toContain('app-test-access-token-1');
+  });
+
+  it('forces a refresh with {"force": true} and rejects a malformed force flag', async () => {
+    const { handler, fetch } = setup();
+    await handler({}, context);
+    await expect(handler({ force: true }, { ...context, awsRequestId: 'req-2' })).resolves.toMatchObject({ reason: 'forced' });
+    expect(fetch.requests).toHaveLength(2);
+    await expect(handler({ force: 'yes' }, context)).rejects.toThrow('event field "force" must be true or false');
+  });
+
+  it('throws the typed error after reporting a permanent failure and its metrics', async () => {
+    const { handler, store } = setup(json(400, { error: 'invalid_scope', error_description: 'bad scope' }, { 'x-debug-id': 'd-1' }));
+    const mark = capturedOutput().length;
+    await expect(handler({}, context)).rejects.toMatchObject({ name: 'ImsError', code: 'IMS_REJECTED' });
+    const lines = linesSince(mark);
+    expect(lines.find((line) => line.message === 'refresh failed')).toMatchObject({
+      level: 'ERROR',
+      errorCode: 'IMS_REJECTED',
+      imsError: 'invalid_scope',
+      imsDebugId: 'd-1',
+      transient: false,
+      secondsToExpiry: 0,
+    });
+    expect(lines.find((line) => line._aws)).toMatchObject({ FailedPermanent: 1, TokenSecondsToExpiry: 0 });
+    expect(store.count('write')).toBe(0);
+  });
+
+  it('counts transient failures apart from permanent ones', async () => {
+    const { handler } = setup(json(503, {}));
+    const mark = capturedOutput().length;
+    await expect(handler({}, context)).rejects.toMatchObject({ code: 'IMS_UNAVAILABLE', transient: true });
+    expect(linesSince(mark).find((line) => line._aws)).toMatchObject({ FailedTransient: 1, ImsAttempts: 4 });
+  });
+
+  it('logs nothing secret: no private key, client secret, JWT or access token', async () => {
+    const { handler, fetch } = setup();
+    registerSecret(credentials.integration.clientSecret, credentials.privateKeyPem.split('\n')[1]);
+    const mark = capturedOutput().length;
+    await handler({ force: true }, context);
+    const output = capturedOutput().slice(mark);
+    expect(output).toContain('token refreshed'); // the capture works
+    for (const secret of [
+      credentials.integration.clientSecret,
+      credentials.privateKeyPem.split('\n')[1]!,
+      fetch.requests[0]!.form.get('jwt_token')!,
+      'app-test-access-token-1',
+    ]) {
+      expect(output).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,140 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runRefresh, type RefreshSettings } from '../../lambda/refresh.js';
+import { MemoryStore, fakeClock, fakeDeps, json, jwtTokenAnswer, raw, scriptedFetch, type Answer } from '../support/fakes.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../support/test-credentials.js';
+
+/**
+ * The bad-input corpus: every malformed credential and every bad IMS answer we know of ends in
+ * a typed error that names the field or IMS error, the expected number of IMS calls, and no write.
+ */
+const settings: RefreshSettings = { credentialsSecretId: 'creds', tokenSecretId: 'token', refreshThreshold: 0.5 };
+
+type Mutation = (credentials: Record<string, any>) => unknown;
+interface Case {
+  readonly name: string;
+  readonly credentials?: Mutation | string;
+  readonly oauth?: boolean;
+  readonly answer?: Answer;
+  readonly settings?: Partial<RefreshSettings>;
+  readonly code: string;
+  readonly message: RegExp;
+  readonly imsCalls: number;
+}
+
+const dropIntegration = (key: string): Mutation => (c) => {
+  delete c.integration[key];
+  return c;
+};
+const dropAccount = (key: string): Mutation => (c) => {
+  delete c.integration.technicalAccount[key];
+  return c;
+};
+const setIntegration = (key: string, value: unknown): Mutation => (c) => {
+  c.integration[key] = value;
+  return c;
+};
+
+const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+
+const cases: Case[] = [
+  // Credentials: never reach IMS.
+  { name: 'credentials not JSON', credentials: 'not json {', code: 'CREDENTIALS_INVALID', message: /credentials secret is not JSON/, imsCalls: 0 },
+  { name: 'credentials a JSON array', credentials: '[]', code: 'CREDENTIALS_INVALID', message: /not a JSON object/, imsCalls: 0 },
+  { name: 'credentials "ok": false', credentials: (c) => ({ ...c, ok: false }), code: 'CREDENTIALS_INVALID', message: /"ok": false/, imsCalls: 0 },
+  { name: 'neither shape', credentials: () => ({ foo: 1 }), code: 'CREDENTIALS_INVALID', message: /neither AEM service credentials \(missing "integration"\) nor OAuth/, imsCalls: 0 },
+  { name: 'both shapes', credentials: (c) => ({ ...c, clientId: 'x' }), code: 'CREDENTIALS_INVALID', message: /both .* set CREDENTIALS_TYPE/, imsCalls: 0 },
+  { name: 'integration not an object', credentials: (c) => ({ ...c, integration: 'x' }), code: 'CREDENTIALS_INVALID', message: /"integration" is missing or not an object/, imsCalls: 0 },
+  { name: 'technicalAccount missing', credentials: dropIntegration('technicalAccount'), code: 'CREDENTIALS_INVALID', message: /"integration.technicalAccount" is missing/, imsCalls: 0 },
+  { name: 'clientId missing', credentials: dropAccount('clientId'), code: 'CREDENTIALS_INVALID', message: /"integration.technicalAccount.clientId" is missing/, imsCalls: 0 },
+  { name: 'clientSecret missing', credentials: dropAccount('clientSecret'), code: 'CREDENTIALS_INVALID', message: /"integration.technicalAccount.clientSecret" is missing/, imsCalls: 0 },
+  { name: 'org missing', credentials: dropIntegration('org'), code: 'CREDENTIALS_INVALID', message: /"integration.org" is missing/, imsCalls: 0 },
+  { name: 'id missing', credentials: dropIntegration('id'), code: 'CREDENTIALS_INVALID', message: /"integration.id" is missing/, imsCalls: 0 },
+  { name: 'imsEndpoint missing', credentials: dropIntegration('imsEndpoint'), code: 'CREDENTIALS_INVALID', message: /"integration.imsEndpoint" is missing/, imsCalls: 0 },
+  { name: 'metascopes missing', credentials: dropIntegration('metascopes'), code: 'CREDENTIALS_INVALID', message: /"integration.metascopes" is missing/, imsCalls: 0 },
+  { name: 'privateKey missing', credentials: dropIntegration('privateKey'), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is missing/, imsCalls: 0 },
+  { name: 'org a number', credentials: setIntegration('org', 42), code: 'CREDENTIALS_INVALID', message: /"integration.org" is not a string/, imsCalls: 0 },
+  { name: 'id empty', credentials: setIntegration('id', '  '), code: 'CREDENTIALS_INVALID', message: /"integration.id" is empty/, imsCalls: 0 },
+  { name: 'metascopes a number', credentials: setIntegration('metascopes', 7), code: 'CREDENTIALS_INVALID', message: /"integration.metascopes" is not a comma-separated string or an array/, imsCalls: 0 },
+  { name: 'metascopes only commas', credentials: setIntegration('metascopes', ' , '), code: 'CREDENTIALS_INVALID', message: /"integration.metascopes" is empty/, imsCalls: 0 },
+  { name: 'imsEndpoint a URL', credentials: setIntegration('imsEndpoint', 'https://ims-na1.adobelogin.com'), code: 'CREDENTIALS_INVALID', message: /"integration.imsEndpoint" is not a bare host name/, imsCalls: 0 },
+  { name: 'imsEndpoint not Adobe', credentials: setIntegration('imsEndpoint', 'ims.evil.example'), code: 'CREDENTIALS_INVALID', message: /"integration.imsEndpoint" is not an Adobe IMS host/, imsCalls: 0 },
+  { name: 'privateKey not PEM', credentials: setIntegration('privateKey', 'MIIEvQIBADANBg'), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is not a readable PEM private key/, imsCalls: 0 },
+  { name: 'privateKey truncated', credentials: (c) => setIntegration('privateKey', c.integration.privateKey.slice(0, 200))(c), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is not a readable PEM/, imsCalls: 0 },
+  { name: 'privateKey is EC', credentials: setIntegration('privateKey', ecKey), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is not an RSA key/, imsCalls: 0 },
+  { name: 'privateKey a public certificate', credentials: (c) => setIntegration('privateKey', c.integration.publicKey)(c), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is not a readable PEM/, imsCalls: 0 },
+  { name: 'OAuth clientSecret missing', oauth: true, credentials: (c) => ({ clientId: c.clientId, scopes: c.scopes }), code: 'CREDENTIALS_INVALID', message: /"clientSecret" is missing/, imsCalls: 0 },
+  { name: 'OAuth scopes missing', oauth: true, credentials: (c) => ({ ...c, scopes: undefined }), code: 'CREDENTIALS_INVALID', message: /"scopes" is missing/, imsCalls: 0 },
+  { name: 'OAuth scopes has a number', oauth: true, credentials: (c) => ({ ...c, scopes: ['openid', 3] }), code: 'CREDENTIALS_INVALID', message: /"scopes" is not a comma-separated string or an array of strings/, imsCalls: 0 },
+  { name: 'OAuth pinned as JWT', oauth: true, settings: { credentialsType: 'jwt' }, code: 'CREDENTIALS_INVALID', message: /"technicalAccount" is missing/, imsCalls: 0 },
+  // IMS permanent answers: exactly one call.
+  ...(['invalid_client', 'invalid_token', 'invalid_signature', 'invalid_scope', 'bad_request'] as const).map(
+    (error): Case => ({
+      name: `IMS 400 ${error}`,
+      answer: json(400, { error, error_description: 'described' }, { 'x-debug-id': 'dbg-1' }),
+      code: 'IMS_REJECTED',
+      message: new RegExp(`HTTP 400 ${error}: described \\(X-Debug-Id dbg-1\\)`),
+      imsCalls: 1,
+    }),
+  ),
+  { name: 'IMS 401 invalid_client', answer: json(401, { error: 'invalid_client' }), code: 'IMS_REJECTED', message: /HTTP 401 invalid_client/, imsCalls: 1 },
+  { name: 'IMS 403 HTML', answer: raw(403, '<html>Forbidden</html>', { 'content-type': 'text/html' }), code: 'IMS_REJECTED', message: /HTTP 403 no IMS error code$/, imsCalls: 1 },
+  { name: 'IMS 404 (wrong base URL)', answer: raw(404, 'Not Found'), code: 'IMS_REJECTED', message: /HTTP 404/, imsCalls: 1 },
+  // IMS transient answers: retried up to the budget of 4.
+  { name: 'IMS 429 storm', answer: json(429, {}, { 'retry-after': '1' }), code: 'IMS_UNAVAILABLE', message: /HTTP 429/, imsCalls: 4 },
+  { name: 'IMS 500', answer: json(500, { error: 'server_error' }), code: 'IMS_UNAVAILABLE', message: /HTTP 500 server_error/, imsCalls: 4 },
+  { name: 'IMS 502 HTML', answer: raw(502, '<html>Bad Gateway</html>'), code: 'IMS_UNAVAILABLE', message: /HTTP 502$/, imsCalls: 4 },
+  // IMS 200 that is not a token: a wrong endpoint or a broken proxy, not worth retrying.
+  { name: '200 HTML', answer: raw(200, '<html>login</html>', { 'content-type': 'text/html' }), code: 'IMS_RESPONSE_INVALID', message: /is not a JSON object/, imsCalls: 1 },
+  { name: '200 without access_token', answer: json(200, { token_type: 'bearer', expires_in: 86399999 }), code: 'IMS_RESPONSE_INVALID', message: /has no "access_token"/, imsCalls: 1 },
+  { name: '200 access_token empty', answer: json(200, { access_token: '', expires_in: 86399999 }), code: 'IMS_RESPONSE_INVALID', message: /has no "access_token"/, imsCalls: 1 },
+  { name: '200 expires_in missing', answer: json(200, { access_token: 'a' }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
+  { name: '200 expires_in zero', answer: json(200, { access_token: 'a', expires_in: 0 }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
+  { name: '200 expires_in negative', answer: json(200, { access_token: 'a', expires_in: -5 }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
+  { name: '200 expires_in string', answer: json(200, { access_token: 'a', expires_in: '86399999' }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
+  { name: '200 expires_in absurd', answer: json(200, { access_token: 'a', expires_in: 86_399_999_000 }), code: 'IMS_RESPONSE_INVALID', message: /longer than a week/, imsCalls: 1 },
+  { name: '200 JSON null', answer: json(200, null), code: 'IMS_RESPONSE_INVALID', message: /is not a JSON object/, imsCalls: 1 },
+];
+
+let jwtJson: string;
+let oauthJson: string;
+let secrets: string[];
+beforeAll(async () => {
+  const jwt = await generateJwtCredentials({ keyFormat: 'pkcs1-crlf', wrapped: true });
+  const oauth = generateOAuthCredentials({});
+  jwtJson = jwt.json;
+  oauthJson = oauth.json;
+  secrets = [jwt.integration.clientSecret, jwt.privateKeyPem.slice(40, 100), oauth.integration.clientSecret];
+});
+
+describe('bad-input corpus', () => {
+  it('has at least 30 cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    // Prepare
+    const base = c.oauth ? oauthJson : jwtJson;
+    const credentials =
+      typeof c.credentials === 'string' ? c.credentials : c.credentials ? JSON.stringify(c.credentials(JSON.parse(base))) : base;
+    const store = new MemoryStore();
+    store.put(settings.credentialsSecretId, credentials);
+    const goodToken = store.put(settings.tokenSecretId, 'previous value stays');
+    const clock = fakeClock();
+    const fetch = scriptedFetch(c.answer ?? jwtTokenAnswer());
+    // Act
+    const result = await runRefresh(
+      { ...settings, ...c.settings },
+      { force: true, requestKey: 'k', deadline: clock.now() + 75_000 },
+      fakeDeps(store, fetch, clock),
+    );
+    // Assess
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.code).toBe(c.code);
+    expect(result.error?.message).toMatch(c.message);
+    expect(fetch.requests).toHaveLength(c.imsCalls);
+    expect(store.count('write')).toBe(0);
+    expect(store.current(settings.tokenSecretId)?.versionId).toBe(goodToken);
+    for (const secret of secrets) expect(result.error?.message).not.toContain(secret);
+  });
+});

@@ -1,0 +1,12 @@
+/**
+ * Values that must never appear in any log: private keys, client secrets, JWTs, access tokens.
+ * Test support code registers them as it creates them; the leak guard (a vitest setup file)
+ * scans every test file's output for them. Kept apart from the guard so that code outside
+ * vitest (the sandbox) can use the same generators.
+ */
+export const registeredSecrets = new Set<string>();
+
+/** Registers values to scan for; short values are ignored (they would match by chance). */
+export function registerSecret(...values: (string | undefined)[]): void {
+  for (const value of values) if (value && value.length >= 12) registeredSecrets.add(value);
+}
