@@ -11,6 +11,14 @@ export interface TokenConfig {
   readonly imsBaseUrl?: string;
   readonly credentialsType?: 'jwt' | 'oauth';
   readonly tokenSecretName?: string;
+  /** `"create"` for a new customer-managed KMS key, or the ARN of an existing one. */
+  readonly encryptionKey?: string;
+  /** 12-digit account ids or IAM principal ARNs of other accounts that may read the token. */
+  readonly crossAccountReaders?: readonly string[];
+  /** Regions the token secret is replicated to. */
+  readonly replicaRegions?: readonly string[];
+  /** The stack this token belongs to; about 23 tokens fit in one (CloudFormation's limits). */
+  readonly stack?: string;
 }
 
 export interface AppConfig {
@@ -25,8 +33,17 @@ const TOKEN_KEYS = new Set([
   'imsBaseUrl',
   'credentialsType',
   'tokenSecretName',
+  'encryptionKey',
+  'crossAccountReaders',
+  'replicaRegions',
+  'stack',
 ]);
 const NAME = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+const READER = /^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)\/[\w+=,.@/-]+))$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** Validates the app configuration; errors name the entry and the field. */
 export function parseAppConfig(raw: unknown): AppConfig {
@@ -69,18 +86,45 @@ function parseToken(entry: unknown, where: string): TokenConfig {
   if (threshold !== undefined && !(typeof threshold === 'number' && threshold > 0 && threshold < 1)) {
     throw new Error(`${at} "refreshThreshold" must be a number between 0 and 1 (exclusive)`);
   }
-  for (const key of ['imsBaseUrl', 'tokenSecretName'] as const) {
-    if (entry[key] !== undefined && (typeof entry[key] !== 'string' || entry[key] === '')) {
-      throw new Error(`${at} "${key}" must be a non-empty string`);
-    }
-  }
-  if (entry.imsBaseUrl !== undefined && !URL.canParse(entry.imsBaseUrl as string)) {
+  if (entry.imsBaseUrl !== undefined && !(typeof entry.imsBaseUrl === 'string' && URL.canParse(entry.imsBaseUrl))) {
     throw new Error(`${at} "imsBaseUrl" is not a URL`);
   }
   if (entry.credentialsType !== undefined && entry.credentialsType !== 'jwt' && entry.credentialsType !== 'oauth') {
     throw new Error(`${at} "credentialsType" must be "jwt" or "oauth"`);
   }
+  check(entry.tokenSecretName, SECRET_NAME, `${at} "tokenSecretName" must be a secret name: up to 512 of A-Z a-z 0-9 /_+=.@-`);
+  check(entry.stack, STACK_NAME, `${at} "stack" must be a stack name: up to 128 letters, digits or hyphens, starting with a letter`);
+  if (entry.encryptionKey !== 'create') {
+    check(entry.encryptionKey, KEY_ARN, `${at} "encryptionKey" must be "create" or a KMS key ARN`);
+  }
+  checkList(entry.crossAccountReaders, READER, `${at} "crossAccountReaders" must list 12-digit account ids or IAM role, user or root ARNs`);
+  checkList(entry.replicaRegions, REGION, `${at} "replicaRegions" must list region names like "eu-west-1"`);
+  if (entry.crossAccountReaders !== undefined && entry.encryptionKey === undefined) {
+    throw new Error(`${at} "crossAccountReaders" needs "encryptionKey": other accounts cannot decrypt the AWS managed key`);
+  }
   return { ...(entry as unknown as TokenConfig), credentialsSecret };
+}
+
+/** An optional string field must match `pattern`. */
+function check(value: unknown, pattern: RegExp, message: string): void {
+  if (value !== undefined && !(typeof value === 'string' && pattern.test(value))) throw new Error(message);
+}
+
+/** An optional list field must be a non-empty array of strings that match `pattern`. */
+function checkList(value: unknown, pattern: RegExp, message: string): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || value.length === 0) throw new Error(message);
+  for (const item of value) check(item, pattern, message);
+}
+
+/** The tokens of each stack, in configuration order; tokens without `stack` go to `defaultStack`. */
+export function tokensByStack(config: AppConfig, defaultStack: string): Map<string, TokenConfig[]> {
+  const stacks = new Map<string, TokenConfig[]>();
+  for (const token of config.tokens) {
+    const name = token.stack ?? defaultStack;
+    stacks.set(name, [...(stacks.get(name) ?? []), token]);
+  }
+  return stacks;
 }
 
 /** The schedule of an entry as a `Duration`, or undefined for the construct's default. */

@@ -1,12 +1,19 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { scheduleOf, type AppConfig } from './config.js';
+import { scheduleOf, type TokenConfig } from './config.js';
 import { ImsTokenRefresher } from './ims-token-refresher.js';
 
+/** CloudFormation's per-stack quotas. */
+const MAX_RESOURCES = 500;
+const MAX_OUTPUTS = 200;
+
 export interface ImsTokenStackProps extends StackProps {
-  readonly config: AppConfig;
+  /** The tokens this stack keeps fresh. */
+  readonly tokens: readonly TokenConfig[];
 }
 
 /** One `ImsTokenRefresher` per configured token, with outputs a person or script can use. */
@@ -15,7 +22,7 @@ export class ImsTokenStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ImsTokenStackProps) {
     super(scope, id, props);
-    this.refreshers = props.config.tokens.map((token) => {
+    this.refreshers = props.tokens.map((token) => {
       // Construct ids come from names, so adding or reordering entries never replaces a secret.
       const refresher = new ImsTokenRefresher(this, token.name, {
         credentialsSecret: existingSecret(this, token.name, token.credentialsSecret),
@@ -24,6 +31,11 @@ export class ImsTokenStack extends Stack {
         imsBaseUrl: token.imsBaseUrl,
         credentialsType: token.credentialsType,
         tokenSecretName: token.tokenSecretName,
+        encryptionKey: encryptionKey(this, token),
+        crossAccountReaders: token.crossAccountReaders?.map((reader) =>
+          /^\d{12}$/.test(reader) ? new iam.AccountPrincipal(reader) : new iam.ArnPrincipal(reader),
+        ),
+        replicaRegions: token.replicaRegions?.map((region) => ({ region })),
       });
       new CfnOutput(refresher, 'TokenSecretArn', { value: refresher.tokenSecret.secretArn });
       new CfnOutput(refresher, 'CredentialsSecretArn', { value: refresher.credentialsSecret.secretArn });
@@ -31,6 +43,20 @@ export class ImsTokenStack extends Stack {
       return refresher;
     });
     this.dashboard(this.refreshers);
+    this.node.addValidation({ validate: () => this.withinQuotas(props.tokens.length) });
+  }
+
+  /** A stack over CloudFormation's quotas would synth but never deploy: say so at synth. */
+  private withinQuotas(tokens: number): string[] {
+    const children = this.node.findAll();
+    const resources = children.filter((child) => child instanceof CfnResource).length;
+    const outputs = children.filter((child) => child instanceof CfnOutput).length;
+    if (resources <= MAX_RESOURCES && outputs <= MAX_OUTPUTS) return [];
+    const fit = Math.floor(Math.min(MAX_RESOURCES / (resources / tokens), MAX_OUTPUTS / (outputs / tokens)));
+    return [
+      `stack "${this.stackName}" has ${tokens} tokens: ${resources} resources and ${outputs} outputs, over ` +
+        `CloudFormation's ${MAX_RESOURCES} and ${MAX_OUTPUTS}; give some tokens another "stack" (about ${fit} fit in one)`,
+    ];
   }
 
   /** One dashboard for all tokens: time to expiry and run outcomes over time, a row per token. */
@@ -64,6 +90,15 @@ export class ImsTokenStack extends Stack {
       );
     }
   }
+}
+
+function encryptionKey(scope: Construct, token: TokenConfig): kms.IKey | undefined {
+  if (token.encryptionKey === undefined) return undefined;
+  if (token.encryptionKey !== 'create') return kms.Key.fromKeyArn(scope, `${token.name}Key`, token.encryptionKey);
+  return new kms.Key(scope, `${token.name}Key`, {
+    description: `Encrypts the Adobe IMS token and credentials secrets of ${token.name}`,
+    enableKeyRotation: true,
+  });
 }
 
 function existingSecret(scope: Construct, name: string, ref: string): secretsmanager.ISecret | undefined {

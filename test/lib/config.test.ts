@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAppConfig } from '../../lib/config.js';
+import { parseAppConfig, tokensByStack } from '../../lib/config.js';
 
 describe('parseAppConfig', () => {
   it('accepts a minimal entry and defaults the credentials secret to "create"', () => {
@@ -16,6 +16,10 @@ describe('parseAppConfig', () => {
       imsBaseUrl: 'https://ims.proxy.example',
       credentialsType: 'oauth',
       tokenSecretName: 'adobe/aem-stage/token',
+      encryptionKey: 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      crossAccountReaders: ['222222222222', 'arn:aws:iam::333333333333:role/aem-reader'],
+      replicaRegions: ['us-east-1'],
+      stack: 'AdobeTokens-stage',
     };
     expect(parseAppConfig({ tokens: [entry] }).tokens[0]).toEqual(entry);
   });
@@ -34,7 +38,27 @@ describe('parseAppConfig', () => {
     [{ tokens: [{ name: 'a', imsBaseUrl: 'not a url' }] }, /tokens "a" "imsBaseUrl" is not a URL/],
     [{ tokens: [{ name: 'a', credentialsType: 'saml' }] }, /tokens "a" "credentialsType" must be "jwt" or "oauth"/],
     [{ tokens: [{ name: 'a', credentialsSecret: 42 }] }, /tokens "a" "credentialsSecret" must be "create" or a secret name or ARN/],
+    [{ tokens: [{ name: 'a', tokenSecretName: 'has spaces' }] }, /tokens "a" "tokenSecretName" must be a secret name/],
+    [{ tokens: [{ name: 'a', stack: '1st' }] }, /tokens "a" "stack" must be a stack name/],
+    [{ tokens: [{ name: 'a', encryptionKey: 'alias/aws/secretsmanager' }] }, /tokens "a" "encryptionKey" must be "create" or a KMS key ARN/],
+    [{ tokens: [{ name: 'a', encryptionKey: 'create', crossAccountReaders: ['2222'] }] }, /tokens "a" "crossAccountReaders" must list 12-digit/],
+    [{ tokens: [{ name: 'a', encryptionKey: 'create', crossAccountReaders: [] }] }, /tokens "a" "crossAccountReaders" must list/],
+    [{ tokens: [{ name: 'a', crossAccountReaders: ['222222222222'] }] }, /tokens "a" "crossAccountReaders" needs "encryptionKey"/],
+    [{ tokens: [{ name: 'a', replicaRegions: 'us-east-1' }] }, /tokens "a" "replicaRegions" must list region names/],
   ])('rejects %j naming the entry and field', (raw, message) => {
     expect(() => parseAppConfig(raw)).toThrow(message);
+  });
+});
+
+describe('tokensByStack', () => {
+  it('groups tokens by their "stack", the rest in the default stack, keeping configuration order', () => {
+    const config = parseAppConfig({
+      tokens: [{ name: 'a' }, { name: 'b', stack: 'Other' }, { name: 'c' }, { name: 'd', stack: 'Other' }],
+    });
+    const names = [...tokensByStack(config, 'Main')].map(([stack, tokens]) => [stack, tokens.map((t) => t.name)]);
+    expect(names).toEqual([
+      ['Main', ['a', 'c']],
+      ['Other', ['b', 'd']],
+    ]);
   });
 });

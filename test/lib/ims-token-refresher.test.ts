@@ -1,15 +1,20 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { ImsTokenRefresher, type ImsTokenRefresherProps } from '../../lib/ims-token-refresher.js';
 
-function synth(props: ImsTokenRefresherProps = {}, extra?: (stack: Stack, refresher: ImsTokenRefresher) => void) {
+/** Props, or a function that makes them in the stack (for keys and other resources). */
+type PropsIn = ImsTokenRefresherProps | ((stack: Stack) => ImsTokenRefresherProps);
+
+function synth(props: PropsIn = {}, extra?: (stack: Stack, refresher: ImsTokenRefresher) => void) {
   const app = new App();
   const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
-  const refresher = new ImsTokenRefresher(stack, 'AemProd', props);
+  const refresher = new ImsTokenRefresher(stack, 'AemProd', typeof props === 'function' ? props(stack) : props);
   extra?.(stack, refresher);
   return { stack, refresher, template: Template.fromStack(stack) };
 }
@@ -262,5 +267,122 @@ describe('ImsTokenRefresher', () => {
     const text = JSON.stringify(template.toJSON());
     expect(text).not.toMatch(/"SecretString"/);
     expect(text).not.toMatch(/PRIVATE KEY|clientSecret|access_token/);
+  });
+});
+
+describe('ImsTokenRefresher: sharing the token', () => {
+  const viaSecretsManager = { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } };
+  const partner = new iam.AccountPrincipal('222222222222');
+  const withKey = (props: ImsTokenRefresherProps = {}) => (stack: Stack) => ({ encryptionKey: new kms.Key(stack, 'Key'), ...props });
+
+  /** Key policy statements whose principal's JSON contains `principal`. */
+  function keyStatements(template: Template, principal: string) {
+    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+    return (key!.Properties.KeyPolicy.Statement as { Principal: unknown; Action: string | string[]; Condition?: unknown }[]).filter(
+      (statement) => JSON.stringify(statement.Principal).includes(principal),
+    );
+  }
+
+  it('uses the AWS managed key unless given a customer-managed one', () => {
+    synth().template.allResourcesProperties('AWS::SecretsManager::Secret', { KmsKeyId: Match.absent() });
+  });
+
+  it('encrypts the token and a created credentials secret with the customer-managed key', () => {
+    const { template } = synth(withKey());
+    const keyArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] };
+    template.resourcePropertiesCountIs('AWS::SecretsManager::Secret', { KmsKeyId: keyArn }, 2);
+  });
+
+  it('lets the function decrypt and encrypt with the key only through Secrets Manager', () => {
+    const statements = keyStatements(synth(withKey()).template, 'AemProdRole');
+    expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual([
+      'kms:Decrypt',
+      'kms:Encrypt',
+      'kms:GenerateDataKey*',
+      'kms:ReEncrypt*',
+    ]);
+    for (const statement of statements) expect(statement.Condition).toEqual(viaSecretsManager);
+  });
+
+  it('refuses cross-account readers without a customer-managed key, naming both props', () => {
+    expect(() => synth({ crossAccountReaders: [partner] })).toThrow(
+      '`crossAccountReaders` needs `encryptionKey`: other accounts cannot decrypt a secret encrypted with the AWS managed key',
+    );
+  });
+
+  it('grants cross-account readers through the secret resource policy and the key policy', () => {
+    const { template } = synth(withKey({ crossAccountReaders: [partner] }));
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: { Ref: Match.stringLikeRegexp('AemProdToken') },
+      ResourcePolicy: {
+        Statement: [
+          {
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] } },
+            Resource: { Ref: Match.stringLikeRegexp('AemProdToken') },
+          },
+        ],
+        Version: '2012-10-17',
+      },
+    });
+    expect(keyStatements(template, '222222222222')).toEqual([
+      expect.objectContaining({ Action: 'kms:Decrypt', Condition: viaSecretsManager }),
+    ]);
+    // Only the token secret is shared: the credentials secret has no resource policy.
+    template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
+  });
+
+  it('replicates the token secret to other regions, each with its key when given', () => {
+    const { template } = synth((stack) => ({
+      replicaRegions: [
+        { region: 'us-east-1', encryptionKey: kms.Key.fromKeyArn(stack, 'UsKey', 'arn:aws:kms:us-east-1:111111111111:key/mrk-1') },
+        { region: 'ap-southeast-2' },
+      ],
+    }));
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('access token'),
+      ReplicaRegions: [{ Region: 'us-east-1', KmsKeyId: 'arn:aws:kms:us-east-1:111111111111:key/mrk-1' }, { Region: 'ap-southeast-2' }],
+    });
+  });
+
+  it('rejects a replica region listed twice', () => {
+    expect(() => synth({ replicaRegions: [{ region: 'us-east-1' }, { region: 'us-east-1' }] })).toThrow(
+      '`replicaRegions` lists us-east-1 twice',
+    );
+  });
+
+  it('warns that cross-account readers cannot decrypt a replica without its own key', () => {
+    const { stack } = synth(withKey({ crossAccountReaders: [partner], replicaRegions: [{ region: 'us-east-1' }] }));
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('replicas in us-east-1 use the AWS managed key'));
+  });
+
+  it.each([
+    ['a role', (stack: Stack) => new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') })],
+    ['a user', (stack: Stack) => new iam.User(stack, 'Reader')],
+    [
+      'a Lambda function',
+      (stack: Stack) =>
+        new lambda.Function(stack, 'Reader', {
+          runtime: lambda.Runtime.NODEJS_24_X,
+          handler: 'index.handler',
+          code: lambda.Code.fromInline('exports.handler = async () => {}'),
+        }),
+    ],
+  ] as const)('grantRead gives %s read access and, with a key, decrypt through Secrets Manager', (_kind, makeReader) => {
+    const { template } = synth(withKey(), (stack, refresher) => refresher.grantRead(makeReader(stack)));
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('^Reader'),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Effect: 'Allow',
+            Resource: { Ref: Match.stringLikeRegexp('AemProdToken') },
+          },
+        ]),
+      },
+    });
+    expect(keyStatements(template, 'Reader')).toEqual([expect.objectContaining({ Action: 'kms:Decrypt', Condition: viaSecretsManager })]);
   });
 });

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { parseAppConfig } from '../../lib/config.js';
+import { parseAppConfig, tokensByStack } from '../../lib/config.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
 
 const entries = [
@@ -16,9 +16,13 @@ const entries = [
 
 function synth(tokens: unknown[]) {
   const app = new App();
-  const stack = new ImsTokenStack(app, 'Tokens', { config: parseAppConfig({ tokens }) });
+  const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens }).tokens });
   return Template.fromStack(stack);
 }
+
+/** Tokens with names of the longest allowed length, so naming limits are tested at the edge. */
+const manyTokens = (count: number, stacks = 1) =>
+  Array.from({ length: count }, (_, i) => ({ name: `aem-p${String(i).padStart(3, '0')}-`.padEnd(40, 'x'), stack: `Tokens${i % stacks}` }));
 
 describe('ImsTokenStack', () => {
   it('builds one refresher per configured token, sharing one code asset', () => {
@@ -61,5 +65,58 @@ describe('ImsTokenStack', () => {
       expect(body).toContain(`${name}: hours until the token expires`);
       expect(body).toContain(`${name}: runs by outcome`);
     }
+  });
+
+  it('creates a rotating KMS key for "encryptionKey": "create", and shares the token with other accounts', () => {
+    const template = synth([
+      { name: 'shared', encryptionKey: 'create', crossAccountReaders: ['arn:aws:iam::222222222222:role/aem-reader'] },
+    ]);
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.resourcePropertiesCountIs('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^sharedKey'), 'Arn'] } }, 2);
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      ResourcePolicy: { Statement: [Match.objectLike({ Principal: { AWS: 'arn:aws:iam::222222222222:role/aem-reader' } })] },
+    });
+  });
+
+  it('uses an existing KMS key by ARN and replicates to the listed regions', () => {
+    const keyArn = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const template = synth([{ name: 'replicated', encryptionKey: keyArn, replicaRegions: ['us-east-1', 'ap-southeast-2'] }]);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      KmsKeyId: keyArn,
+      ReplicaRegions: [{ Region: 'us-east-1' }, { Region: 'ap-southeast-2' }],
+    });
+  });
+
+  it('fails synth when a stack would exceed CloudFormation quotas, saying how many tokens fit', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens: manyTokens(30) }).tokens });
+    expect(() => app.synth()).toThrow(
+      /stack "Tokens" has 30 tokens: \d+ resources and 90 outputs, over CloudFormation's 500 and 200; give some tokens another "stack" \(about 2\d fit in one\)/,
+    );
+  });
+
+  it('synthesizes 100 tokens in 5 stacks, each within quotas and AWS naming limits, sharing one code asset', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    for (const [name, tokens] of tokensByStack(parseAppConfig({ tokens: manyTokens(100, 5) }), 'unused')) {
+      new ImsTokenStack(app, name, { tokens });
+    }
+    const assembly = app.synth();
+    expect(assembly.stacks).toHaveLength(5);
+    const assets = new Set<string>();
+    for (const artifact of assembly.stacks) {
+      const template = artifact.template;
+      expect(Object.keys(template.Resources).length).toBeLessThanOrEqual(500);
+      expect(Object.keys(template.Outputs).length).toBeLessThanOrEqual(200);
+      for (const id of [...Object.keys(template.Resources), ...Object.keys(template.Outputs)]) {
+        expect(id.length).toBeLessThanOrEqual(255);
+      }
+      for (const fn of Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')) {
+        assets.add(fn.Properties.Code.S3Key);
+        // Metric dimension values and the Powertools service name carry the token name.
+        expect(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME.length).toBeLessThanOrEqual(40);
+      }
+    }
+    expect(assets.size).toBe(1);
   });
 });

@@ -12,19 +12,23 @@ function appWithNag() {
 }
 
 describe('cdk-nag AwsSolutions', () => {
-  it('finds nothing unacknowledged in the app (created and existing credentials secrets, several tokens)', () => {
+  it('finds nothing unacknowledged in the app (created and existing credentials secrets, a shared token with its key)', () => {
     const app = appWithNag();
     new ImsTokenStack(app, 'Tokens', {
-      config: parseAppConfig({
-        tokens: [{ name: 'aem-prod' }, { name: 'aem-stage', credentialsSecret: 'adobe/aem-stage', scheduleMinutes: 30 }],
-      }),
+      tokens: parseAppConfig({
+        tokens: [
+          { name: 'aem-prod' },
+          { name: 'aem-stage', credentialsSecret: 'adobe/aem-stage', scheduleMinutes: 30 },
+          { name: 'shared', encryptionKey: 'create', crossAccountReaders: ['222222222222'], replicaRegions: ['us-east-1'] },
+        ],
+      }).tokens,
     });
     expect(() => app.synth()).not.toThrow();
   });
 
   it('still fails on a finding nobody acknowledged (the check is live)', () => {
     const app = appWithNag();
-    const stack = new ImsTokenStack(app, 'Tokens', { config: parseAppConfig({ tokens: [{ name: 'aem-prod' }] }) });
+    const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens: [{ name: 'aem-prod' }] }).tokens });
     new secretsmanager.Secret(stack, 'Unrotated');
     expect(() => app.synth()).toThrow(/Tokens\/Unrotated\/Resource[\s\S]*AwsSolutions-SMG4/);
   });
