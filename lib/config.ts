@@ -17,7 +17,7 @@ export interface TokenConfig {
   readonly crossAccountReaders?: readonly string[];
   /** Regions the token secret is replicated to. */
   readonly replicaRegions?: readonly string[];
-  /** The stack this token belongs to; about 23 tokens fit in one (CloudFormation's limits). */
+  /** The stack this token belongs to; 26 tokens fit in one (CloudFormation's quotas). */
   readonly stack?: string;
 }
 
