@@ -42,7 +42,7 @@ export function parseTokenRecord(text: string): TokenRecord {
   try {
     value = JSON.parse(text);
   } catch {
-    throw new TokenContractError('token secret is not JSON');
+    throw new TokenContractError('token secret is not JSON: no token yet, the refresher has not written one');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TokenContractError('token secret is not a JSON object');

@@ -1,0 +1,99 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfigurationError, TokenContractError, TokenExpiredError } from './errors.js';
+import { SecretsManagerStore } from './secrets-manager-store.js';
+import { expiresAtMs, parseTokenRecord, type TokenRecord } from './token.js';
+
+/**
+ * A token is handed out only while it has at least this long left (5 minutes), so that a request
+ * started with it finishes before it expires, with room for clock skew. It does not affect
+ * freshness: the refresher renews 12 hours before expiry.
+ */
+export const DEFAULT_MIN_VALIDITY_MS = 5 * 60_000;
+
+export interface TokenReaderOptions {
+  /** Name or ARN of the token secret. */
+  readonly secretId: string;
+  /** Hand out a token only while it has at least this many milliseconds left. @default DEFAULT_MIN_VALIDITY_MS (5 minutes) */
+  readonly minValidityMs?: number;
+  /** The Secrets Manager client. @default - a new client configured by the SDK's default chain */
+  readonly client?: SecretsManagerClient;
+  /** The clock, in epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Reads one token secret and caches the token until it is `minValidityMs` from expiry. */
+export interface TokenReader {
+  /**
+   * The token record, from the cache or from one read shared by all concurrent callers. Rejects
+   * with `TokenExpiredError` (the secret's token is expired or inside the margin),
+   * `TokenContractError` (no token yet, or not the contract) or `SecretStoreError` (AWS failed).
+   */
+  get(): Promise<TokenRecord>;
+  /** The access token alone; see `get`. */
+  getAccessToken(): Promise<string>;
+  /** Forgets the cached token, e.g. after a 401 from Adobe: the next call reads the secret again. */
+  invalidate(): void;
+}
+
+/** Creates a reader for one token secret; failed reads are not cached. */
+export function createTokenReader(options: TokenReaderOptions): TokenReader {
+  const { secretId, minValidityMs = DEFAULT_MIN_VALIDITY_MS, now = Date.now } = options;
+  if (!secretId) throw new ConfigurationError('"secretId" is required');
+  if (!(minValidityMs >= 0)) throw new ConfigurationError('"minValidityMs" must be a number, 0 or more');
+  const store = new SecretsManagerStore(options.client ?? new SecretsManagerClient({}));
+  let cached: { readonly record: TokenRecord; readonly usableUntil: number } | undefined;
+  let reading: Promise<TokenRecord> | undefined;
+
+  async function read(): Promise<TokenRecord> {
+    const secret = await store.read(secretId);
+    if (!secret) throw new TokenContractError(`no token yet: secret "${secretId}" does not exist or has no value`);
+    const record = parseTokenRecord(secret.value);
+    const expiresAt = expiresAtMs(record);
+    const time = now();
+    if (time >= expiresAt - minValidityMs) {
+      throw new TokenExpiredError(
+        `the token in secret "${secretId}" ${time >= expiresAt ? 'expired' : 'expires'} at ${record.expires_at} ` +
+          `(reader margin ${minValidityMs / 1000} s); the refresher is likely failing: check its alarms and logs`,
+        new Date(expiresAt),
+      );
+    }
+    cached = { record, usableUntil: expiresAt - minValidityMs };
+    return record;
+  }
+
+  const reader: TokenReader = {
+    async get() {
+      if (cached && now() < cached.usableUntil) return cached.record;
+      cached = undefined;
+      reading ??= read().finally(() => {
+        reading = undefined;
+      });
+      return reading;
+    },
+    async getAccessToken() {
+      return (await reader.get()).access_token;
+    },
+    invalidate() {
+      cached = undefined;
+    },
+  };
+  return reader;
+}
+
+export interface GetAccessTokenOptions extends TokenReaderOptions {
+  /** Read the secret again now (after a 401 from Adobe) instead of using the cached token. @default false */
+  readonly forceFetch?: boolean;
+}
+
+const readers = new Map<string, TokenReader>();
+
+/**
+ * The access token in `secretId`, through one cached reader per secret id for the life of the
+ * process (see `createTokenReader`); the other options take effect on the first call for an id.
+ */
+export async function getAccessToken(options: GetAccessTokenOptions): Promise<string> {
+  let reader = readers.get(options.secretId);
+  if (!reader) readers.set(options.secretId, (reader = createTokenReader(options)));
+  if (options.forceFetch) reader.invalidate();
+  return reader.getAccessToken();
+}

@@ -1,0 +1,162 @@
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  type GetSecretValueCommandOutput,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createTokenReader, DEFAULT_MIN_VALIDITY_MS, getAccessToken } from '../../lambda/reader.js';
+import { expiresAtMs } from '../../lambda/token.js';
+import { fakeClock } from '../support/fakes.js';
+import { tokenSecretValue } from '../support/token-secret.js';
+
+const HOUR = 3_600_000;
+const sm = mockClient(SecretsManagerClient);
+const client = new SecretsManagerClient({ region: 'us-east-1' });
+const reads = () => sm.commandCalls(GetSecretValueCommand).length;
+
+/** A reader on secret "token" with a fake clock, the secret holding `value` (a token issued now by default). */
+function setup(value?: string) {
+  const clock = fakeClock();
+  const secret = { SecretString: value ?? tokenSecretValue('reader-token-version-1', clock.time), VersionId: 'v1' };
+  sm.on(GetSecretValueCommand).callsFake(() => ({ ...secret }));
+  const reader = createTokenReader({ secretId: 'token', client, now: clock.now });
+  return { clock, secret, reader };
+}
+
+beforeEach(() => sm.reset());
+
+describe('createTokenReader', () => {
+  it('reads each token version once over 10,000 calls across 24 h, never handing out a token inside the margin', async () => {
+    // Prepare: version 1 issued at the start; the refresher writes version 2 at half-life (12 h).
+    const { clock, secret, reader } = setup();
+    const start = clock.time;
+    const step = (24 * HOUR) / 10_000;
+    const handedOut = new Set<string>();
+    let leastLeft = Infinity;
+
+    // Act
+    for (let call = 0; call < 10_000; call += 1) {
+      if (secret.VersionId === 'v1' && clock.time - start >= 12 * HOUR) {
+        Object.assign(secret, { SecretString: tokenSecretValue('reader-token-version-2', clock.time), VersionId: 'v2' });
+      }
+      const record = await reader.get();
+      handedOut.add(record.access_token);
+      leastLeft = Math.min(leastLeft, expiresAtMs(record) - clock.now());
+      clock.advance(step);
+    }
+
+    // Assess: v1 until its margin (23 h 55 min), then v2; one GetSecretValue each.
+    expect(reads()).toBe(2);
+    expect([...handedOut]).toEqual(['reader-token-version-1', 'reader-token-version-2']);
+    expect(leastLeft).toBeGreaterThanOrEqual(DEFAULT_MIN_VALIDITY_MS);
+  });
+
+  it('shares one read among concurrent callers', async () => {
+    const { reader } = setup();
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => reader.getAccessToken()));
+    expect(reads()).toBe(1);
+    expect(new Set(tokens)).toEqual(new Set(['reader-token-version-1']));
+  });
+
+  it('re-reads once after invalidate and caches the new token', async () => {
+    const { clock, secret, reader } = setup();
+    await reader.get();
+    secret.SecretString = tokenSecretValue('reader-token-after-401', clock.time);
+
+    reader.invalidate();
+    const first = await reader.getAccessToken();
+    const second = await reader.getAccessToken();
+
+    expect(reads()).toBe(2);
+    expect([first, second]).toEqual(['reader-token-after-401', 'reader-token-after-401']);
+  });
+
+  it('refuses a token inside the margin when the secret still holds it, blaming the refresher', async () => {
+    const { clock, reader } = setup();
+    await reader.get();
+    clock.advance(24 * HOUR - 2 * 60_000);
+
+    const error = await reader.get().catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ name: 'TokenExpiredError', code: 'TOKEN_EXPIRED', expiresAt: new Date('2026-11-23T12:00:00.000Z') });
+    expect((error as Error).message).toBe(
+      'the token in secret "token" expires at 2026-11-23T12:00:00.000Z (reader margin 300 s); ' +
+        'the refresher is likely failing: check its alarms and logs',
+    );
+    expect(reads()).toBe(2);
+  });
+
+  it('fails after invalidate when the secret holds an expired token, and never caches that', async () => {
+    const { clock, reader } = setup();
+    await reader.get();
+    clock.advance(25 * HOUR);
+
+    reader.invalidate();
+    const error = (await reader.getAccessToken().catch((e: unknown) => e)) as Error;
+    await reader.getAccessToken().catch(() => undefined);
+
+    expect(error).toMatchObject({ code: 'TOKEN_EXPIRED', expiresAt: new Date('2026-11-23T12:00:00.000Z') });
+    expect(error.message).toContain('expired at 2026-11-23T12:00:00.000Z');
+    expect(error.message).not.toContain('reader-token-version-1');
+    expect(reads()).toBe(3);
+  });
+
+  it.each([
+    ['the placeholder', 'Xq9#random-placeholder-value', 'token secret is not JSON: no token yet, the refresher has not written one'],
+    [
+      'a record without expires_at',
+      JSON.stringify({ ...JSON.parse(tokenSecretValue('reader-token-no-expiry', 0)), expires_at: undefined }),
+      'token secret field "expires_at" is missing or not a string',
+    ],
+  ])('rejects %s with TokenContractError', async (_name, value, message) => {
+    const { reader } = setup(value);
+    await expect(reader.get()).rejects.toMatchObject({ name: 'TokenContractError', code: 'TOKEN_INVALID', message });
+  });
+
+  it('reports a secret without a value as no token yet', async () => {
+    const { reader } = setup();
+    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'no AWSCURRENT', $metadata: {} }));
+    await expect(reader.get()).rejects.toMatchObject({
+      code: 'TOKEN_INVALID',
+      message: 'no token yet: secret "token" does not exist or has no value',
+    });
+  });
+
+  it('wraps a failed read once, keeping the cause, and does not cache the failure', async () => {
+    const { secret, reader } = setup();
+    const denied = Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' });
+    sm.on(GetSecretValueCommand).rejectsOnce(denied).resolves(secret);
+
+    const error = await reader.get().catch((e: unknown) => e);
+    const token = await reader.getAccessToken();
+
+    expect(error).toMatchObject({ code: 'SECRET_READ_FAILED', message: 'could not read secret "token"', cause: denied });
+    expect(token).toBe('reader-token-version-1');
+    expect(reads()).toBe(2);
+  });
+
+  it('rejects misuse at creation', () => {
+    expect(() => createTokenReader({ secretId: '', client })).toThrow('"secretId" is required');
+    expect(() => createTokenReader({ secretId: 't', client, minValidityMs: -1 })).toThrow('"minValidityMs" must be');
+  });
+});
+
+describe('getAccessToken', () => {
+  it('keeps one cached reader per secret id and re-reads on forceFetch', async () => {
+    const clock = fakeClock();
+    const output = (token: string): Partial<GetSecretValueCommandOutput> => ({
+      SecretString: tokenSecretValue(token, clock.time),
+      VersionId: token,
+    });
+    sm.on(GetSecretValueCommand).resolvesOnce(output('shared-reader-token-1')).resolves(output('shared-reader-token-2'));
+
+    const first = await getAccessToken({ secretId: 'shared', client, now: clock.now });
+    const cached = await getAccessToken({ secretId: 'shared', client, now: clock.now });
+    const forced = await getAccessToken({ secretId: 'shared', client, now: clock.now, forceFetch: true });
+
+    expect([first, cached, forced]).toEqual(['shared-reader-token-1', 'shared-reader-token-1', 'shared-reader-token-2']);
+    expect(reads()).toBe(2);
+  });
+});
