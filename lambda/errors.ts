@@ -17,12 +17,13 @@ export type ErrorCode =
   | 'INTERNAL_ERROR';
 
 export class RefresherError extends Error {
+  // Names are spelled out: the bundle is minified, so `new.target.name` would be a mangled one.
+  override name = 'RefresherError';
   readonly code: ErrorCode;
   readonly transient: boolean;
 
   constructor(code: ErrorCode, message: string, options: { transient?: boolean; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
     this.code = code;
     this.transient = options.transient ?? false;
   }
@@ -30,6 +31,7 @@ export class RefresherError extends Error {
 
 /** Misuse: a missing or malformed environment variable or construct input. Raised at start. */
 export class ConfigurationError extends RefresherError {
+  override name = 'ConfigurationError';
   constructor(message: string) {
     super('CONFIG_INVALID', message);
   }
@@ -37,6 +39,7 @@ export class ConfigurationError extends RefresherError {
 
 /** The credentials secret does not hold usable credentials. Names the field, never its value. */
 export class CredentialsError extends RefresherError {
+  override name = 'CredentialsError';
   constructor(message: string) {
     super('CREDENTIALS_INVALID', message);
   }
@@ -44,6 +47,7 @@ export class CredentialsError extends RefresherError {
 
 /** Adobe IMS could not be used: rejected (permanent), unavailable (transient) or answered nonsense. */
 export class ImsError extends RefresherError {
+  override name = 'ImsError';
   /** HTTP status, when IMS answered at all. */
   readonly status: number | undefined;
   /** IMS `error` code, e.g. `invalid_client`. */
@@ -74,6 +78,7 @@ export class ImsError extends RefresherError {
 
 /** Secrets Manager failed. The SDK has already retried; the original SDK error is the `cause`. */
 export class SecretStoreError extends RefresherError {
+  override name = 'SecretStoreError';
   constructor(code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED', message: string, cause: unknown) {
     super(code, message, { transient: true, cause });
   }
@@ -81,6 +86,7 @@ export class SecretStoreError extends RefresherError {
 
 /** The token secret does not hold a token in the documented contract (reader side). */
 export class TokenContractError extends RefresherError {
+  override name = 'TokenContractError';
   constructor(message: string) {
     super('TOKEN_INVALID', message);
   }
@@ -88,6 +94,7 @@ export class TokenContractError extends RefresherError {
 
 /** The token secret holds a token that is expired or about to expire (reader side). */
 export class TokenExpiredError extends RefresherError {
+  override name = 'TokenExpiredError';
   readonly expiresAt: Date;
 
   constructor(message: string, expiresAt: Date) {
