@@ -10,3 +10,8 @@ export const registeredSecrets = new Set<string>();
 export function registerSecret(...values: (string | undefined)[]): void {
   for (const value of values) if (value && value.length >= 12) registeredSecrets.add(value);
 }
+
+/** How many registered secrets occur in `text` (a count, so the values themselves never travel). */
+export function countSecrets(text: string): number {
+  return [...registeredSecrets].filter((secret) => text.includes(secret)).length;
+}

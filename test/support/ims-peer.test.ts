@@ -1,0 +1,138 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { SignJWT, type JWTPayload } from 'jose';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ImsPeer } from './ims-peer.js';
+import { registeredSecrets } from './secret-registry.js';
+import { generateJwtCredentials, generateOAuthCredentials, type JwtIntegration } from './test-credentials.js';
+
+type Generated = Awaited<ReturnType<typeof generateJwtCredentials>>;
+
+/** The claims IMS expects (ims-protocol.md §1), valid for five minutes. */
+function claims(integration: JwtIntegration): JWTPayload {
+  const host = integration.imsEndpoint;
+  return {
+    iss: integration.org,
+    sub: integration.technicalAccountId,
+    aud: `https://${host}/c/${integration.clientId}`,
+    exp: Math.floor(Date.now() / 1000) + 300,
+    [`https://${host}/s/ent_aem_cloud_api`]: true,
+  };
+}
+
+const sign = (payload: JWTPayload, key: KeyObject) => new SignJWT(payload).setProtectedHeader({ alg: 'RS256' }).sign(key);
+
+describe('IMS test peer', () => {
+  let credentials: Generated;
+  let key: KeyObject;
+  let otherKey: KeyObject;
+  let peer: ImsPeer;
+
+  beforeAll(async () => {
+    credentials = await generateJwtCredentials({});
+    key = createPrivateKey(credentials.privateKeyPem);
+    otherKey = createPrivateKey((await generateJwtCredentials({})).privateKeyPem);
+  });
+  beforeEach(async () => {
+    peer = await ImsPeer.start();
+    peer.register(credentials.integration);
+  });
+  afterEach(() => peer.close());
+
+  async function post(path: string, form: Record<string, string>) {
+    const response = await fetch(peer.url + path, { method: 'POST', body: new URLSearchParams(form) });
+    return { status: response.status, headers: response.headers, text: await response.text() };
+  }
+
+  const exchange = async (jwt: string, clientSecret = credentials.integration.clientSecret) =>
+    post('/ims/exchange/jwt', { client_id: credentials.integration.clientId, client_secret: clientSecret, jwt_token: jwt });
+
+  it('exchanges a JWT signed with the certificate\'s key for a token whose expires_in is in milliseconds', async () => {
+    const jwt = await sign(claims(credentials.integration), key);
+
+    const answer = await exchange(jwt);
+
+    const body = JSON.parse(answer.text);
+    expect(answer.status).toBe(200);
+    expect(body).toEqual({ token_type: 'bearer', access_token: peer.issued[0], expires_in: 86_399_999 });
+    expect(answer.headers.get('x-debug-id')).toBeTruthy();
+    expect(peer.requests).toEqual([{ path: '/ims/exchange/jwt', form: expect.objectContaining({ jwt_token: jwt }) }]);
+    expect(registeredSecrets).toContain(jwt);
+    expect(registeredSecrets).toContain(body.access_token);
+  });
+
+  it.each([
+    ['a JWT signed by another key', async () => exchange(await sign(claims(credentials.integration), otherKey)), 400, 'invalid_signature'],
+    [
+      'a wrong aud',
+      async () => exchange(await sign({ ...claims(credentials.integration), aud: 'https://ims-na1.adobelogin.com/c/other' }, key)),
+      400,
+      'invalid_client',
+    ],
+    ['an expired exp', async () => exchange(await sign({ ...claims(credentials.integration), exp: 1_000_000 }, key)), 400, 'invalid_token'],
+    ['a wrong client secret', async () => exchange(await sign(claims(credentials.integration), key), 'p8e-wrong-secret-000'), 401, 'invalid_client'],
+    [
+      'an unknown metascope',
+      async () =>
+        exchange(await sign({ ...claims(credentials.integration), 'https://ims-na1.adobelogin.com/s/ent_other_sdk': true }, key)),
+      400,
+      'invalid_scope',
+    ],
+  ])('rejects %s as IMS does', async (_case, act, status, error) => {
+    const answer = await act();
+
+    expect(answer.status).toBe(status);
+    expect(JSON.parse(answer.text)).toEqual({ error, error_description: expect.any(String) });
+    expect(answer.headers.get('x-debug-id')).toBeTruthy();
+    expect(peer.issued).toEqual([]);
+  });
+
+  it('answers client_credentials with expires_in in seconds, and rejects scopes the client lacks', async () => {
+    const oauth = generateOAuthCredentials({}).integration;
+    peer.register(oauth);
+    const form = { grant_type: 'client_credentials', client_id: oauth.clientId, client_secret: oauth.clientSecret };
+
+    const granted = await post('/ims/token/v3', { ...form, scope: 'openid,AdobeID' });
+    const refused = await post('/ims/token/v3', { ...form, scope: 'openid,admin' });
+
+    expect(JSON.parse(granted.text)).toEqual({ access_token: peer.issued[0], token_type: 'bearer', expires_in: 86_399 });
+    expect([refused.status, JSON.parse(refused.text).error]).toEqual([400, 'invalid_scope']);
+  });
+
+  it('answers queued faults in order, then normally', async () => {
+    peer.fail({ status: 503 }, { status: 429, retryAfter: '7' }, 'html', 'truncated-json');
+    const jwt = await sign(claims(credentials.integration), key);
+
+    const answers = [await exchange(jwt), await exchange(jwt), await exchange(jwt), await exchange(jwt), await exchange(jwt)];
+
+    expect(answers.map((a) => a.status)).toEqual([503, 429, 200, 200, 200]);
+    expect(answers[1]!.headers.get('retry-after')).toBe('7');
+    expect(answers[2]!.text).toMatch(/^<!DOCTYPE html>/);
+    expect(() => JSON.parse(answers[3]!.text)).toThrow();
+    expect(JSON.parse(answers[4]!.text).access_token).toBe(peer.issued[0]);
+    expect(peer.requests).toHaveLength(5);
+  });
+
+  it('resets the connection', async () => {
+    peer.fail('reset');
+    const jwt = await sign(claims(credentials.integration), key);
+
+    const answer = exchange(jwt);
+
+    await expect(answer).rejects.toBeInstanceOf(TypeError);
+    expect(peer.requests).toHaveLength(1);
+  });
+
+  it('leaves a request hanging until the peer closes', async () => {
+    peer.fail('hang');
+    const jwt = await sign(claims(credentials.integration), key);
+    let answered = false;
+
+    const answer = exchange(jwt).finally(() => (answered = true));
+    await vi.waitFor(() => expect(peer.requests).toHaveLength(1));
+    const answeredBeforeClose = answered;
+    await peer.close();
+
+    await expect(answer).rejects.toBeInstanceOf(TypeError);
+    expect(answeredBeforeClose).toBe(false);
+  });
+});

@@ -1,0 +1,279 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { listen, readBody, sendJson, type LoopbackServer } from './loopback-server.js';
+
+/** One call that reached the emulator over the wire. */
+export interface EmulatorCall {
+  /** e.g. `GetSecretValue` */
+  readonly action: string;
+  /** The request's `SecretId` (or `Name` for CreateSecret), as sent. */
+  readonly secretId: string | undefined;
+}
+
+interface Version {
+  readonly id: string;
+  readonly value: string;
+  readonly created: number;
+  /** Staging labels; AWS moves AWSCURRENT and AWSPREVIOUS between versions. */
+  readonly stages: Set<string>;
+}
+
+interface Secret {
+  readonly arn: string;
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly created: number;
+  readonly versions: Version[];
+}
+
+type Input = Record<string, unknown>;
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+/** An error as AWS sends it: the SDK turns `__type` into the exception class of that name. */
+class AwsError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * AWS Secrets Manager on 127.0.0.1, speaking its real wire protocol (JSON 1.1 over HTTP,
+ * `X-Amz-Target: secretsmanager.<Action>`), so the real SDK client, pointed here with
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER`, raises the real exception classes. Implements CreateSecret,
+ * GetSecretValue, PutSecretValue (with AWS's `ClientRequestToken` idempotency and staging-label
+ * moves), DescribeSecret and ListSecretVersionIds. Signatures are not checked. State is in memory.
+ */
+export class SecretsManagerEmulator {
+  /** Every call received over the wire, in order. */
+  readonly calls: EmulatorCall[] = [];
+  private readonly secrets: Secret[] = [];
+  private readonly actions: Record<string, (input: Input) => object> = {
+    CreateSecret: (input) => this.createSecret(input),
+    GetSecretValue: (input) => this.getSecretValue(input),
+    PutSecretValue: (input) => this.putSecretValue(input),
+    DescribeSecret: (input) => this.describeSecret(input),
+    ListSecretVersionIds: (input) => this.listSecretVersionIds(input),
+  };
+
+  private constructor(private readonly server: LoopbackServer) {}
+
+  /** Starts an empty emulator on an ephemeral port. */
+  static async start(): Promise<SecretsManagerEmulator> {
+    let emulator: SecretsManagerEmulator | undefined;
+    const server = await listen((request, response) => emulator!.serve(request, response));
+    emulator = new SecretsManagerEmulator(server);
+    return emulator;
+  }
+
+  /** `http://127.0.0.1:<port>` */
+  get url(): string {
+    return this.server.url;
+  }
+
+  /** The environment that points an SDK v3 client (in any process) at this emulator. */
+  env(): { AWS_ENDPOINT_URL_SECRETS_MANAGER: string } {
+    return { AWS_ENDPOINT_URL_SECRETS_MANAGER: this.url };
+  }
+
+  /** A real SDK client pointed at this emulator, with dummy credentials. */
+  client(): SecretsManagerClient {
+    return new SecretsManagerClient({
+      endpoint: this.url,
+      region: REGION,
+      credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' },
+    });
+  }
+
+  /** How many calls of `action` (optionally for one `SecretId`) arrived over the wire. */
+  count(action: string, secretId?: string): number {
+    return this.calls.filter((call) => call.action === action && (secretId === undefined || call.secretId === secretId))
+      .length;
+  }
+
+  /** Creates a secret in-process (not counted as a call), as CloudFormation would. Returns its ARN. */
+  create(name: string, value?: string): string {
+    return this.createSecret({ Name: name, SecretString: value }).ARN;
+  }
+
+  /** Puts a new AWSCURRENT value in-process (not counted as a call), as an admin would. Returns its version id. */
+  put(secretId: string, value: string): string {
+    return this.putSecretValue({ SecretId: secretId, SecretString: value }).VersionId;
+  }
+
+  /** The AWSCURRENT version of a secret (name or ARN), read in-process. */
+  current(secretId: string): { versionId: string; value: string } | undefined {
+    const version = this.find(secretId).versions.find((v) => v.stages.has('AWSCURRENT'));
+    return version && { versionId: version.id, value: version.value };
+  }
+
+  /** How many versions a secret (name or ARN) has, labelled or not. */
+  versionCount(secretId: string): number {
+    return this.find(secretId).versions.length;
+  }
+
+  /** Stops the emulator; its secrets are gone. */
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const action = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
+    const answer = (status: number, payload: object) =>
+      sendJson(response, status, payload, { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': randomUUID() });
+    try {
+      if (!String(request.headers['content-type']).startsWith(CONTENT_TYPE)) {
+        throw new AwsError('UnknownOperationException', `expected Content-Type ${CONTENT_TYPE}`);
+      }
+      const run = this.actions[action];
+      if (request.method !== 'POST' || !run) throw new AwsError('UnknownOperationException', `unknown operation "${target}"`);
+      const input = parseInput(body);
+      this.calls.push({ action, secretId: optionalString(input, action === 'CreateSecret' ? 'Name' : 'SecretId') });
+      answer(200, run(input));
+    } catch (error) {
+      if (!(error instanceof AwsError)) throw error;
+      answer(400, { __type: error.type, message: error.message });
+    }
+  }
+
+  private createSecret(input: Input) {
+    const name = requiredString(input, 'Name');
+    if (this.secrets.some((secret) => secret.name === name)) {
+      throw new AwsError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+    }
+    const secret: Secret = {
+      arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-${randomBytes(3).toString('hex')}`,
+      name,
+      description: optionalString(input, 'Description'),
+      created: Date.now(),
+      versions: [],
+    };
+    this.secrets.push(secret);
+    const value = optionalString(input, 'SecretString');
+    const version = value === undefined ? undefined : addVersion(secret, requestToken(input), value);
+    return { ARN: secret.arn, Name: secret.name, ...(version ? { VersionId: version.id } : {}) };
+  }
+
+  private getSecretValue(input: Input) {
+    const secret = this.find(requiredString(input, 'SecretId'));
+    const versionId = optionalString(input, 'VersionId');
+    const stage = optionalString(input, 'VersionStage') ?? (versionId === undefined ? 'AWSCURRENT' : undefined);
+    const version = secret.versions.find(
+      (v) => (versionId === undefined || v.id === versionId) && (stage === undefined || v.stages.has(stage)),
+    );
+    if (!version) {
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `Secrets Manager can't find the specified secret value for ${versionId === undefined ? `staging label: ${stage}` : `VersionId: ${versionId}`}`,
+      );
+    }
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      VersionId: version.id,
+      SecretString: version.value,
+      VersionStages: [...version.stages],
+      CreatedDate: seconds(version.created),
+    };
+  }
+
+  private putSecretValue(input: Input) {
+    const secret = this.find(requiredString(input, 'SecretId'));
+    const value = requiredString(input, 'SecretString');
+    if (input.VersionStages !== undefined) {
+      throw new AwsError('InvalidParameterException', 'this emulator only supports the default VersionStages (AWSCURRENT)');
+    }
+    const token = requestToken(input);
+    const existing = secret.versions.find((v) => v.id === token);
+    if (existing && existing.value !== value) {
+      throw new AwsError('ResourceExistsException', "You can't modify an existing version, you can only create a new version.");
+    }
+    const version = existing ?? addVersion(secret, token, value);
+    return { ARN: secret.arn, Name: secret.name, VersionId: version.id, VersionStages: [...version.stages] };
+  }
+
+  private describeSecret(input: Input) {
+    const secret = this.find(requiredString(input, 'SecretId'));
+    const labelled = secret.versions.filter((v) => v.stages.size > 0);
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      ...(secret.description === undefined ? {} : { Description: secret.description }),
+      CreatedDate: seconds(secret.created),
+      VersionIdsToStages: Object.fromEntries(labelled.map((v) => [v.id, [...v.stages]])),
+    };
+  }
+
+  private listSecretVersionIds(input: Input) {
+    const secret = this.find(requiredString(input, 'SecretId'));
+    const versions = input.IncludeDeprecated === true ? secret.versions : secret.versions.filter((v) => v.stages.size > 0);
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      Versions: versions.map((v) => ({ VersionId: v.id, VersionStages: [...v.stages], CreatedDate: seconds(v.created) })),
+    };
+  }
+
+  /** A secret by name or full ARN. */
+  private find(secretId: string): Secret {
+    const secret = this.secrets.find((s) => s.name === secretId || s.arn === secretId);
+    if (!secret) throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    return secret;
+  }
+}
+
+/** A new AWSCURRENT version; the old current becomes AWSPREVIOUS, and the old previous loses its label. */
+function addVersion(secret: Secret, id: string, value: string): Version {
+  for (const version of secret.versions) {
+    version.stages.delete('AWSPREVIOUS');
+    if (version.stages.delete('AWSCURRENT')) version.stages.add('AWSPREVIOUS');
+  }
+  const version: Version = { id, value, created: Date.now(), stages: new Set(['AWSCURRENT']) };
+  secret.versions.push(version);
+  return version;
+}
+
+/** `ClientRequestToken` (the new version's id): 32–64 characters as AWS requires; generated when absent. */
+function requestToken(input: Input): string {
+  const token = optionalString(input, 'ClientRequestToken') ?? randomUUID();
+  if (token.length < 32 || token.length > 64) {
+    throw new AwsError('ValidationException', "Value at 'clientRequestToken' failed to satisfy constraint: length 32-64");
+  }
+  return token;
+}
+
+function parseInput(body: string): Input {
+  try {
+    const input: unknown = JSON.parse(body);
+    if (typeof input === 'object' && input !== null && !Array.isArray(input)) return input as Input;
+  } catch {
+    // answered below
+  }
+  throw new AwsError('SerializationException', 'the request body is not a JSON object');
+}
+
+function optionalString(input: Input, key: string): string | undefined {
+  const value = input[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new AwsError('InvalidParameterException', `${key} must be a string`);
+  return value;
+}
+
+function requiredString(input: Input, key: string): string {
+  const value = optionalString(input, key);
+  if (value === undefined || value === '') throw new AwsError('InvalidParameterException', `${key} is required`);
+  return value;
+}
+
+/** AWS JSON protocols send timestamps as epoch seconds. */
+function seconds(ms: number): number {
+  return ms / 1000;
+}
