@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The refresher as `cdk synth` left it in cdk.out: its bundle directory and its configuration. */
+export interface SynthesizedFunction {
+  readonly assetDir: string;
+  /** `index.handler` → file `index.js`, export `handler`. */
+  readonly handler: string;
+  /** Environment variables from the template; values that were CloudFormation references are omitted. */
+  readonly environment: Record<string, string>;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+interface TemplateResource {
+  readonly Type: string;
+  readonly Properties: {
+    readonly Code: { readonly S3Key: string };
+    readonly Handler: string;
+    readonly Environment?: { readonly Variables?: Record<string, unknown> };
+    readonly Timeout: number;
+    readonly MemorySize: number;
+  };
+}
+
+/** Reads the first refresher function of a synthesized stack from a cloud assembly directory. */
+export function synthesizedFunction(cdkOut = 'cdk.out', stackName = 'ImsTokenRefresher'): SynthesizedFunction {
+  const templatePath = join(cdkOut, `${stackName}.template.json`);
+  if (!existsSync(templatePath)) throw new Error(`${templatePath} not found: run "npm run synth" first`);
+  const template = JSON.parse(readFileSync(templatePath, 'utf8')) as { Resources: Record<string, TemplateResource> };
+  const fn = Object.values(template.Resources).find(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.TOKEN_SECRET_ID,
+  );
+  if (!fn) throw new Error(`no refresher function in ${templatePath}`);
+  const hash = fn.Properties.Code.S3Key.replace(/\.zip$/, '');
+  const assetDir = resolve(cdkOut, `asset.${hash}`);
+  if (!existsSync(assetDir)) throw new Error(`bundle ${assetDir} not found (synth skipped bundling?)`);
+  const environment = Object.fromEntries(
+    Object.entries(fn.Properties.Environment?.Variables ?? {}).filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string',
+    ),
+  );
+  return {
+    assetDir,
+    handler: fn.Properties.Handler,
+    environment,
+    timeoutSeconds: fn.Properties.Timeout,
+    memoryMb: fn.Properties.MemorySize,
+  };
+}
+
+export interface Invocation {
+  /** What the handler returned, or undefined when it threw. */
+  readonly result?: unknown;
+  /** The error the handler threw, as the Lambda runtime reports it. */
+  readonly error?: { errorType: string; errorMessage: string; code?: string };
+  /** Everything the function wrote to stdout and stderr (its logs and metrics). */
+  readonly logs: string;
+  /** Wall time from spawning the process to its exit: a cold start plus the invocation. */
+  readonly durationMs: number;
+}
+
+const RESULT_MARK = '\u0000RESULT ';
+
+/**
+ * Loads the bundle in a fresh Node process as the Lambda runtime does (require the handler file,
+ * call the export with the event and a context), reports the outcome after the logs, and exits
+ * at once as a frozen Lambda sandbox would not wait for the event loop to drain either.
+ */
+const HARNESS = `
+const started = Date.now();
+const [file, exportName] = [process.env.BUNDLE_FILE, process.env.BUNDLE_EXPORT];
+const deadline = started + Number(process.env.BUNDLE_TIMEOUT_MS);
+const context = {
+  awsRequestId: require('node:crypto').randomUUID(),
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+  getRemainingTimeInMillis: () => deadline - Date.now(),
+};
+const report = (outcome) =>
+  process.stdout.write('\\n' + ${JSON.stringify(RESULT_MARK)} + JSON.stringify(outcome) + '\\n', () => process.exit(0));
+Promise.resolve()
+  .then(() => require(file)[exportName](JSON.parse(process.env.BUNDLE_EVENT), context))
+  .then(
+    (result) => report({ result }),
+    (error) => report({ error: { errorType: error.name, errorMessage: error.message, code: error.code } }),
+  );
+`;
+
+/**
+ * Invokes the synthesized bundle once in a child process (the Node binary running this code) with
+ * the template's environment plus `env`. The child sees no AWS configuration of this machine:
+ * dummy credentials, no config files, no instance metadata.
+ *
+ * The bundle runs from a copy in a fresh temporary directory, as Lambda runs it from /var/task:
+ * in cdk.out it sits below this project's package.json, whose `"type": "module"` would make Node
+ * load the CommonJS bundle as an ES module.
+ */
+export function invokeBundle(fn: SynthesizedFunction, options: { event: unknown; env: Record<string, string> }): Promise<Invocation> {
+  const [file, exportName] = fn.handler.split('.');
+  const started = Date.now();
+  const taskRoot = mkdtempSync(join(tmpdir(), 'lambda-task-'));
+  cpSync(fn.assetDir, taskRoot, { recursive: true });
+  const child = spawn(process.execPath, ['-e', HARNESS], {
+    cwd: taskRoot,
+    env: {
+      PATH: process.env.PATH,
+      ...fn.environment,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'sandbox',
+      AWS_SECRET_ACCESS_KEY: 'sandbox',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_LAMBDA_FUNCTION_NAME: 'ims-token-refresher',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+      LAMBDA_TASK_ROOT: taskRoot,
+      ...options.env,
+      BUNDLE_FILE: join(taskRoot, `${file}.js`),
+      BUNDLE_EXPORT: exportName!,
+      BUNDLE_EVENT: JSON.stringify(options.event),
+      BUNDLE_TIMEOUT_MS: String(fn.timeoutSeconds * 1000),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+  return new Promise((resolvePromise, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, fn.timeoutSeconds * 1000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      rmSync(taskRoot, { recursive: true, force: true });
+      const at = output.lastIndexOf(RESULT_MARK);
+      if (at < 0) {
+        const how = timedOut ? `timed out after ${fn.timeoutSeconds} s` : `exited with ${code}`;
+        reject(new Error(`bundle ${how} without a result:\n${output.slice(-2000)}`));
+        return;
+      }
+      const outcome = JSON.parse(output.slice(at + RESULT_MARK.length).split('\n')[0]!);
+      resolvePromise({ ...outcome, logs: output.slice(0, at), durationMs: Date.now() - started });
+    });
+  });
+}

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { invokeBundle, type Invocation, type SynthesizedFunction } from './bundle.js';
+import { ImsPeer, type ImsRequest } from './ims-peer.js';
+import { SecretsManagerEmulator, type EmulatorCall } from './secrets-manager-emulator.js';
+import type { JwtIntegration, OAuthIntegration } from './test-credentials.js';
+
+/** One run of the bundle and what it did to the outside world. */
+export interface Run extends Invocation {
+  readonly imsRequests: readonly ImsRequest[];
+  readonly secretsManagerCalls: readonly EmulatorCall[];
+}
+
+/**
+ * The synthesized refresher wired to a Secrets Manager emulator and an IMS test peer, both on
+ * 127.0.0.1, as the sandbox and the end-to-end tests run it. The two secrets start as the stack
+ * creates them (a random placeholder, not JSON); the credentials JSON is then put in the
+ * credentials secret as an admin would, and the peer knows the integration.
+ */
+export class LocalRefresher {
+  private constructor(
+    private readonly fn: SynthesizedFunction,
+    readonly emulator: SecretsManagerEmulator,
+    readonly peer: ImsPeer,
+    /** ARNs, as the template passes them (`Ref` of a secret). */
+    readonly credentialsSecretId: string,
+    readonly tokenSecretId: string,
+  ) {}
+
+  /** Starts both doubles and stores `credentials`; the peer registers `integration`. */
+  static async start(
+    fn: SynthesizedFunction,
+    credentials: { readonly json: string; readonly integration: JwtIntegration | OAuthIntegration },
+  ): Promise<LocalRefresher> {
+    const [emulator, peer] = await Promise.all([SecretsManagerEmulator.start(), ImsPeer.start()]);
+    peer.register(credentials.integration);
+    const placeholder = () => randomBytes(24).toString('base64');
+    const credentialsSecretId = emulator.create('ims/credentials', placeholder());
+    emulator.put(credentialsSecretId, credentials.json);
+    const tokenSecretId = emulator.create('ims/token', placeholder());
+    return new LocalRefresher(fn, emulator, peer, credentialsSecretId, tokenSecretId);
+  }
+
+  /** Invokes the bundle once with `event`, as the schedule or an operator would. */
+  async invoke(event: unknown = {}): Promise<Run> {
+    const imsMark = this.peer.requests.length;
+    const secretsMark = this.emulator.calls.length;
+    const invocation = await invokeBundle(this.fn, {
+      event,
+      env: {
+        CREDENTIALS_SECRET_ID: this.credentialsSecretId,
+        TOKEN_SECRET_ID: this.tokenSecretId,
+        IMS_BASE_URL: this.peer.url,
+        ...this.emulator.env(),
+      },
+    });
+    return {
+      ...invocation,
+      imsRequests: this.peer.requests.slice(imsMark),
+      secretsManagerCalls: this.emulator.calls.slice(secretsMark),
+    };
+  }
+
+  /** Stops both doubles. */
+  async close(): Promise<void> {
+    await Promise.all([this.emulator.close(), this.peer.close()]);
+  }
+}
