@@ -5,10 +5,9 @@
  * twice: the first run mints and stores a token, the second finds it fresh and skips. Exits
  * non-zero if anything goes otherwise, or if a secret shows up in any output.
  */
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
-import { synthesizedFunction } from '../test/support/bundle.js';
+import { synthesize, synthesizedFunction } from '../test/support/bundle.js';
 import type { ImsRequest } from '../test/support/ims-peer.js';
 import { LocalRefresher, type Run } from '../test/support/local-refresher.js';
 import { countSecrets } from '../test/support/secret-registry.js';
@@ -25,28 +24,6 @@ function say(text = ''): void {
 
 const indent = (text: string, prefix = '    ') => text.replace(/^/gm, prefix);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
-
-/** `cdk synth` as `npm run synth` runs it, kept off the network: no notices, no telemetry, no AWS profile. */
-function synth(): void {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
-  const result = spawnSync('node_modules/.bin/cdk', ['synth', '--quiet', '--no-notices'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: {
-      ...env,
-      CDK_DISABLE_VERSION_CHECK: '1',
-      CDK_DISABLE_CLI_TELEMETRY: 'true',
-      AWS_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    },
-  });
-  if (result.status !== 0) {
-    process.stderr.write(`${result.stdout}${result.stderr}`);
-    throw new Error(`cdk synth failed (exit ${result.status})`);
-  }
-}
 
 /** An IMS request with its secrets replaced, and the signed JWT's claims (not secret) shown. */
 function describeImsRequest(request: ImsRequest): string {
@@ -90,7 +67,7 @@ async function main(): Promise<number> {
 
   say('1. Synthesizing the CDK app (cdk synth: cdk-nag checks, esbuild bundles the Lambda)');
   const synthStarted = performance.now();
-  synth();
+  synthesize(ROOT);
   const fn = synthesizedFunction(`${ROOT}cdk.out`);
   say(`  done in ${seconds(synthStarted)}; bundle ${fn.assetDir.slice(ROOT.length)}/index.js`);
   say(`  environment from the template: ${JSON.stringify(fn.environment)}\n`);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,6 +23,28 @@ interface TemplateResource {
     readonly Timeout: number;
     readonly MemorySize: number;
   };
+}
+
+/**
+ * `cdk synth` in `root` as `npm run synth` runs it, kept off the network: no notices, no
+ * telemetry, and none of this machine's AWS profiles or credentials. Throws with the CLI's output.
+ */
+export function synthesize(root: string, extraArgs: readonly string[] = []): void {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+  const result = spawnSync(join(root, 'node_modules/.bin/cdk'), ['synth', '--quiet', '--no-notices', ...extraArgs], {
+    cwd: root,
+    encoding: 'utf8',
+    env: {
+      ...env,
+      CDK_DISABLE_VERSION_CHECK: '1',
+      CDK_DISABLE_CLI_TELEMETRY: 'true',
+      AWS_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
+  });
+  if (result.status !== 0) throw new Error(`cdk synth failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
 }
 
 /** Reads the first refresher function of a synthesized stack from a cloud assembly directory. */
@@ -60,6 +82,17 @@ export interface Invocation {
   readonly logs: string;
   /** Wall time from spawning the process to its exit: a cold start plus the invocation. */
   readonly durationMs: number;
+  /** What the process measured of itself. */
+  readonly measured: {
+    /** Loading the bundle (`require`): the cold start the code adds to Node's own. */
+    readonly importMs: number;
+    /** The handler call alone. */
+    readonly invokeMs: number;
+    /** User + system CPU of the whole process: Node's start, the import and the invocation. */
+    readonly cpuMs: number;
+    /** Peak resident set size of the process. */
+    readonly maxRssMb: number;
+  };
 }
 
 const RESULT_MARK = '\u0000RESULT ';
@@ -78,10 +111,24 @@ const context = {
   functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
   getRemainingTimeInMillis: () => deadline - Date.now(),
 };
-const report = (outcome) =>
-  process.stdout.write('\\n' + ${JSON.stringify(RESULT_MARK)} + JSON.stringify(outcome) + '\\n', () => process.exit(0));
+const measured = {};
+const report = (outcome) => {
+  const cpu = process.cpuUsage();
+  measured.cpuMs = (cpu.user + cpu.system) / 1000;
+  measured.maxRssMb = process.resourceUsage().maxRSS / 1024;
+  const line = JSON.stringify({ ...outcome, measured });
+  process.stdout.write('\\n' + ${JSON.stringify(RESULT_MARK)} + line + '\\n', () => process.exit(0));
+};
 Promise.resolve()
-  .then(() => require(file)[exportName](JSON.parse(process.env.BUNDLE_EVENT), context))
+  .then(() => {
+    const importStarted = performance.now();
+    const handler = require(file)[exportName];
+    measured.importMs = performance.now() - importStarted;
+    const invokeStarted = performance.now();
+    return Promise.resolve(handler(JSON.parse(process.env.BUNDLE_EVENT), context)).finally(() => {
+      measured.invokeMs = performance.now() - invokeStarted;
+    });
+  })
   .then(
     (result) => report({ result }),
     (error) => report({ error: { errorType: error.name, errorMessage: error.message, code: error.code } }),
