@@ -1,29 +1,20 @@
 import 'reflect-metadata'; // @peculiar/x509 needs it
 import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import type { JwtCredentials, OAuthCredentials } from '../../lambda/credentials.js';
 import { registerSecret } from './secret-registry.js';
 
 /** How the private key appears in the credentials JSON (ims-protocol.md §1). */
 export type KeyFormat = 'pkcs1-crlf' | 'pkcs8' | 'escaped-newlines';
 
 /** The facts of a generated AEM service credential, for assertions and for the IMS peer. */
-export interface JwtIntegration {
-  readonly clientId: string;
-  readonly clientSecret: string;
-  readonly org: string;
-  readonly technicalAccountId: string;
-  readonly imsEndpoint: string;
-  readonly metascopes: readonly string[];
+export type JwtIntegration = Omit<JwtCredentials, 'type' | 'privateKey'> & {
   /** The integration's certificate (Adobe's `publicKey`), LF line ends. */
   readonly certificatePem: string;
-}
+};
 
-export interface OAuthIntegration {
-  readonly clientId: string;
-  readonly clientSecret: string;
-  readonly scopes: readonly string[];
-  readonly imsEndpoint: string;
-}
+/** The facts of a generated OAuth Server-to-Server credential. */
+export type OAuthIntegration = Omit<OAuthCredentials, 'type'>;
 
 const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
 
