@@ -4,9 +4,10 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { RefresherError } from '../lambda/errors.js';
 import { createTokenReader, DEFAULT_MIN_VALIDITY_MS } from '../lambda/reader.js';
+import { secretsManagerClient } from '../lambda/secrets-manager-store.js';
 
 const USAGE = `Usage:
   npm run -s token -- --secret-id <id> [--header | --json] [--region <region>]
@@ -59,7 +60,7 @@ async function printToken(args: readonly string[], deps: CliDeps): Promise<numbe
   const secretId = values['secret-id'];
   if (!secretId) throw new UsageError('--secret-id is required');
   if (values.header && values.json) throw new UsageError('--header and --json cannot be combined');
-  const client = deps.secretsClient ?? new SecretsManagerClient(regionConfig(values.region));
+  const client = deps.secretsClient ?? secretsManagerClient(regionConfig(values.region));
   const record = await createTokenReader({ secretId, client, now: deps.now }).get();
   if (values.json) {
     const { access_token: _token, ...metadata } = record;

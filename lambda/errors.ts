@@ -76,11 +76,15 @@ export class ImsError extends RefresherError {
   }
 }
 
-/** Secrets Manager failed. The SDK has already retried; the original SDK error is the `cause`. */
+/**
+ * Secrets Manager failed after the SDK's own retries; the SDK error is the `cause`. Transient
+ * unless Secrets Manager refused the request (access denied, KMS, missing secret): waiting
+ * cannot fix that, so it must alarm at once and not mint a new token every run.
+ */
 export class SecretStoreError extends RefresherError {
   override name = 'SecretStoreError';
-  constructor(code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED', message: string, cause: unknown) {
-    super(code, message, { transient: true, cause });
+  constructor(code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED', message: string, cause: unknown, transient = true) {
+    super(code, message, { transient, cause });
   }
 }
 

@@ -1,6 +1,6 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, TokenContractError, TokenExpiredError } from './errors.js';
-import { SecretsManagerStore } from './secrets-manager-store.js';
+import { SecretsManagerStore, secretsManagerClient } from './secrets-manager-store.js';
 import { expiresAtMs, parseTokenRecord, type TokenRecord } from './token.js';
 
 /**
@@ -15,7 +15,7 @@ export interface TokenReaderOptions {
   readonly secretId: string;
   /** Hand out a token only while it has at least this many milliseconds left. @default DEFAULT_MIN_VALIDITY_MS (5 minutes) */
   readonly minValidityMs?: number;
-  /** The Secrets Manager client. @default - a new client configured by the SDK's default chain */
+  /** The Secrets Manager client. @default - a new client configured by the SDK's default chain, with timeouts */
   readonly client?: SecretsManagerClient;
   /** The clock, in epoch milliseconds. @default Date.now */
   readonly now?: () => number;
@@ -40,7 +40,7 @@ export function createTokenReader(options: TokenReaderOptions): TokenReader {
   const { secretId, minValidityMs = DEFAULT_MIN_VALIDITY_MS, now = Date.now } = options;
   if (!secretId) throw new ConfigurationError('"secretId" is required');
   if (!(minValidityMs >= 0)) throw new ConfigurationError('"minValidityMs" must be a number, 0 or more');
-  const store = new SecretsManagerStore(options.client ?? new SecretsManagerClient({}));
+  const store = new SecretsManagerStore(options.client ?? secretsManagerClient());
   let cached: { readonly record: TokenRecord; readonly usableUntil: number } | undefined;
   let reading: Promise<TokenRecord> | undefined;
 

@@ -57,4 +57,24 @@ describe('SecretsManagerStore', () => {
     expect(error).toMatchObject({ code: 'TOKEN_WRITE_FAILED', transient: true });
     expect((error as Error).message).not.toContain('secret-token-value');
   });
+
+  it.each([
+    ['AccessDeniedException', 'client', undefined, false],
+    ['DecryptionFailure', 'client', undefined, false],
+    ['ResourceNotFoundException', 'client', undefined, false],
+    ['ThrottlingException', 'client', { throttling: true }, true],
+    ['ThrottlingException', 'client', undefined, true],
+    ['InternalServiceError', 'server', undefined, true],
+    ['TimeoutError', undefined, undefined, true],
+  ] as const)('classes a failed write with %s (%s fault) as transient: %s', async (name, fault, retryable, transient) => {
+    const error = Object.assign(new Error(name), { name, $fault: fault, $retryable: retryable, $metadata: {} });
+    sm.on(PutSecretValueCommand).rejects(error);
+    await expect(store().write('t', 'value', 'd'.repeat(64))).rejects.toMatchObject({ code: 'TOKEN_WRITE_FAILED', transient });
+  });
+
+  it('classes a refused read as permanent', async () => {
+    const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException', $fault: 'client', $metadata: {} });
+    sm.on(GetSecretValueCommand).rejects(denied);
+    await expect(store().read('s')).rejects.toMatchObject({ code: 'SECRET_READ_FAILED', transient: false });
+  });
 });
