@@ -1,11 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readConfig } from './config.js';
 import { ConfigurationError, ImsError } from './errors.js';
 import { runRefresh, type RefreshDeps, type RefreshRequest, type RunResult } from './refresh.js';
-import { SecretsManagerStore } from './secrets-manager-store.js';
-import { expiresAtMs } from './token.js';
+import { SecretsManagerStore, secretsManagerClient } from './secrets-manager-store.js';
+import { expiresAtMs, type TokenRecord } from './token.js';
 
 /** The part of the Lambda context we use. */
 export interface InvocationContext {
@@ -38,7 +37,7 @@ export function createHandler(overrides: HandlerOverrides = {}) {
   const logger = overrides.logger ?? new Logger();
   const metrics = overrides.metrics ?? new Metrics();
   const deps: RefreshDeps = {
-    store: overrides.store ?? new SecretsManagerStore(new SecretsManagerClient({})),
+    store: overrides.store ?? new SecretsManagerStore(secretsManagerClient()),
     fetch: overrides.fetch ?? globalThis.fetch,
     now: overrides.now ?? Date.now,
     sleep: overrides.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -74,20 +73,25 @@ const OUTCOME_METRIC = {
   failedPermanent: 'FailedPermanent',
 } as const;
 
-/** What a run reports to metrics: the alarms are defined on these two values. */
+/**
+ * What a run reports to metrics: the alarms are defined on these values. Time to expiry is 0
+ * when the secret holds no token, and unknown (undefined) when the secret could not be read.
+ */
 export function runSignals(result: RunResult, now: number) {
+  const secondsLeft = (token: TokenRecord) => Math.max(0, Math.floor((expiresAtMs(token) - now) / 1000));
   return {
     outcome:
       result.outcome !== 'failed' ? result.outcome : result.error?.transient ? 'failedTransient' : 'failedPermanent',
-    secondsToExpiry: result.token ? Math.max(0, Math.floor((expiresAtMs(result.token) - now) / 1000)) : 0,
+    secondsToExpiry: result.token ? secondsLeft(result.token) : result.tokenRead ? 0 : undefined,
   } as const;
 }
 
-/** One log line and one metrics blob per run; time-to-expiry on every run, even failed ones. */
+/** One log line and one metrics blob per run; time to expiry on every run that could read it, failed ones too. */
 function report(result: RunResult, logger: Logger, metrics: Metrics, now: number): void {
   const { outcome, secondsToExpiry } = runSignals(result, now);
+  metrics.addMetric('Runs', MetricUnit.Count, 1);
   metrics.addMetric(OUTCOME_METRIC[outcome], MetricUnit.Count, 1);
-  metrics.addMetric('TokenSecondsToExpiry', MetricUnit.Seconds, secondsToExpiry);
+  if (secondsToExpiry !== undefined) metrics.addMetric('TokenSecondsToExpiry', MetricUnit.Seconds, secondsToExpiry);
   metrics.addMetric('ImsAttempts', MetricUnit.Count, result.imsAttempts);
   if (result.imsLatencyMs !== undefined) metrics.addMetric('ImsLatency', MetricUnit.Milliseconds, result.imsLatencyMs);
   metrics.publishStoredMetrics();

@@ -43,6 +43,8 @@ export interface RunResult {
   readonly reason: RefreshReason | 'fresh' | 'newer-token-stored' | 'duplicate-delivery' | undefined;
   /** The token in the secret after the run (ours if refreshed), for time-to-expiry. */
   readonly token: TokenRecord | undefined;
+  /** Whether the token secret could be read: if not, `token` says nothing about the secret. */
+  readonly tokenRead: boolean;
   readonly imsAttempts: number;
   /** Time spent in IMS requests, including waits between retries. */
   readonly imsLatencyMs: number | undefined;
@@ -65,11 +67,13 @@ export const RETRY = {
  */
 export async function runRefresh(settings: RefreshSettings, request: RefreshRequest, deps: RefreshDeps): Promise<RunResult> {
   let stored: TokenRecord | undefined;
+  let tokenRead = false;
   let imsAttempts = 0;
   let imsLatencyMs: number | undefined;
   try {
     const current = await deps.store.read(settings.tokenSecretId);
     stored = ourToken(current);
+    tokenRead = true;
     const credentialsSecret = await deps.store.read(settings.credentialsSecretId);
     if (!credentialsSecret) {
       throw new CredentialsError(
@@ -83,7 +87,7 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
       threshold: settings.refreshThreshold,
       force: request.force,
     });
-    if (!reason) return { outcome: 'skipped', reason: 'fresh', token: stored, imsAttempts, imsLatencyMs };
+    if (!reason) return { outcome: 'skipped', reason: 'fresh', token: stored, tokenRead, imsAttempts, imsLatencyMs };
 
     const credentials = parseCredentials(credentialsSecret.value, {
       type: settings.credentialsType,
@@ -109,7 +113,7 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
     const latest = await deps.store.read(settings.tokenSecretId);
     const latestToken = latest?.versionId === current?.versionId ? undefined : ourToken(latest);
     if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) {
-      return { outcome: 'skipped', reason: 'newer-token-stored', token: latestToken, imsAttempts, imsLatencyMs };
+      return { outcome: 'skipped', reason: 'newer-token-stored', token: latestToken, tokenRead, imsAttempts, imsLatencyMs };
     }
     const written = await deps.store.write(
       settings.tokenSecretId,
@@ -117,11 +121,11 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
       requestToken(settings.tokenSecretId, request.requestKey),
     );
     if (written.duplicate) {
-      return { outcome: 'skipped', reason: 'duplicate-delivery', token: ourToken(latest), imsAttempts, imsLatencyMs };
+      return { outcome: 'skipped', reason: 'duplicate-delivery', token: ourToken(latest), tokenRead, imsAttempts, imsLatencyMs };
     }
-    return { outcome: 'refreshed', reason, token: fresh, imsAttempts, imsLatencyMs };
+    return { outcome: 'refreshed', reason, token: fresh, tokenRead, imsAttempts, imsLatencyMs };
   } catch (error) {
-    return { outcome: 'failed', reason: undefined, token: stored, imsAttempts, imsLatencyMs, error: asRefresherError(error) };
+    return { outcome: 'failed', reason: undefined, token: stored, tokenRead, imsAttempts, imsLatencyMs, error: asRefresherError(error) };
   }
 }
 

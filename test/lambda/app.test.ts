@@ -2,7 +2,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, type InvocationContext } from '../../lambda/app.js';
-import { MemoryStore, fakeClock, json, jwtTokenAnswer, scriptedFetch } from '../support/fakes.js';
+import { SecretStoreError } from '../../lambda/errors.js';
+import type { SecretStore } from '../../lambda/store.js';
+import { MemoryStore, fakeClock, json, jwtTokenAnswer, networkError, scriptedFetch, type Answer } from '../support/fakes.js';
+
+type FakeClock = ReturnType<typeof fakeClock>;
 import { capturedOutput, registerSecret } from '../support/leak-guard.js';
 import { generateJwtCredentials } from '../support/test-credentials.js';
 
@@ -23,14 +27,14 @@ function linesSince(mark: number): Record<string, any>[] {
     .map((line) => JSON.parse(line));
 }
 
-function setup(answer = jwtTokenAnswer('app-test-access-token-1')) {
-  const store = new MemoryStore();
-  store.put('creds', credentials.json);
-  const clock = fakeClock();
+function setup(answer: Answer = jwtTokenAnswer('app-test-access-token-1'), options: { store?: SecretStore; clock?: FakeClock } = {}) {
+  const memory = new MemoryStore();
+  memory.put('creds', credentials.json);
+  const clock = options.clock ?? fakeClock();
   const fetch = scriptedFetch(answer);
   const handler = createHandler({
     env,
-    store,
+    store: options.store ?? memory,
     fetch,
     now: clock.now,
     sleep: clock.sleep,
@@ -38,7 +42,7 @@ function setup(answer = jwtTokenAnswer('app-test-access-token-1')) {
     logger: new Logger({ serviceName: 'aem-prod' }),
     metrics: new Metrics({ namespace: 'ImsTokenRefresher', serviceName: 'aem-prod' }),
   });
-  return { store, clock, fetch, handler };
+  return { store: memory, clock, fetch, handler };
 }
 
 describe('createHandler', () => {
@@ -57,7 +61,7 @@ describe('createHandler', () => {
     expect(log).toMatchObject({ level: 'INFO', service: 'aem-prod', outcome: 'refreshed', imsAttempts: 1 });
     const emf = lines.find((line) => line._aws);
     expect(emf!._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'ImsTokenRefresher', Dimensions: [['service']] });
-    expect(emf).toMatchObject({ service: 'aem-prod', Refreshed: 1, TokenSecondsToExpiry: 86_399, ImsAttempts: 1 });
+    expect(emf).toMatchObject({ service: 'aem-prod', Runs: 1, Refreshed: 1, TokenSecondsToExpiry: 86_399, ImsAttempts: 1 });
     expect(JSON.stringify(lines)).not.toContain('app-test-access-token-1');
   });
 
@@ -84,6 +88,34 @@ describe('createHandler', () => {
     });
     expect(lines.find((line) => line._aws)).toMatchObject({ FailedPermanent: 1, TokenSecondsToExpiry: 0 });
     expect(store.count('write')).toBe(0);
+  });
+
+  it('publishes no time to expiry when the token secret cannot be read, so the expiry alarm stays quiet', async () => {
+    const throttled = new SecretStoreError('SECRET_READ_FAILED', 'could not read secret "token"', new Error('throttled'));
+    const unreadable: SecretStore = { read: () => Promise.reject(throttled), write: () => Promise.reject(new Error('unused')) };
+    const { handler } = setup(undefined, { store: unreadable });
+    const mark = capturedOutput().length;
+    await expect(handler({}, context)).rejects.toBe(throttled);
+    const emf = linesSince(mark).find((line) => line._aws);
+    expect(emf).toMatchObject({ Runs: 1, FailedTransient: 1 });
+    expect(emf).not.toHaveProperty('TokenSecondsToExpiry');
+  });
+
+  it('stops retrying in time for the function timeout the Lambda context reports', async () => {
+    // Each attempt times out after 10 s. With 30 s left, minus the 15 s kept for the write, one
+    // attempt fits and a second would not; the default 90 s context allows all four.
+    const clock = fakeClock();
+    const timeout = networkError('TimeoutError', 'aborted');
+    const { handler, fetch } = setup(
+      (sent) => {
+        clock.advance(10_000);
+        return timeout(sent);
+      },
+      { clock },
+    );
+    const shortContext = { awsRequestId: 'req-9', getRemainingTimeInMillis: () => 30_000 };
+    await expect(handler({}, shortContext)).rejects.toMatchObject({ code: 'IMS_UNAVAILABLE' });
+    expect(fetch.requests).toHaveLength(1);
   });
 
   it('counts transient failures apart from permanent ones', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSignals } from '../../lambda/app.js';
+import { DEFAULT_REFRESH_THRESHOLD } from '../../lambda/config.js';
+import { refreshReason } from '../../lambda/policy.js';
 import { runRefresh, type RefreshSettings } from '../../lambda/refresh.js';
 import { parseTokenRecord } from '../../lambda/token.js';
 import { MemoryStore, fakeClock, json, networkError, type Answer } from '../support/fakes.js';
@@ -14,8 +16,9 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const DAYS = 90;
-const settings: RefreshSettings = { credentialsSecretId: 'creds', tokenSecretId: 'token', refreshThreshold: 0.5 };
-const EXPIRY_ALARM_SECONDS = 6 * 3600; // the construct's default: half the 12 h refresh window
+const settings: RefreshSettings = { credentialsSecretId: 'creds', tokenSecretId: 'token', refreshThreshold: DEFAULT_REFRESH_THRESHOLD };
+/** The construct's default expiry alarm: half the refresh window of a 24 h token. */
+const EXPIRY_ALARM_SECONDS = (24 * 3600 * DEFAULT_REFRESH_THRESHOLD) / 2;
 
 interface Fault {
   readonly name: string;
@@ -55,7 +58,7 @@ describe('90-day soak on the default schedule', () => {
     }) as typeof globalThis.fetch;
     const deps = { store, fetch, now: clock.now, sleep: clock.sleep, random: () => 0.5 };
 
-    const signals: { at: number; outcome: string; secondsToExpiry: number }[] = [];
+    const signals: { at: number; outcome: string; secondsToExpiry: number | undefined }[] = [];
     const invoke = async (requestKey: string, force = false) => {
       const result = await runRefresh(settings, { force, requestKey, deadline: clock.now() + 75_000 }, deps);
       signals.push({ at: clock.now(), ...runSignals(result, clock.now()) });
@@ -83,9 +86,11 @@ describe('90-day soak on the default schedule', () => {
         await invoke(`credentials-changed:${now}`);
       }
       if (minute % 60 === 0) {
-        const due = store.current(settings.tokenSecretId);
-        const token = due && parseTokenRecord(due.value);
-        const isDue = token && Date.parse(token.expires_at) - now <= (Date.parse(token.expires_at) - Date.parse(token.issued_at)) / 2;
+        const stored = store.current(settings.tokenSecretId);
+        const token = stored && parseTokenRecord(stored.value);
+        const isDue =
+          token &&
+          refreshReason({ token, credentialsVersionId: token.credentials_version_id, now, threshold: settings.refreshThreshold, force: false }) === 'due';
         for (const fault of faults) if (fault.from === undefined && now >= start + fault.day * DAY && isDue) fault.from = now;
         const scheduledTime = new Date(now).toISOString();
         await invoke(`schedule:${scheduledTime}`);
@@ -107,7 +112,7 @@ describe('90-day soak on the default schedule', () => {
       signals.some((s) => s.outcome === outcome && s.at >= from && s.at <= from + HOUR);
     const tokensPerDay = store.versionCount(settings.tokenSecretId) / DAYS;
     const expiringAlarmPeriods = new Set(
-      signals.filter((s) => s.secondsToExpiry < EXPIRY_ALARM_SECONDS).map((s) => Math.floor(s.at / HOUR)),
+      signals.filter((s) => s.secondsToExpiry !== undefined && s.secondsToExpiry < EXPIRY_ALARM_SECONDS).map((s) => Math.floor(s.at / HOUR)),
     ).size;
 
     console.log(
