@@ -143,6 +143,10 @@ function readRsaKey(pem: string, field: string): KeyObject {
     throw new CredentialsError(`"${field}" is not a readable PEM private key`);
   }
   if (key.asymmetricKeyType !== 'rsa') throw new CredentialsError(`"${field}" is not an RSA key (RS256 needs RSA)`);
+  // RS256 with a shorter key is refused by jose (and by IMS); say so before signing.
+  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+    throw new CredentialsError(`"${field}" is an RSA key shorter than 2048 bits`);
+  }
   return key;
 }
 

@@ -97,9 +97,12 @@ describe('the synthesized refresher, end to end', () => {
     expect(storedToken().access_token).toBe(local.peer.issued[1]);
   });
 
-  it('retries once after an IMS 5xx and stores the token', async () => {
+  it.each([
+    ['an IMS 5xx', { status: 503 }],
+    ['a connection reset', 'reset'],
+  ] as const)('retries once after %s and stores the token', async (_name, fault) => {
     await start(await generateJwtCredentials({}));
-    local.peer.fail({ status: 503 });
+    local.peer.fail(fault);
 
     const result = await run();
 

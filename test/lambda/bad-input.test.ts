@@ -36,6 +36,7 @@ const setIntegration = (key: string, value: unknown): Mutation => (c) => {
 };
 
 const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+const shortRsaKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
 
 const cases: Case[] = [
   // Credentials: never reach IMS.
@@ -62,6 +63,7 @@ const cases: Case[] = [
   { name: 'privateKey not PEM', credentials: setIntegration('privateKey', 'MIIEvQIBADANBg'), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is not a readable PEM private key/, imsCalls: 0 },
   { name: 'privateKey truncated', credentials: (c) => setIntegration('privateKey', c.integration.privateKey.slice(0, 200))(c), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is not a readable PEM/, imsCalls: 0 },
   { name: 'privateKey is EC', credentials: setIntegration('privateKey', ecKey), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is not an RSA key/, imsCalls: 0 },
+  { name: 'privateKey RSA 1024', credentials: setIntegration('privateKey', shortRsaKey), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is an RSA key shorter than 2048 bits/, imsCalls: 0 },
   { name: 'privateKey a public certificate', credentials: (c) => setIntegration('privateKey', c.integration.publicKey)(c), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is not a readable PEM/, imsCalls: 0 },
   { name: 'OAuth clientSecret missing', oauth: true, credentials: (c) => ({ clientId: c.clientId, scopes: c.scopes }), code: 'CREDENTIALS_INVALID', message: /"clientSecret" is missing/, imsCalls: 0 },
   { name: 'OAuth scopes missing', oauth: true, credentials: (c) => ({ ...c, scopes: undefined }), code: 'CREDENTIALS_INVALID', message: /"scopes" is missing/, imsCalls: 0 },

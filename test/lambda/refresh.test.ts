@@ -211,6 +211,24 @@ describe('runRefresh: transient failures', () => {
     expect(clock.sleeps).toEqual([1_000, 2_000]); // full jitter with random() = 1: the cap of each step
   });
 
+  it('draws each backoff at random below its exponential cap (full jitter)', async () => {
+    const { store, clock } = setup();
+    const fetch = scriptedFetch(json(503, {}), json(503, {}), json(503, {}), jwtTokenAnswer());
+    const deps = { ...fakeDeps(store, fetch, clock), random: () => 0.25 };
+    const result = await runRefresh(settings, request(clock), deps);
+    expect(result).toMatchObject({ outcome: 'refreshed', imsAttempts: 4 });
+    expect(clock.sleeps).toEqual([250, 500, 1_000]); // a quarter of 1 s, 2 s, 4 s
+  });
+
+  it('honours Retry-After given as an HTTP date', async () => {
+    const { store, clock } = setup();
+    const inTwelveSeconds = new Date(clock.now() + 12_000).toUTCString();
+    const fetch = scriptedFetch(json(429, {}, { 'retry-after': inTwelveSeconds }), jwtTokenAnswer());
+    const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
+    expect(result.outcome).toBe('refreshed');
+    expect(clock.sleeps).toEqual([12_000]);
+  });
+
   it('honours Retry-After on 429', async () => {
     const { store, clock } = setup();
     const fetch = scriptedFetch(json(429, {}, { 'retry-after': '7' }), jwtTokenAnswer());

@@ -15,3 +15,9 @@ export function registerSecret(...values: (string | undefined)[]): void {
 export function countSecrets(text: string): number {
   return [...registeredSecrets].filter((secret) => text.includes(secret)).length;
 }
+
+/** Throws if `text` holds any registered secret; the message gives the count, never a value. */
+export function assertNoSecrets(text: string): void {
+  const leaked = countSecrets(text);
+  if (leaked > 0) throw new Error(`${leaked} secret value(s) appeared in log output (values withheld)`);
+}
