@@ -15,7 +15,7 @@ export function readConfig(env: Record<string, string | undefined>): RefreshSett
   const settings: RefreshSettings = {
     credentialsSecretId: required(env, 'CREDENTIALS_SECRET_ID'),
     tokenSecretId: required(env, 'TOKEN_SECRET_ID'),
-    imsBaseUrl: imsBaseUrl(env.IMS_BASE_URL),
+    imsBaseUrl: parseImsBaseUrl(env.IMS_BASE_URL),
     credentialsType: credentialsType(env.CREDENTIALS_TYPE),
     refreshThreshold: threshold(env.REFRESH_THRESHOLD),
   };
@@ -31,20 +31,25 @@ function required(env: Record<string, string | undefined>, name: string): string
   return value;
 }
 
-function imsBaseUrl(value: string | undefined): string | undefined {
+/**
+ * Where IMS requests go: https, or plain http to loopback only; no query, fragment or user info
+ * (credentials in a URL would sit in the function's environment). `name` is what messages call
+ * the value; the CDK app checks the same rule at synth.
+ */
+export function parseImsBaseUrl(value: string | undefined, name = 'IMS_BASE_URL'): string | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   let url: URL;
   try {
     url = new URL(value.trim());
   } catch {
-    throw new ConfigurationError('IMS_BASE_URL is not a URL');
+    throw new ConfigurationError(`${name} is not a URL`);
   }
   const plainHttpAllowed = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
   if (url.protocol !== 'https:' && !plainHttpAllowed) {
-    throw new ConfigurationError('IMS_BASE_URL must use https (plain http only for 127.0.0.1 or localhost)');
+    throw new ConfigurationError(`${name} must use https (plain http only for 127.0.0.1 or localhost)`);
   }
   if (url.search || url.hash || url.username || url.password) {
-    throw new ConfigurationError('IMS_BASE_URL must not carry a query, fragment or user info');
+    throw new ConfigurationError(`${name} must not carry a query, fragment or user info`);
   }
   return url.href.replace(/\/+$/, '');
 }

@@ -1,10 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
+import { parseImsBaseUrl } from '../lambda/config.js';
 
 /** One token to keep fresh, as written in `cdk.json` context or the config file. */
 export interface TokenConfig {
   /** Unique name: letters, digits and hyphens; becomes the construct id and metric `service`. */
   readonly name: string;
-  /** `"create"` for a new credentials secret, or the name or ARN of an existing one. */
+  /** `"create"` for a new credentials secret, or the name or complete ARN of an existing one. */
   readonly credentialsSecret: string;
   readonly scheduleMinutes?: number;
   readonly refreshThreshold?: number;
@@ -39,6 +40,9 @@ const TOKEN_KEYS = new Set([
   'stack',
 ]);
 const NAME = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+/** Ids the stack itself uses next to the tokens' construct ids. */
+const RESERVED_NAMES = new Set(['Dashboard']);
+const COMPLETE_SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
@@ -73,10 +77,17 @@ function parseToken(entry: unknown, where: string): TokenConfig {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new Error(`${where} "name" must be 1-40 letters, digits or hyphens, starting with a letter`);
   }
+  if (RESERVED_NAMES.has(name)) throw new Error(`${where} "name": "${name}" is reserved; choose another`);
   const at = `tokens "${name}"`;
   const credentialsSecret = entry.credentialsSecret ?? 'create';
   if (typeof credentialsSecret !== 'string' || credentialsSecret === '') {
     throw new Error(`${at} "credentialsSecret" must be "create" or a secret name or ARN`);
+  }
+  if (credentialsSecret.startsWith('arn:') && !COMPLETE_SECRET_ARN.test(credentialsSecret)) {
+    throw new Error(
+      `${at} "credentialsSecret" must be a complete ARN, ending in the 6-character suffix Secrets Manager adds ` +
+        '(as the console shows it), or just the secret\'s name',
+    );
   }
   const minutes = entry.scheduleMinutes;
   if (minutes !== undefined && !(Number.isInteger(minutes) && (minutes as number) >= 1)) {
@@ -86,9 +97,8 @@ function parseToken(entry: unknown, where: string): TokenConfig {
   if (threshold !== undefined && !(typeof threshold === 'number' && threshold > 0 && threshold < 1)) {
     throw new Error(`${at} "refreshThreshold" must be a number between 0 and 1 (exclusive)`);
   }
-  if (entry.imsBaseUrl !== undefined && !(typeof entry.imsBaseUrl === 'string' && URL.canParse(entry.imsBaseUrl))) {
-    throw new Error(`${at} "imsBaseUrl" is not a URL`);
-  }
+  if (entry.imsBaseUrl !== undefined && typeof entry.imsBaseUrl !== 'string') throw new Error(`${at} "imsBaseUrl" is not a URL`);
+  parseImsBaseUrl(entry.imsBaseUrl, `${at} "imsBaseUrl"`);
   if (entry.credentialsType !== undefined && entry.credentialsType !== 'jwt' && entry.credentialsType !== 'oauth') {
     throw new Error(`${at} "credentialsType" must be "jwt" or "oauth"`);
   }

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Annotations, Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Fn, RemovalPolicy, Resource, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -17,6 +17,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { parseImsBaseUrl } from '../lambda/config.js';
+
+/** The function's timeout; the refresher's retries end well inside it. */
+const FUNCTION_TIMEOUT = Duration.seconds(90);
 
 const HANDLER_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lambda', 'handler.ts');
 
@@ -26,7 +30,8 @@ export const METRIC_NAMESPACE = 'ImsTokenRefresher';
 export interface ImsTokenRefresherProps {
   /**
    * The secret holding the credentials JSON (AEM service credentials or OAuth Server-to-Server).
-   * @default - a new secret with a placeholder value; put the credentials JSON into it after deploy
+   * @default - a new secret with a placeholder value; put the credentials JSON into it after deploy.
+   *   It is retained when the construct is removed, so uploaded credentials are never deleted.
    */
   readonly credentialsSecret?: secretsmanager.ISecret;
 
@@ -45,17 +50,18 @@ export interface ImsTokenRefresherProps {
   readonly encryptionKey?: kms.IKey;
 
   /**
-   * Principals in other AWS accounts that may read the token secret: the secret's resource
-   * policy and the key's policy allow them; their own account must still grant them
-   * `secretsmanager:GetSecretValue` and `kms:Decrypt`. Needs `encryptionKey`.
+   * Principals in other AWS accounts that may read the token secret in this region: the
+   * secret's resource policy allows them, and so does the key's policy when this stack owns the
+   * key (an imported key's policy must be changed by its owner: synth warns). Their own account
+   * must still grant them `secretsmanager:GetSecretValue` and `kms:Decrypt`. Needs `encryptionKey`.
    * @default - no cross-account readers
    */
   readonly crossAccountReaders?: readonly iam.IPrincipal[];
 
   /**
-   * Regions the token secret is replicated to, so workloads there read it locally. A replica
-   * without its own `encryptionKey` is encrypted with that region's `aws/secretsmanager` key,
-   * which cross-account readers cannot use.
+   * Regions the token secret is replicated to, so workloads there read it locally; `grantRead`
+   * covers the replicas and their keys. A replica without its own `encryptionKey` uses that
+   * region's `aws/secretsmanager` key.
    * @default - no replicas
    */
   readonly replicaRegions?: readonly secretsmanager.ReplicaRegion[];
@@ -79,7 +85,8 @@ export interface ImsTokenRefresherProps {
   readonly expectedTokenLifetime?: Duration;
 
   /**
-   * Send IMS requests here (a proxy or a test peer) instead of `https://{imsEndpoint}`.
+   * Send IMS requests here (a proxy or a test peer) instead of `https://{imsEndpoint}`: https,
+   * or plain http to 127.0.0.1/localhost; no query or user info.
    * @default - the `imsEndpoint` of the credentials
    */
   readonly imsBaseUrl?: string;
@@ -129,14 +136,21 @@ export class ImsTokenRefresher extends Construct {
   readonly expiringAlarm: cloudwatch.Alarm;
   /** No run reported for two schedule periods: the schedule or the function is broken. */
   readonly notRunningAlarm: cloudwatch.Alarm;
+  /** The `service` dimension of this refresher's metrics and logs: `<stack name>/<id>`. */
+  readonly serviceName: string;
   private readonly metricPeriod: Duration;
+  private readonly replicas: readonly secretsmanager.ReplicaRegion[];
 
   constructor(scope: Construct, id: string, props: ImsTokenRefresherProps = {}) {
     super(scope, id);
     const period = props.schedule ?? Duration.hours(1);
     const threshold = props.refreshThreshold ?? 0.5;
     const lifetime = props.expectedTokenLifetime ?? Duration.hours(24);
-    validate(this, period, threshold, lifetime);
+    validate(this, period, threshold, lifetime, FUNCTION_TIMEOUT);
+    parseImsBaseUrl(props.imsBaseUrl, '`imsBaseUrl`');
+    // Unique per account and region (stack names are), so two stacks never share metrics.
+    this.serviceName = `${Stack.of(this).stackName}/${id}`;
+    this.replicas = props.replicaRegions ?? [];
     const expiryFloor = props.expiryAlarmThreshold ?? Duration.seconds((lifetime.toSeconds() * threshold) / 2);
     if (expiryFloor.toSeconds() >= lifetime.toSeconds() * threshold) {
       throw new Error('`expiryAlarmThreshold` must be shorter than the refresh window (`expectedTokenLifetime` × `refreshThreshold`)');
@@ -149,12 +163,13 @@ export class ImsTokenRefresher extends Construct {
       new secretsmanager.Secret(this, 'Credentials', {
         description: `Adobe IMS credentials JSON for ${this.node.path} (put-secret-value after deploy)`,
         encryptionKey: props.encryptionKey,
+        removalPolicy: RemovalPolicy.RETAIN,
       });
     this.tokenSecret = new secretsmanager.Secret(this, 'Token', {
       secretName: props.tokenSecretName,
       description: `Adobe IMS access token kept fresh by ${this.node.path}; JSON, see the token contract`,
       encryptionKey: props.encryptionKey,
-      replicaRegions: props.replicaRegions ? [...props.replicaRegions] : undefined,
+      replicaRegions: [...this.replicas],
     });
     Validations.of(this.tokenSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
@@ -178,7 +193,7 @@ export class ImsTokenRefresher extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 128,
-      timeout: Duration.seconds(90),
+      timeout: FUNCTION_TIMEOUT,
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -194,7 +209,7 @@ export class ImsTokenRefresher extends Construct {
         REFRESH_THRESHOLD: String(threshold),
         ...(props.imsBaseUrl ? { IMS_BASE_URL: props.imsBaseUrl } : {}),
         ...(props.credentialsType ? { CREDENTIALS_TYPE: props.credentialsType } : {}),
-        POWERTOOLS_SERVICE_NAME: id,
+        POWERTOOLS_SERVICE_NAME: this.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
         // Stack traces point into lambda/*.ts, not the minified bundle.
         NODE_OPTIONS: '--enable-source-maps',
@@ -216,9 +231,12 @@ export class ImsTokenRefresher extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [this.tokenSecret.secretArn] }),
     );
-    // What grantWrite would add for the key: encrypt the new version, only through Secrets Manager.
-    props.encryptionKey?.grantEncrypt(new kms.ViaServicePrincipal(`secretsmanager.${Stack.of(this).region}.amazonaws.com`, role));
-    for (const reader of props.crossAccountReaders ?? []) this.grantRead(reader);
+    // PutSecretValue with a customer-managed key needs GenerateDataKey (Decrypt came with grantRead);
+    // propagating the version to a replica with its own key needs GenerateDataKey and Encrypt there.
+    props.encryptionKey?.grant(viaSecretsManager(Stack.of(this).region, role), 'kms:GenerateDataKey');
+    for (const replica of this.replicas) replicaKeyGrant(replica, role, 'kms:GenerateDataKey', 'kms:Encrypt');
+    // Through the resource policy, for this region's secret: a replica's ARN is not known to other accounts' policies here.
+    for (const reader of props.crossAccountReaders ?? []) this.tokenSecret.grantRead(reader);
 
     const scheduleFailures = deadLetterQueue(this, 'ScheduleFailures');
     // A role per schedule (not the stack-wide singleton) so the acknowledgement below stays narrow.
@@ -258,7 +276,7 @@ export class ImsTokenRefresher extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
     });
-    this.notRunningAlarm = this.metric('TokenSecondsToExpiry', 'SampleCount').createAlarm(this, 'NotRunningAlarm', {
+    this.notRunningAlarm = this.metric('Runs', 'Sum').createAlarm(this, 'NotRunningAlarm', {
       alarmDescription: `${this.node.path}: no refresher run reported for two schedule periods`,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -283,7 +301,7 @@ export class ImsTokenRefresher extends Construct {
     return new cloudwatch.Metric({
       namespace: METRIC_NAMESPACE,
       metricName,
-      dimensionsMap: { service: this.node.id },
+      dimensionsMap: { service: this.serviceName },
       statistic,
       period: this.metricPeriod,
     });
@@ -319,13 +337,44 @@ export class ImsTokenRefresher extends Construct {
   }
 
   /**
-   * Lets `grantee` read the token secret, and decrypt it when it has a customer-managed key. A
-   * principal of another account is added to the secret's resource policy (this needs
-   * `encryptionKey`).
+   * Lets `grantee` read the token secret and its replicas, and decrypt them with their
+   * customer-managed keys. A principal of another account is added to the secret's resource
+   * policy instead (this needs `encryptionKey`) and reads this region's secret.
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.tokenSecret.grantRead(grantee);
+    const grant = this.tokenSecret.grantRead(grantee);
+    if (this.replicas.length === 0) return grant;
+    const stack = Stack.of(this);
+    // A replica's ARN is the primary's with its region: same account, name and suffix.
+    const nameWithSuffix = Fn.select(6, Fn.split(':', this.tokenSecret.secretArn));
+    const replicaArns = this.replicas.map((replica) =>
+      stack.formatArn({ service: 'secretsmanager', region: replica.region, resource: 'secret', resourceName: nameWithSuffix, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    );
+    for (const replica of this.replicas) replicaKeyGrant(replica, grantee, 'kms:Decrypt');
+    return grant.combine(
+      iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], resourceArns: replicaArns }),
+    );
   }
+}
+
+/** `principal`, when it acts through Secrets Manager in `region` (the `kms:ViaService` condition). */
+function viaSecretsManager(region: string, principal: iam.IPrincipal): kms.ViaServicePrincipal {
+  return new kms.ViaServicePrincipal(`secretsmanager.${region}.amazonaws.com`, principal);
+}
+
+/**
+ * Lets `grantee` use a replica's own key through Secrets Manager in the replica's region. The key
+ * lives in another region, so it is imported and its policy cannot change here: the grant goes
+ * to the grantee's IAM policy (a default key policy defers to IAM).
+ */
+function replicaKeyGrant(replica: secretsmanager.ReplicaRegion, grantee: iam.IGrantable, ...actions: string[]): void {
+  if (!replica.encryptionKey) return;
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions,
+    resourceArns: [replica.encryptionKey.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${replica.region}.amazonaws.com` } },
+  });
 }
 
 /** An encrypted, TLS-only queue that keeps failed events for 14 days. */
@@ -352,33 +401,43 @@ function validateSharing(scope: Construct, props: ImsTokenRefresherProps): void 
   const regions = (props.replicaRegions ?? []).map((replica) => replica.region);
   const twice = regions.find((region, index) => regions.indexOf(region) !== index);
   if (twice) throw new Error(`\`replicaRegions\` lists ${twice} twice`);
-  const unkeyed = (props.replicaRegions ?? []).filter((replica) => !replica.encryptionKey).map((replica) => replica.region);
-  if (props.crossAccountReaders?.length && unkeyed.length > 0) {
+  if (!props.crossAccountReaders?.length) return;
+  if (regions.length > 0) {
     Annotations.of(scope).addWarningV2(
-      'ims-token-refresher:replicaWithoutKey',
-      `replicas in ${unkeyed.join(', ')} use the AWS managed key: \`crossAccountReaders\` can read only the primary secret`,
+      'ims-token-refresher:crossAccountPrimaryOnly',
+      `\`crossAccountReaders\` can read the token secret in this region only, not its replicas in ${regions.join(', ')}`,
+    );
+  }
+  if (props.encryptionKey && !Resource.isOwnedResource(props.encryptionKey)) {
+    Annotations.of(scope).addWarningV2(
+      'ims-token-refresher:importedKeyPolicy',
+      '`encryptionKey` is imported, so its key policy cannot be changed here: its owner must allow ' +
+        '`crossAccountReaders` kms:Decrypt with the condition kms:ViaService = secretsmanager.<region>.amazonaws.com',
     );
   }
 }
 
 /** Fails synth when the settings leave fewer than two refresh chances before the token expires. */
-function validate(scope: Construct, period: Duration, threshold: number, lifetime: Duration): void {
+function validate(scope: Construct, period: Duration, threshold: number, lifetime: Duration, timeout: Duration): void {
   if (!(threshold > 0 && threshold < 1)) {
     throw new Error(`\`refreshThreshold\` must be between 0 and 1 (exclusive), got ${threshold}`);
   }
   const seconds = period.toSeconds();
   if (seconds < 60) throw new Error('`schedule` must be at least 1 minute');
-  const window = lifetime.toSeconds() * threshold;
-  if (seconds * 2 > window) {
+  // A chance is a run that can use its whole retry budget (up to the function timeout) before expiry.
+  const window = lifetime.toSeconds() * threshold - timeout.toSeconds();
+  const chances = Math.floor(window / seconds);
+  if (chances < 2) {
     throw new Error(
-      `\`schedule\` (${period.toHumanString()}) leaves fewer than two refresh chances in the last ` +
-        `\`refreshThreshold\` (${threshold}) of a ${lifetime.toHumanString()} token; shorten \`schedule\` or raise \`refreshThreshold\``,
+      `\`schedule\` (${period.toHumanString()}) leaves fewer than two full refresh chances, each with its ` +
+        `${timeout.toHumanString()} retry budget, in the last \`refreshThreshold\` (${threshold}) of a ` +
+        `${lifetime.toHumanString()} token; shorten \`schedule\` or raise \`refreshThreshold\``,
     );
   }
-  if (seconds * 4 > window) {
+  if (chances < 4) {
     Annotations.of(scope).addWarningV2(
       'ims-token-refresher:fewRefreshChances',
-      `only ${Math.floor(window / seconds)} refresh chances before expiry; an IMS outage longer than that expires the token`,
+      `only ${chances} refresh chances before expiry; an IMS outage longer than that expires the token`,
     );
   }
 }

@@ -94,8 +94,9 @@ export class ImsTokenStack extends Stack {
 
 function encryptionKey(scope: Construct, token: TokenConfig): kms.IKey | undefined {
   if (token.encryptionKey === undefined) return undefined;
-  if (token.encryptionKey !== 'create') return kms.Key.fromKeyArn(scope, `${token.name}Key`, token.encryptionKey);
-  return new kms.Key(scope, `${token.name}Key`, {
+  // A "." never occurs in a token name, so these ids cannot meet a token's own construct id.
+  if (token.encryptionKey !== 'create') return kms.Key.fromKeyArn(scope, `${token.name}.Key`, token.encryptionKey);
+  return new kms.Key(scope, `${token.name}.Key`, {
     description: `Encrypts the Adobe IMS token and credentials secrets of ${token.name}`,
     enableKeyRotation: true,
   });
@@ -103,10 +104,9 @@ function encryptionKey(scope: Construct, token: TokenConfig): kms.IKey | undefin
 
 function existingSecret(scope: Construct, name: string, ref: string): secretsmanager.ISecret | undefined {
   if (ref === 'create') return undefined;
-  const id = `${name}Credentials`;
-  if (!ref.startsWith('arn:')) return secretsmanager.Secret.fromSecretNameV2(scope, id, ref);
-  // A complete ARN ends in the 6-character suffix Secrets Manager adds to the name.
-  return /-[A-Za-z0-9]{6}$/.test(ref)
+  const id = `${name}.Credentials`;
+  // The configuration accepts complete ARNs only: "-author" in a partial ARN would read as a suffix.
+  return ref.startsWith('arn:')
     ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, ref)
-    : secretsmanager.Secret.fromSecretPartialArn(scope, id, ref);
+    : secretsmanager.Secret.fromSecretNameV2(scope, id, ref);
 }

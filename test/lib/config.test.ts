@@ -36,6 +36,13 @@ describe('parseAppConfig', () => {
     [{ tokens: [{ name: 'a', scheduleMinutes: 0.5 }] }, /tokens "a" "scheduleMinutes" must be a whole number/],
     [{ tokens: [{ name: 'a', refreshThreshold: 2 }] }, /tokens "a" "refreshThreshold" must be a number between 0 and 1/],
     [{ tokens: [{ name: 'a', imsBaseUrl: 'not a url' }] }, /tokens "a" "imsBaseUrl" is not a URL/],
+    [{ tokens: [{ name: 'a', imsBaseUrl: 'http://proxy.corp.example' }] }, /tokens "a" "imsBaseUrl" must use https/],
+    [{ tokens: [{ name: 'a', imsBaseUrl: 'https://u:p@proxy.example' }] }, /tokens "a" "imsBaseUrl" must not carry a query, fragment or user info/],
+    [{ tokens: [{ name: 'Dashboard' }] }, /tokens\[0\] "name": "Dashboard" is reserved/],
+    [
+      { tokens: [{ name: 'a', credentialsSecret: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod' }] },
+      /tokens "a" "credentialsSecret" must be a complete ARN, ending in the 6-character suffix/,
+    ],
     [{ tokens: [{ name: 'a', credentialsType: 'saml' }] }, /tokens "a" "credentialsType" must be "jwt" or "oauth"/],
     [{ tokens: [{ name: 'a', credentialsSecret: 42 }] }, /tokens "a" "credentialsSecret" must be "create" or a secret name or ARN/],
     [{ tokens: [{ name: 'a', tokenSecretName: 'has spaces' }] }, /tokens "a" "tokenSecretName" must be a secret name/],

@@ -52,7 +52,7 @@ describe('ImsTokenRefresher', () => {
           REFRESH_THRESHOLD: '0.4',
           IMS_BASE_URL: 'https://ims.proxy.example',
           CREDENTIALS_TYPE: 'jwt',
-          POWERTOOLS_SERVICE_NAME: 'AemProd',
+          POWERTOOLS_SERVICE_NAME: 'Test/AemProd',
         }),
       },
     });
@@ -162,15 +162,17 @@ describe('ImsTokenRefresher', () => {
     [{ refreshThreshold: 0 }, /`refreshThreshold` must be between 0 and 1/],
     [{ refreshThreshold: 1 }, /`refreshThreshold` must be between 0 and 1/],
     [{ schedule: Duration.seconds(30) }, /`schedule` must be at least 1 minute/],
-    [{ schedule: Duration.hours(7) }, /`schedule` \(7 hours\) leaves fewer than two refresh chances.*`refreshThreshold` \(0.5\)/],
-    [{ refreshThreshold: 0.05 }, /leaves fewer than two refresh chances/],
+    [{ schedule: Duration.hours(7) }, /`schedule` \(7 hours\) leaves fewer than two full refresh chances.*`refreshThreshold` \(0.5\)/],
+    [{ refreshThreshold: 0.05 }, /leaves fewer than two full refresh chances/],
+    // Two 6 h periods fill the 12 h window exactly, leaving no room for the last run's 90 s retry budget.
+    [{ schedule: Duration.hours(6) }, /each with its 1 minute 30 seconds retry budget/],
   ] as [ImsTokenRefresherProps, RegExp][])('rejects %o at synth', (props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
 
   it('warns when an IMS outage of a few periods would expire the token', () => {
     const { stack } = synth({ schedule: Duration.hours(4) });
-    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('only 3 refresh chances before expiry'));
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('only 2 refresh chances before expiry'));
   });
 
   it('alarms at once on a permanent failure', () => {
@@ -178,7 +180,7 @@ describe('ImsTokenRefresher', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'ImsTokenRefresher',
       MetricName: 'FailedPermanent',
-      Dimensions: [{ Name: 'service', Value: 'AemProd' }],
+      Dimensions: [{ Name: 'service', Value: 'Test/AemProd' }],
       Statistic: 'Sum',
       Period: 3600,
       EvaluationPeriods: 1,
@@ -201,8 +203,8 @@ describe('ImsTokenRefresher', () => {
   it('alarms when no run reported for two schedule periods, missing data breaching', () => {
     const { template } = synth({ schedule: Duration.minutes(30) });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'TokenSecondsToExpiry',
-      Statistic: 'SampleCount',
+      MetricName: 'Runs',
+      Statistic: 'Sum',
       Period: 1800,
       EvaluationPeriods: 2,
       Threshold: 1,
@@ -262,6 +264,25 @@ describe('ImsTokenRefresher', () => {
     });
   });
 
+  it('keeps a created credentials secret when the construct is removed, so uploaded credentials survive', () => {
+    const { template } = synth();
+    template.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      Properties: { Description: Match.stringLikeRegexp('credentials JSON') },
+    });
+    template.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Delete',
+      Properties: { Description: Match.stringLikeRegexp('access token') },
+    });
+  });
+
+  it.each([
+    ['http://proxy.corp.example', /`imsBaseUrl` must use https/],
+    ['https://user:password@proxy.example', /`imsBaseUrl` must not carry a query, fragment or user info/],
+  ])('rejects imsBaseUrl %s at synth, as the function would at start', (imsBaseUrl, message) => {
+    expect(() => synth({ imsBaseUrl })).toThrow(message);
+  });
+
   it('never puts a secret value into the template', () => {
     const { template } = synth();
     const text = JSON.stringify(template.toJSON());
@@ -293,14 +314,9 @@ describe('ImsTokenRefresher: sharing the token', () => {
     template.resourcePropertiesCountIs('AWS::SecretsManager::Secret', { KmsKeyId: keyArn }, 2);
   });
 
-  it('lets the function decrypt and encrypt with the key only through Secrets Manager', () => {
+  it('lets the function use the key only through Secrets Manager, for what reading and writing need', () => {
     const statements = keyStatements(synth(withKey()).template, 'AemProdRole');
-    expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual([
-      'kms:Decrypt',
-      'kms:Encrypt',
-      'kms:GenerateDataKey*',
-      'kms:ReEncrypt*',
-    ]);
+    expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     for (const statement of statements) expect(statement.Condition).toEqual(viaSecretsManager);
   });
 
@@ -336,13 +352,13 @@ describe('ImsTokenRefresher: sharing the token', () => {
   it('replicates the token secret to other regions, each with its key when given', () => {
     const { template } = synth((stack) => ({
       replicaRegions: [
-        { region: 'us-east-1', encryptionKey: kms.Key.fromKeyArn(stack, 'UsKey', 'arn:aws:kms:us-east-1:111111111111:key/mrk-1') },
+        { region: 'us-east-1', encryptionKey: kms.Key.fromKeyArn(stack, 'UsKey', 'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab') },
         { region: 'ap-southeast-2' },
       ],
     }));
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Description: Match.stringLikeRegexp('access token'),
-      ReplicaRegions: [{ Region: 'us-east-1', KmsKeyId: 'arn:aws:kms:us-east-1:111111111111:key/mrk-1' }, { Region: 'ap-southeast-2' }],
+      ReplicaRegions: [{ Region: 'us-east-1', KmsKeyId: 'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab' }, { Region: 'ap-southeast-2' }],
     });
   });
 
@@ -352,9 +368,57 @@ describe('ImsTokenRefresher: sharing the token', () => {
     );
   });
 
-  it('warns that cross-account readers cannot decrypt a replica without its own key', () => {
+  it('warns that cross-account readers read this region only, not the replicas', () => {
     const { stack } = synth(withKey({ crossAccountReaders: [partner], replicaRegions: [{ region: 'us-east-1' }] }));
-    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('replicas in us-east-1 use the AWS managed key'));
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('can read the token secret in this region only, not its replicas in us-east-1'));
+  });
+
+  it('warns that an imported key needs its owner to allow cross-account readers', () => {
+    const imported = (stack: Stack) => ({
+      encryptionKey: kms.Key.fromKeyArn(stack, 'Imported', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+      crossAccountReaders: [partner],
+    });
+    const { stack, template } = synth(imported);
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('`encryptionKey` is imported, so its key policy cannot be changed here'));
+    template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
+  });
+
+  it('grants readers the replicas and their keys, and the function what propagating to them needs', () => {
+    const replicaKeyArn = 'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+    const { template } = synth(
+      (stack) => ({ replicaRegions: [{ region: 'us-east-1', encryptionKey: kms.Key.fromKeyArn(stack, 'UsKey', replicaKeyArn) }] }),
+      (stack, refresher) => refresher.grantRead(new iam.User(stack, 'Reader')),
+    );
+    const readerStatements = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^Reader') } }));
+    // The replica's ARN: the primary's name and suffix in the replica's region.
+    expect(readerStatements).toContain(':secretsmanager:us-east-1:111111111111:secret:');
+    expect(readerStatements).toContain('{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"AemProdToken');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('^Reader'),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: 'kms:Decrypt',
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } },
+            Effect: 'Allow',
+            Resource: replicaKeyArn,
+          },
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('AemProdRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: ['kms:GenerateDataKey', 'kms:Encrypt'],
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } },
+            Effect: 'Allow',
+            Resource: replicaKeyArn,
+          },
+        ]),
+      },
+    });
   });
 
   it.each([

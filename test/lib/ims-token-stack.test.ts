@@ -36,7 +36,7 @@ describe('ImsTokenStack', () => {
     expect(new Set(keys).size).toBe(1);
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(30 minutes)' });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ CREDENTIALS_TYPE: 'oauth', POWERTOOLS_SERVICE_NAME: 'analytics' }) },
+      Environment: { Variables: Match.objectLike({ CREDENTIALS_TYPE: 'oauth', POWERTOOLS_SERVICE_NAME: 'Tokens/analytics' }) },
     });
   });
 
@@ -88,6 +88,27 @@ describe('ImsTokenStack', () => {
     });
   });
 
+  it('keeps token names apart from the ids of their keys and imported secrets', () => {
+    const template = synth([
+      { name: 'a', encryptionKey: 'create', credentialsSecret: 'adobe/a' },
+      { name: 'aKey' },
+      { name: 'aCredentials' },
+    ]);
+    template.resourceCountIs('AWS::Lambda::Function', 3);
+  });
+
+  it('imports an existing credentials secret by complete ARN, granting exactly that ARN', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod-author-AbC123';
+    const template = synth([{ name: 'author', credentialsSecret: arn }]);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: arn },
+        ]),
+      },
+    });
+  });
+
   it('fails synth when a stack would exceed CloudFormation quotas, saying how many tokens fit', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens: manyTokens(30) }).tokens });
@@ -113,8 +134,8 @@ describe('ImsTokenStack', () => {
       }
       for (const fn of Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')) {
         assets.add(fn.Properties.Code.S3Key);
-        // Metric dimension values and the Powertools service name carry the token name.
-        expect(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME.length).toBeLessThanOrEqual(40);
+        // The metric dimension and the Powertools service name: "<stack>/<token>", unique per region.
+        expect(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toMatch(new RegExp(`^${artifact.stackName}/aem-p\\d{3}-x+$`));
       }
     }
     expect(assets.size).toBe(1);
