@@ -220,21 +220,15 @@ describe('runRefresh: transient failures', () => {
     expect(clock.sleeps).toEqual([250, 500, 1_000]); // a quarter of 1 s, 2 s, 4 s
   });
 
-  it('honours Retry-After given as an HTTP date', async () => {
+  it.each([
+    ['seconds', () => '7', 7_000],
+    ['an HTTP date', (now: number) => new Date(now + 12_000).toUTCString(), 12_000],
+  ])('honours Retry-After on 429 given as %s', async (_form, header, waitMs) => {
     const { store, clock } = setup();
-    const inTwelveSeconds = new Date(clock.now() + 12_000).toUTCString();
-    const fetch = scriptedFetch(json(429, {}, { 'retry-after': inTwelveSeconds }), jwtTokenAnswer());
+    const fetch = scriptedFetch(json(429, {}, { 'retry-after': header(clock.now()) }), jwtTokenAnswer());
     const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
     expect(result.outcome).toBe('refreshed');
-    expect(clock.sleeps).toEqual([12_000]);
-  });
-
-  it('honours Retry-After on 429', async () => {
-    const { store, clock } = setup();
-    const fetch = scriptedFetch(json(429, {}, { 'retry-after': '7' }), jwtTokenAnswer());
-    const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
-    expect(result.outcome).toBe('refreshed');
-    expect(clock.sleeps).toEqual([7_000]);
+    expect(clock.sleeps).toEqual([waitMs]);
   });
 
   it('gives up at once when Retry-After is longer than the cap, and writes nothing', async () => {
