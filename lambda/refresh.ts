@@ -70,6 +70,15 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
   let tokenRead = false;
   let imsAttempts = 0;
   let imsLatencyMs: number | undefined;
+  const result = (outcome: Outcome, reason: RunResult['reason'], token: TokenRecord | undefined, error?: RefresherError): RunResult => ({
+    outcome,
+    reason,
+    token,
+    tokenRead,
+    imsAttempts,
+    imsLatencyMs,
+    ...(error ? { error } : {}),
+  });
   try {
     const current = await deps.store.read(settings.tokenSecretId);
     stored = ourToken(current);
@@ -87,7 +96,7 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
       threshold: settings.refreshThreshold,
       force: request.force,
     });
-    if (!reason) return { outcome: 'skipped', reason: 'fresh', token: stored, tokenRead, imsAttempts, imsLatencyMs };
+    if (!reason) return result('skipped', 'fresh', stored);
 
     const credentials = parseCredentials(credentialsSecret.value, {
       type: settings.credentialsType,
@@ -113,7 +122,7 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
     const latest = await deps.store.read(settings.tokenSecretId);
     const latestToken = latest?.versionId === current?.versionId ? undefined : ourToken(latest);
     if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) {
-      return { outcome: 'skipped', reason: 'newer-token-stored', token: latestToken, tokenRead, imsAttempts, imsLatencyMs };
+      return result('skipped', 'newer-token-stored', latestToken);
     }
     const written = await deps.store.write(
       settings.tokenSecretId,
@@ -121,11 +130,11 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
       requestToken(settings.tokenSecretId, request.requestKey),
     );
     if (written.duplicate) {
-      return { outcome: 'skipped', reason: 'duplicate-delivery', token: ourToken(latest), tokenRead, imsAttempts, imsLatencyMs };
+      return result('skipped', 'duplicate-delivery', ourToken(latest));
     }
-    return { outcome: 'refreshed', reason, token: fresh, tokenRead, imsAttempts, imsLatencyMs };
+    return result('refreshed', reason, fresh);
   } catch (error) {
-    return { outcome: 'failed', reason: undefined, token: stored, tokenRead, imsAttempts, imsLatencyMs, error: asRefresherError(error) };
+    return result('failed', undefined, stored, asRefresherError(error));
   }
 }
 
