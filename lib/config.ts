@@ -3,7 +3,7 @@ import { parseImsBaseUrl } from '../lambda/config.js';
 
 /** One token to keep fresh, as written in `cdk.json` context or the config file. */
 export interface TokenConfig {
-  /** Unique name: letters, digits and hyphens; becomes the construct id and metric `service`. */
+  /** Unique name: letters, digits and hyphens; the construct id (metrics: `service` = `<stack>/<name>`). */
   readonly name: string;
   /** `"create"` for a new credentials secret, or the name or complete ARN of an existing one. */
   readonly credentialsSecret: string;
