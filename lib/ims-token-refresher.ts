@@ -17,7 +17,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { parseImsBaseUrl } from '../lambda/config.js';
+import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl } from '../lambda/config.js';
 
 /** The function's timeout; the refresher's retries end well inside it. */
 const FUNCTION_TIMEOUT = Duration.seconds(90);
@@ -144,7 +144,7 @@ export class ImsTokenRefresher extends Construct {
   constructor(scope: Construct, id: string, props: ImsTokenRefresherProps = {}) {
     super(scope, id);
     const period = props.schedule ?? Duration.hours(1);
-    const threshold = props.refreshThreshold ?? 0.5;
+    const threshold = props.refreshThreshold ?? DEFAULT_REFRESH_THRESHOLD;
     const lifetime = props.expectedTokenLifetime ?? Duration.hours(24);
     validate(this, period, threshold, lifetime, FUNCTION_TIMEOUT);
     parseImsBaseUrl(props.imsBaseUrl, '`imsBaseUrl`');
