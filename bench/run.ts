@@ -13,6 +13,7 @@ import { build } from 'esbuild';
 import { createTokenReader } from '../lambda/reader.js';
 import { synthesize, synthesizedFunction, type Invocation, type SynthesizedFunction } from '../test/support/bundle.js';
 import { LocalRefresher, type Run } from '../test/support/local-refresher.js';
+import { SecretsManagerEmulator } from '../test/support/secrets-manager-emulator.js';
 import { tokenSecretValue } from '../test/support/token-secret.js';
 import { generateJwtCredentials } from '../test/support/test-credentials.js';
 
@@ -92,7 +93,6 @@ async function refreshes(refresher: SynthesizedFunction, baseline: SynthesizedFu
  * 24 h life (injected clock), the refresher writing a new version at half-life.
  */
 async function readerCalls(): Promise<{ reads: number; getSecretValueCalls: number; versions: number }> {
-  const { SecretsManagerEmulator } = await import('../test/support/secrets-manager-emulator.js');
   const emulator = await SecretsManagerEmulator.start();
   try {
     let time = Date.parse('2026-11-22T12:00:00Z');
