@@ -7,6 +7,7 @@ import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { RefresherError } from '../lambda/errors.js';
 import { createTokenReader, DEFAULT_MIN_VALIDITY_MS } from '../lambda/reader.js';
+import { redact } from '../lambda/redact.js';
 import { secretsManagerClient } from '../lambda/secrets-manager-store.js';
 
 const USAGE = `Usage:
@@ -111,9 +112,12 @@ function help(deps: CliDeps): number {
   return 0;
 }
 
-/** One line on stderr: never a stack trace, never the token (no message in this project holds one). */
+/**
+ * One line on stderr: never a stack trace. The message passes the redaction boundary: it may
+ * carry text from AWS or from the function's answer (untrusted, may hold CR/LF or a token).
+ */
 function fail(deps: CliDeps, code: string, message: string): number {
-  deps.stderr.write(`ims-token: ${code}: ${message}\n`);
+  deps.stderr.write(`ims-token: ${code}: ${redact(message)}\n`);
   return code === 'USAGE' ? 2 : 1;
 }
 

@@ -3,6 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { readConfig } from './config.js';
 import { ConfigurationError, ImsError } from './errors.js';
 import { runRefresh, type RefreshDeps, type RefreshRequest, type RunResult } from './refresh.js';
+import { redact } from './redact.js';
 import { SecretsManagerStore, secretsManagerClient } from './secrets-manager-store.js';
 import { expiresAtMs, type TokenRecord } from './token.js';
 
@@ -21,12 +22,23 @@ export interface RefreshSummary {
 
 export interface HandlerOverrides extends Partial<RefreshDeps> {
   readonly env?: Record<string, string | undefined>;
+  /** @default createLogger() - pass one made by `createLogger` too: it carries the redaction */
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
 
-/** Time kept back from the function timeout for the final write and reporting. */
+/** Time kept back from the function timeout for the final write and reporting: no IMS attempt starts later. */
 const WRITE_RESERVE_MS = 15_000;
+/** Time kept back for reporting alone: every call still under way is aborted this long before the timeout. */
+export const REPORT_RESERVE_MS = 3_000;
+
+/**
+ * The refresher's logger: Powertools JSON logs in which every string, the message included,
+ * passes through `redact` (the redaction boundary), whoever logs it.
+ */
+export function createLogger(options: ConstructorParameters<typeof Logger>[0] = {}): Logger {
+  return new Logger({ ...options, jsonReplacerFn: (_key, value) => (typeof value === 'string' ? redact(value) : value) });
+}
 
 /**
  * Wires configuration and real adapters to the core. Configuration is read here, at cold start,
@@ -34,7 +46,7 @@ const WRITE_RESERVE_MS = 15_000;
  */
 export function createHandler(overrides: HandlerOverrides = {}) {
   const settings = readConfig(overrides.env ?? process.env);
-  const logger = overrides.logger ?? new Logger();
+  const logger = overrides.logger ?? createLogger();
   const metrics = overrides.metrics ?? new Metrics();
   const deps: RefreshDeps = {
     store: overrides.store ?? new SecretsManagerStore(secretsManagerClient()),
@@ -52,17 +64,22 @@ export function createHandler(overrides: HandlerOverrides = {}) {
   };
 }
 
-/** Scheduler events carry `scheduledTime` (same for duplicate deliveries); `{"force": true}` forces. */
+/**
+ * Scheduler events carry `scheduledTime` (same for duplicate deliveries); `{"force": true}` forces.
+ * The deadlines come from the invocation's remaining time: real time, as Lambda measures it.
+ */
 function request(event: unknown, context: InvocationContext, now: number): RefreshRequest {
   const fields = typeof event === 'object' && event !== null ? (event as Record<string, unknown>) : {};
   if (fields.force !== undefined && typeof fields.force !== 'boolean') {
     throw new ConfigurationError('event field "force" must be true or false');
   }
   const scheduledTime = typeof fields.scheduledTime === 'string' ? fields.scheduledTime : undefined;
+  const remaining = context.getRemainingTimeInMillis();
   return {
     force: fields.force === true,
     requestKey: scheduledTime ? `schedule:${scheduledTime}` : `invocation:${context.awsRequestId}`,
-    deadline: now + context.getRemainingTimeInMillis() - WRITE_RESERVE_MS,
+    deadline: now + remaining - WRITE_RESERVE_MS,
+    signal: AbortSignal.timeout(Math.max(0, remaining - REPORT_RESERVE_MS)),
   };
 }
 

@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { CredentialsError } from './errors.js';
+import { rememberPemLines, rememberSecret } from './redact.js';
 import type { CredentialsType } from './token.js';
 
 /** AEM as a Cloud Service service credentials (ims-protocol.md §1): signed-JWT exchange. */
@@ -85,7 +86,7 @@ function parseJwt(root: Json, options: ParseOptions): JwtCredentials {
   return {
     type: 'jwt',
     clientId: requireString(account, 'clientId', `${prefix}technicalAccount.`),
-    clientSecret: requireString(account, 'clientSecret', `${prefix}technicalAccount.`),
+    clientSecret: secretString(account, 'clientSecret', `${prefix}technicalAccount.`),
     org: requireString(integration, 'org', prefix),
     technicalAccountId: requireString(integration, 'id', prefix),
     imsEndpoint: imsHost(requireString(integration, 'imsEndpoint', prefix), `${prefix}imsEndpoint`, options),
@@ -99,7 +100,7 @@ function parseOAuth(root: Json, options: ParseOptions): OAuthCredentials {
   return {
     type: 'oauth',
     clientId: requireString(root, 'clientId', ''),
-    clientSecret: requireString(root, 'clientSecret', ''),
+    clientSecret: secretString(root, 'clientSecret', ''),
     scopes: requireList(root, 'scopes', ''),
     imsEndpoint: imsHost(endpoint, 'imsEndpoint', options),
   };
@@ -111,6 +112,12 @@ function requireString(object: Json, key: string, prefix: string): string {
   if (typeof value !== 'string') throw new CredentialsError(`"${prefix}${key}" is not a string`);
   if (value.trim() === '') throw new CredentialsError(`"${prefix}${key}" is empty`);
   return value.trim();
+}
+
+/** A required string that is a secret: remembered for redaction before anything can quote it. */
+function secretString(object: Json, key: string, prefix: string): string {
+  if (typeof object[key] === 'string') rememberSecret(object[key], object[key].trim());
+  return requireString(object, key, prefix);
 }
 
 /** A comma-separated string (Adobe's form) or an array of strings. */
@@ -136,6 +143,7 @@ function imsHost(host: string, field: string, options: ParseOptions): string {
 
 /** Reads PKCS#1 or PKCS#8 PEM, with CRLF or literal "\n" line ends. Never echoes the key. */
 function readRsaKey(pem: string, field: string): KeyObject {
+  rememberPemLines(pem);
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: pem.replace(/\\r/g, '').replace(/\\n/g, '\n'), format: 'pem' });

@@ -1,8 +1,11 @@
+import { redact, redactOptional } from './redact.js';
+
 /**
  * The one error module. Every error this project raises is a `RefresherError` with a stable
  * `code` and a `transient` flag: transient errors may succeed on retry, permanent ones cannot
  * until someone fixes configuration or credentials. Messages name fields and IMS error codes,
- * never secret values or response bodies.
+ * never secret values or response bodies; every message and every detail from outside passes
+ * through `redact` here, so no call site can forget it.
  */
 export type ErrorCode =
   | 'CONFIG_INVALID'
@@ -23,7 +26,7 @@ export class RefresherError extends Error {
   readonly transient: boolean;
 
   constructor(code: ErrorCode, message: string, options: { transient?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.transient = options.transient ?? false;
   }
@@ -45,14 +48,17 @@ export class CredentialsError extends RefresherError {
   }
 }
 
+/** Bound for the IMS `error` code and `X-Debug-Id`: both are short identifiers when IMS sends them. */
+const MAX_DETAIL_LENGTH = 100;
+
 /** Adobe IMS could not be used: rejected (permanent), unavailable (transient) or answered nonsense. */
 export class ImsError extends RefresherError {
   override name = 'ImsError';
   /** HTTP status, when IMS answered at all. */
   readonly status: number | undefined;
-  /** IMS `error` code, e.g. `invalid_client`. */
+  /** IMS `error` code, e.g. `invalid_client` (redacted and bounded: it is text from the network). */
   readonly imsError: string | undefined;
-  /** IMS `X-Debug-Id` header: not secret, and what Adobe support asks for. */
+  /** IMS `X-Debug-Id` header: what Adobe support asks for (redacted and bounded like `imsError`). */
   readonly debugId: string | undefined;
   /** Seconds IMS asked us to wait (`Retry-After`), when it said so. */
   readonly retryAfterSeconds: number | undefined;
@@ -70,8 +76,8 @@ export class ImsError extends RefresherError {
   ) {
     super(code, message, { transient: code === 'IMS_UNAVAILABLE', cause: details.cause });
     this.status = details.status;
-    this.imsError = details.imsError;
-    this.debugId = details.debugId;
+    this.imsError = redactOptional(details.imsError, MAX_DETAIL_LENGTH);
+    this.debugId = redactOptional(details.debugId, MAX_DETAIL_LENGTH);
     this.retryAfterSeconds = details.retryAfterSeconds;
   }
 }

@@ -1,6 +1,8 @@
 import type { Credentials } from './credentials.js';
 import { ImsError } from './errors.js';
 import { signJwt } from './jwt.js';
+import { redactOptional, rememberSecret } from './redact.js';
+import { accessTokenProblem, lifetimeProblem } from './token.js';
 
 export type Fetch = typeof globalThis.fetch;
 
@@ -19,16 +21,21 @@ export interface ExchangeOptions {
   readonly baseUrl?: string;
   /** The request is aborted after this long. */
   readonly timeoutMs: number;
+  /** Aborts the request when the run must end (its deadline). @default - only `timeoutMs` */
+  readonly signal?: AbortSignal;
 }
 
-/** Longest lifetime we believe: a week. Larger means a unit mix-up (ms read as s) or a broken peer. */
-const MAX_LIFETIME_MS = 7 * 24 * 3600 * 1000;
+/** Largest answer read: an IMS answer is about 2 KB; more is a broken peer, and is not buffered. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
 const MAX_DESCRIPTION_LENGTH = 200;
+const MAX_ERROR_CODE_LENGTH = 100;
 
 /**
  * One exchange at IMS: the signed-JWT exchange for service credentials, client_credentials for
  * OAuth Server-to-Server. Throws `ImsError`: IMS_UNAVAILABLE (transient: 429, 5xx, timeout,
- * network), IMS_REJECTED (other 4xx), IMS_RESPONSE_INVALID (a 2xx that is not a token).
+ * network), IMS_REJECTED (other 4xx, and 3xx: redirects are not followed), IMS_RESPONSE_INVALID
+ * (a 2xx that is not a valid token). Everything IMS says is untrusted: the JWT sent and any access
+ * token seen are remembered for redaction before any message can be built.
  */
 export async function exchange(credentials: Credentials, options: ExchangeOptions): Promise<ImsToken> {
   const base = (options.baseUrl ?? `https://${credentials.imsEndpoint}`).replace(/\/+$/, '');
@@ -36,46 +43,75 @@ export async function exchange(credentials: Credentials, options: ExchangeOption
   let path: string;
   if (credentials.type === 'jwt') {
     path = '/ims/exchange/jwt';
-    form.set('jwt_token', await signJwt(credentials, options.now));
+    const jwt = await signJwt(credentials, options.now);
+    rememberSecret(jwt);
+    form.set('jwt_token', jwt);
   } else {
     path = '/ims/token/v3';
     form.set('grant_type', 'client_credentials');
     form.set('scope', credentials.scopes.join(','));
   }
 
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const unavailable = (what: string, error: unknown, status?: number) => {
+    const reason = options.signal?.aborted
+      ? "the run's deadline was reached"
+      : (error as Error)?.name === 'TimeoutError'
+        ? `no answer within ${options.timeoutMs} ms`
+        : what;
+    return new ImsError('IMS_UNAVAILABLE', `IMS request to ${path}: ${reason}`, { status, cause: error });
+  };
   let response: Response;
   try {
     response = await options.fetch(base + path, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: form,
-      redirect: 'error',
-      signal: AbortSignal.timeout(options.timeoutMs),
+      redirect: 'manual',
+      signal,
     });
   } catch (error) {
-    const timedOut = error instanceof Error && error.name === 'TimeoutError';
-    const what = timedOut ? `no answer within ${options.timeoutMs} ms` : 'the connection failed';
-    throw new ImsError('IMS_UNAVAILABLE', `IMS request to ${path}: ${what}`, { cause: error });
+    throw unavailable('the connection failed', error);
   }
 
   const debugId = response.headers.get('x-debug-id') ?? undefined;
-  const text = await readBody(response, path, debugId);
-  const body = parseJson(text);
+  let text: string | undefined;
+  try {
+    text = await readAnswer(response);
+  } catch (error) {
+    throw unavailable('the answer was cut off', error, response.status);
+  }
+  if (response.status >= 300 && response.status < 400) {
+    throw new ImsError(
+      'IMS_REJECTED',
+      `IMS answered ${path} with a redirect (HTTP ${response.status}), which is not followed: ` +
+        'IMS_BASE_URL or the credentials\' imsEndpoint is wrong' +
+        debugSuffix(debugId),
+      { status: response.status, debugId },
+    );
+  }
+  const body = text === undefined ? undefined : parseJson(text);
   if (!response.ok) throw rejection(response, path, body, debugId, options.now);
+  if (text === undefined) throw invalidAnswer(path, debugId, `is larger than ${MAX_ANSWER_BYTES} bytes`);
   // Units differ by flow (ims-protocol.md §1, §2): milliseconds for the JWT exchange, seconds for OAuth.
-  return token(body, credentials.type === 'jwt' ? 1 : 1000, path, debugId);
+  return token(body, credentials.type === 'jwt' ? 'milliseconds' : 'seconds', path, debugId);
 }
 
-async function readBody(response: Response, path: string, debugId: string | undefined): Promise<string> {
-  try {
-    return await response.text();
-  } catch (error) {
-    throw new ImsError('IMS_UNAVAILABLE', `IMS answer from ${path} was cut off`, {
-      status: response.status,
-      debugId,
-      cause: error,
-    });
+/** The answer's text, or `undefined` (left unread) when it is larger than `MAX_ANSWER_BYTES`. */
+async function readAnswer(response: Response): Promise<string | undefined> {
+  if (Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
+    await response.body?.cancel();
+    return undefined;
   }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength;
+    if (size > MAX_ANSWER_BYTES) return undefined; // leaving the loop cancels the stream
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseJson(text: string): unknown {
@@ -86,16 +122,20 @@ function parseJson(text: string): unknown {
   }
 }
 
+function debugSuffix(debugId: string | undefined): string {
+  return debugId ? ` (X-Debug-Id ${debugId})` : '';
+}
+
 function rejection(response: Response, path: string, body: unknown, debugId: string | undefined, now: number): ImsError {
   const status = response.status;
-  const imsError = field(body, 'error');
-  const description = field(body, 'error_description')?.replace(/[^\x20-\x7e]/g, ' ').slice(0, MAX_DESCRIPTION_LENGTH);
+  const imsError = redactOptional(field(body, 'error'), MAX_ERROR_CODE_LENGTH);
+  const description = redactOptional(field(body, 'error_description'), MAX_DESCRIPTION_LENGTH);
   const transient = status === 429 || status >= 500;
   const detail = [imsError ?? (transient ? undefined : 'no IMS error code'), description].filter(Boolean).join(': ');
   const message =
     `IMS ${transient ? 'unavailable' : 'rejected the request'} at ${path}: HTTP ${status}` +
     (detail ? ` ${detail}` : '') +
-    (debugId ? ` (X-Debug-Id ${debugId})` : '');
+    debugSuffix(debugId);
   return new ImsError(transient ? 'IMS_UNAVAILABLE' : 'IMS_REJECTED', message, {
     status,
     imsError,
@@ -104,22 +144,32 @@ function rejection(response: Response, path: string, body: unknown, debugId: str
   });
 }
 
-function token(body: unknown, unitMs: number, path: string, debugId: string | undefined): ImsToken {
-  const invalid = (what: string) =>
-    new ImsError('IMS_RESPONSE_INVALID', `IMS answer from ${path} ${what}` + (debugId ? ` (X-Debug-Id ${debugId})` : ''), {
-      status: 200,
-      debugId,
-    });
-  if (typeof body !== 'object' || body === null) throw invalid('is not a JSON object');
-  const accessToken = field(body, 'access_token');
-  if (!accessToken) throw invalid('has no "access_token"');
-  const expiresIn = (body as Record<string, unknown>).expires_in;
-  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-    throw invalid('has no positive numeric "expires_in"');
+function invalidAnswer(path: string, debugId: string | undefined, what: string): ImsError {
+  return new ImsError('IMS_RESPONSE_INVALID', `IMS answer from ${path} ${what}${debugSuffix(debugId)}`, { status: 200, debugId });
+}
+
+/**
+ * The token in a 2xx answer, or `IMS_RESPONSE_INVALID`: `access_token` a bearer token (RFC 6750
+ * b64token, at most MAX_ACCESS_TOKEN_LENGTH), `token_type` bearer, `expires_in` a number whose
+ * lifetime in this flow's unit is one IMS issues (TOKEN_LIFETIME_MS).
+ */
+function token(body: unknown, unit: 'milliseconds' | 'seconds', path: string, debugId: string | undefined): ImsToken {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidAnswer(path, debugId, 'is not a JSON object');
+  const answer = body as Record<string, unknown>;
+  if (typeof answer.access_token === 'string') rememberSecret(answer.access_token);
+  const tokenProblem = accessTokenProblem(answer.access_token);
+  if (tokenProblem) throw invalidAnswer(path, debugId, `has an "access_token" that ${tokenProblem}`);
+  if (typeof answer.token_type !== 'string' || answer.token_type.toLowerCase() !== 'bearer') {
+    throw invalidAnswer(path, debugId, 'has no "token_type" "bearer"');
   }
-  const lifetimeMs = expiresIn * unitMs;
-  if (lifetimeMs > MAX_LIFETIME_MS) throw invalid('has an "expires_in" longer than a week');
-  return { accessToken, tokenType: field(body, 'token_type') ?? 'bearer', lifetimeMs };
+  const expiresIn = answer.expires_in;
+  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+    throw invalidAnswer(path, debugId, 'has no positive numeric "expires_in"');
+  }
+  const lifetimeMs = unit === 'milliseconds' ? expiresIn : expiresIn * 1000;
+  const lifetime = lifetimeProblem(lifetimeMs);
+  if (lifetime) throw invalidAnswer(path, debugId, `has an "expires_in" that, in ${unit} as this flow uses, ${lifetime}`);
+  return { accessToken: answer.access_token as string, tokenType: 'bearer', lifetimeMs };
 }
 
 function field(body: unknown, name: string): string | undefined {

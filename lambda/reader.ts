@@ -1,7 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, TokenContractError, TokenExpiredError } from './errors.js';
 import { SecretsManagerStore, secretsManagerClient } from './secrets-manager-store.js';
-import { expiresAtMs, parseTokenRecord, type TokenRecord } from './token.js';
+import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from './token.js';
 
 /**
  * A token is handed out only while it has at least this long left (5 minutes), so that a request
@@ -47,9 +47,9 @@ export function createTokenReader(options: TokenReaderOptions): TokenReader {
   async function read(): Promise<TokenRecord> {
     const secret = await store.read(secretId);
     if (!secret) throw new TokenContractError(`no token yet: secret "${secretId}" does not exist or has no value`);
-    const record = parseTokenRecord(secret.value);
-    const expiresAt = expiresAtMs(record);
     const time = now();
+    const record = checkTokenClock(parseTokenRecord(secret.value), time);
+    const expiresAt = expiresAtMs(record);
     if (time >= expiresAt - minValidityMs) {
       throw new TokenExpiredError(
         `the token in secret "${secretId}" ${time >= expiresAt ? 'expired' : 'expires'} at ${record.expires_at} ` +

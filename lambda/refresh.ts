@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { parseCredentials } from './credentials.js';
-import { CredentialsError, ImsError, RefresherError } from './errors.js';
+import { ConfigurationError, CredentialsError, ImsError, RefresherError, SecretStoreError } from './errors.js';
 import { exchange, type Fetch, type ImsToken } from './ims.js';
 import { refreshReason, type RefreshReason } from './policy.js';
 import type { SecretStore, SecretVersion } from './store.js';
-import { expiresAtMs, parseTokenRecord, type CredentialsType, type TokenRecord } from './token.js';
+import { checkTokenClock, expiresAtMs, parseTokenRecord, type CredentialsType, type TokenRecord } from './token.js';
 
 /** What one run needs to know; the handler builds it from the environment. */
 export interface RefreshSettings {
@@ -33,6 +33,11 @@ export interface RefreshRequest {
   readonly requestKey: string;
   /** Epoch ms after which no new IMS attempt starts (safely inside the function timeout). */
   readonly deadline: number;
+  /**
+   * Aborts every call still under way (Secrets Manager and IMS) so the run can still report
+   * before the function timeout, whichever call hangs. @default - calls end by their own timeouts only
+   */
+  readonly signal?: AbortSignal;
 }
 
 export type Outcome = 'refreshed' | 'skipped' | 'failed';
@@ -79,15 +84,21 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
     imsLatencyMs,
     ...(error ? { error } : {}),
   });
+  const store = bounded(deps.store, request.signal);
+  const ourToken = (secret: SecretVersion | undefined) => trustedToken(secret, deps.now());
   try {
-    const current = await deps.store.read(settings.tokenSecretId);
+    const current = await store.read(settings.tokenSecretId);
     stored = ourToken(current);
     tokenRead = true;
-    const credentialsSecret = await deps.store.read(settings.credentialsSecretId);
+    const credentialsSecret = await store.read(settings.credentialsSecretId);
     if (!credentialsSecret) {
       throw new CredentialsError(
-        `credentials secret "${settings.credentialsSecretId}" does not exist or has no value yet; put the credentials JSON in it`,
+        `credentials secret "${settings.credentialsSecretId}" has no value yet; put the credentials JSON in it`,
       );
+    }
+    // The ids may differ as strings (a name and an ARN) and still name one secret: writing the token would destroy the credentials.
+    if (current && current.arn === credentialsSecret.arn) {
+      throw new ConfigurationError('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID name the same secret; the token needs a secret of its own');
     }
     const reason = refreshReason({
       token: stored,
@@ -104,7 +115,7 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
     });
     const started = deps.now();
     let attemptStarted = started;
-    const imsToken = await withRetries(request.deadline, deps, () => {
+    const imsToken = await withRetries(request, deps, () => {
       imsAttempts += 1;
       attemptStarted = deps.now();
       return exchange(credentials, {
@@ -112,6 +123,7 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
         now: attemptStarted,
         baseUrl: settings.imsBaseUrl,
         timeoutMs: RETRY.attemptTimeoutMs,
+        signal: request.signal,
       });
     });
     imsLatencyMs = deps.now() - started;
@@ -119,12 +131,12 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
     const fresh = record(imsToken, attemptStarted, credentials.clientId, credentials.imsEndpoint, credentialsSecret, credentials.type);
 
     // Re-check before writing: a token stored meanwhile that outlives ours stays.
-    const latest = await deps.store.read(settings.tokenSecretId);
+    const latest = await store.read(settings.tokenSecretId);
     const latestToken = latest?.versionId === current?.versionId ? undefined : ourToken(latest);
     if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) {
       return result('skipped', 'newer-token-stored', latestToken);
     }
-    const written = await deps.store.write(
+    const written = await store.write(
       settings.tokenSecretId,
       JSON.stringify(fresh),
       requestToken(settings.tokenSecretId, request.requestKey),
@@ -139,12 +151,13 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
 }
 
 /** Retries transient IMS failures with exponential backoff and full jitter, honouring Retry-After. */
-async function withRetries<T>(deadline: number, deps: RefreshDeps, attempt: () => Promise<T>): Promise<T> {
+async function withRetries<T>(request: RefreshRequest, deps: RefreshDeps, attempt: () => Promise<T>): Promise<T> {
+  const { deadline, signal } = request;
   for (let n = 1; ; n += 1) {
     try {
       return await attempt();
     } catch (error) {
-      if (!(error instanceof ImsError) || !error.transient || n >= RETRY.maxAttempts) throw error;
+      if (!(error instanceof ImsError) || !error.transient || n >= RETRY.maxAttempts || signal?.aborted) throw error;
       const asked = error.retryAfterSeconds === undefined ? undefined : error.retryAfterSeconds * 1000;
       if (asked !== undefined && asked > RETRY.maxRetryAfterMs) throw error;
       const backoff = deps.random() * Math.min(RETRY.maxDelayMs, RETRY.baseDelayMs * 2 ** (n - 1));
@@ -175,14 +188,36 @@ function record(
   };
 }
 
-/** The stored token if the secret holds one in our format; a placeholder or junk counts as none. */
-function ourToken(secret: SecretVersion | undefined): TokenRecord | undefined {
+/**
+ * The stored token if the secret holds one in our format with dates IMS could have issued; a
+ * placeholder, junk or a record with impossible dates counts as none, so it is replaced.
+ */
+function trustedToken(secret: SecretVersion | undefined, now: number): TokenRecord | undefined {
   if (!secret) return undefined;
   try {
-    return parseTokenRecord(secret.value);
+    return checkTokenClock(parseTokenRecord(secret.value), now);
   } catch {
     return undefined;
   }
+}
+
+/** The store with every call ending when `signal` aborts, whether or not the adapter honours the signal. */
+function bounded(store: SecretStore, signal: AbortSignal | undefined): SecretStore {
+  if (!signal) return store;
+  const race = <T>(code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED', secretId: string, call: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      const abort = () =>
+        reject(new SecretStoreError(code, `Secrets Manager did not answer for "${secretId}" before the run's deadline`, signal.reason));
+      if (signal.aborted) return abort();
+      signal.addEventListener('abort', abort, { once: true });
+      call()
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', abort));
+    });
+  return {
+    read: (secretId) => race('SECRET_READ_FAILED', secretId, () => store.read(secretId, { signal })),
+    write: (secretId, value, token) => race('TOKEN_WRITE_FAILED', secretId, () => store.write(secretId, value, token, { signal })),
+  };
 }
 
 /** Secrets Manager wants 32–64 characters; a hash keeps duplicates of one event on one version. */

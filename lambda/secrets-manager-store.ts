@@ -1,4 +1,5 @@
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   ResourceExistsException,
@@ -7,41 +8,84 @@ import {
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretStoreError } from './errors.js';
-import type { SecretStore, SecretVersion } from './store.js';
+import type { SecretStore, SecretVersion, StoreCallOptions } from './store.js';
 
 /**
- * A Secrets Manager client with timeouts, so a hung connection fails one attempt (the SDK then
- * retries) instead of running into the Lambda's own timeout with nothing logged.
+ * Each Secrets Manager call's own deadline: a connection within 2 s, an answer within 5 s, each
+ * attempt; the SDK retries a timed-out attempt (3 attempts in all), so one call ends within about
+ * 25 s even when every attempt hangs. `throwOnRequestTimeout` matters: without it the SDK's
+ * handler only logs a warning when `requestTimeout` passes and keeps waiting.
  */
+export const STORE_TIMEOUTS = { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 } as const;
+
+/** A Secrets Manager client with the timeouts above, so a hung call fails instead of running into the Lambda's timeout. */
 export function secretsManagerClient(config: SecretsManagerClientConfig = {}): SecretsManagerClient {
-  return new SecretsManagerClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 }, ...config });
+  return new SecretsManagerClient({
+    maxAttempts: STORE_TIMEOUTS.maxAttempts,
+    requestHandler: {
+      connectionTimeout: STORE_TIMEOUTS.connectionTimeoutMs,
+      requestTimeout: STORE_TIMEOUTS.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+    ...config,
+  });
 }
 
 /** The `SecretStore` port on AWS Secrets Manager. Errors are wrapped once; values never logged. */
 export class SecretsManagerStore implements SecretStore {
   constructor(private readonly client: SecretsManagerClient) {}
 
-  async read(secretId: string): Promise<SecretVersion | undefined> {
+  async read(secretId: string, options: StoreCallOptions = {}): Promise<SecretVersion | undefined> {
+    const call = { abortSignal: options.signal };
     try {
-      const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }), call);
+      if (out.SecretString === undefined && out.SecretBinary !== undefined) {
+        throw new SecretStoreError(
+          'SECRET_READ_FAILED',
+          `secret "${secretId}" holds a binary value (SecretBinary); store the JSON as the secret's text (SecretString)`,
+          undefined,
+          false,
+        );
+      }
       if (out.SecretString === undefined || out.VersionId === undefined) return undefined;
-      return { value: out.SecretString, versionId: out.VersionId };
+      return { value: out.SecretString, versionId: out.VersionId, arn: out.ARN ?? secretId };
     } catch (error) {
-      // A secret created without a value has no AWSCURRENT version yet: that is "no value".
-      if (error instanceof ResourceNotFoundException) return undefined;
-      throw new SecretStoreError('SECRET_READ_FAILED', `could not read secret "${secretId}"`, error, retryable(error));
+      if (error instanceof SecretStoreError) throw error;
+      // Not found: either no value yet (no AWSCURRENT version), or no such secret at all.
+      if (error instanceof ResourceNotFoundException) {
+        if (await this.exists(secretId, call)) return undefined;
+        throw new SecretStoreError(
+          'SECRET_READ_FAILED',
+          `secret "${secretId}" does not exist (deleted?); create it or correct the secret id`,
+          error,
+          false,
+        );
+      }
+      throw new SecretStoreError('SECRET_READ_FAILED', `could not read secret "${secretId}"${why(error)}`, error, retryable(error));
     }
   }
 
-  async write(secretId: string, value: string, requestToken: string): Promise<{ duplicate: boolean }> {
+  async write(secretId: string, value: string, requestToken: string, options: StoreCallOptions = {}): Promise<{ duplicate: boolean }> {
     try {
       await this.client.send(
         new PutSecretValueCommand({ SecretId: secretId, SecretString: value, ClientRequestToken: requestToken }),
+        { abortSignal: options.signal },
       );
       return { duplicate: false };
     } catch (error) {
       if (error instanceof ResourceExistsException) return { duplicate: true };
-      throw new SecretStoreError('TOKEN_WRITE_FAILED', `could not write token secret "${secretId}"`, error, retryable(error));
+      throw new SecretStoreError('TOKEN_WRITE_FAILED', `could not write token secret "${secretId}"${why(error)}`, error, retryable(error));
+    }
+  }
+
+  /** Whether the secret exists; a failure to tell is the read's failure. */
+  private async exists(secretId: string, call: { abortSignal: AbortSignal | undefined }): Promise<boolean> {
+    try {
+      await this.client.send(new DescribeSecretCommand({ SecretId: secretId }), call);
+      return true;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return false;
+      throw new SecretStoreError('SECRET_READ_FAILED', `could not read secret "${secretId}"${why(error)}`, error, retryable(error));
     }
   }
 }
@@ -50,4 +94,12 @@ export class SecretsManagerStore implements SecretStore {
 function retryable(error: unknown): boolean {
   const { $fault, $retryable } = error as { $fault?: string; $retryable?: { throttling?: boolean } };
   return $fault !== 'client' || $retryable?.throttling === true || /Throttl|TooManyRequests/.test((error as Error).name);
+}
+
+/** A hint for the failures that are ours to explain; the SDK error itself stays the `cause`. */
+function why(error: unknown): string {
+  const name = (error as Error)?.name;
+  if (name === 'AbortError') return ": no answer before the run's deadline";
+  if (name === 'TimeoutError') return ': no answer in time';
+  return '';
 }

@@ -36,7 +36,47 @@ const STRING_FIELDS = [
   'credentials_version_id',
 ] as const;
 
-/** Parses a token secret value; throws `TokenContractError` naming the first bad field. */
+/**
+ * The lifetimes IMS issues: about 24 h for both flows (ims-protocol.md §1, §2). A lifetime
+ * outside these bounds is a unit mix-up (milliseconds read as seconds or the reverse is a factor
+ * of 1000) or a broken peer, never a token: the exchange refuses it, and a stored record with such
+ * dates is not ours.
+ */
+export const TOKEN_LIFETIME_MS = { min: 3_600_000, max: 7 * 24 * 3_600_000 } as const;
+
+/**
+ * Longest access token accepted: IMS tokens are about 1-2 KB, and 8 KiB is what common HTTP
+ * servers allow for a request header line; it keeps the token secret far under Secrets Manager's
+ * 64 KB limit.
+ */
+export const MAX_ACCESS_TOKEN_LENGTH = 8_192;
+
+/** Clock skew tolerated between the refresher that wrote a record and whoever reads it. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** RFC 6750 `b64token`: what may follow `Bearer ` in an Authorization header, and nothing else. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Why `value` cannot be a bearer token, or `undefined` when it can. Never quotes the value. */
+export function accessTokenProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return 'is missing or blank';
+  if (value.length > MAX_ACCESS_TOKEN_LENGTH) return `is longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`;
+  if (!B64TOKEN.test(value)) return 'has characters a bearer token cannot have (RFC 6750 b64token)';
+  return undefined;
+}
+
+/** Why a lifetime in milliseconds is not one IMS issues, or `undefined` when it is. */
+export function lifetimeProblem(lifetimeMs: number): string | undefined {
+  if (lifetimeMs < TOKEN_LIFETIME_MS.min) return 'is shorter than an hour';
+  if (lifetimeMs > TOKEN_LIFETIME_MS.max) return 'is longer than a week';
+  return undefined;
+}
+
+/**
+ * Parses a token secret value; throws `TokenContractError` naming the first bad field. A record
+ * whose token could not go into an Authorization header, or whose dates IMS could not have
+ * issued, is refused like a malformed one (see also `checkTokenClock`).
+ */
 export function parseTokenRecord(text: string): TokenRecord {
   let value: unknown;
   try {
@@ -53,15 +93,39 @@ export function parseTokenRecord(text: string): TokenRecord {
       throw new TokenContractError(`token secret field "${field}" is missing or not a string`);
     }
   }
+  const tokenProblem = accessTokenProblem(record.access_token);
+  if (tokenProblem) throw new TokenContractError(`token secret field "access_token" ${tokenProblem}`);
+  if ((record.token_type as string).toLowerCase() !== 'bearer') {
+    throw new TokenContractError('token secret field "token_type" is not "bearer"');
+  }
   for (const field of ['issued_at', 'expires_at'] as const) {
     if (Number.isNaN(Date.parse(record[field] as string))) {
       throw new TokenContractError(`token secret field "${field}" is not an ISO 8601 date`);
     }
   }
+  const lifetime = Date.parse(record.expires_at as string) - Date.parse(record.issued_at as string);
+  if (lifetime <= 0) throw new TokenContractError('token secret field "issued_at" is not before "expires_at"');
+  const problem = lifetimeProblem(lifetime);
+  if (problem) throw new TokenContractError(`token secret lifetime ("issued_at" to "expires_at") ${problem}`);
   if (record.credentials_type !== 'jwt' && record.credentials_type !== 'oauth') {
     throw new TokenContractError('token secret field "credentials_type" is not "jwt" or "oauth"');
   }
   return record as unknown as TokenRecord;
+}
+
+/**
+ * Throws `TokenContractError` when a parsed record's dates cannot be true at `now`: issued in the
+ * future, or expiring further ahead than IMS issues tokens for. Such a record would never be
+ * renewed (or would be handed out long after its real expiry), so it is not trusted.
+ */
+export function checkTokenClock(record: TokenRecord, now: number): TokenRecord {
+  if (Date.parse(record.issued_at) > now + MAX_CLOCK_SKEW_MS) {
+    throw new TokenContractError('token secret field "issued_at" is in the future');
+  }
+  if (expiresAtMs(record) - now > TOKEN_LIFETIME_MS.max) {
+    throw new TokenContractError('token secret field "expires_at" is further ahead than IMS issues tokens for');
+  }
+  return record;
 }
 
 /** Milliseconds since the epoch at which the token expires. */

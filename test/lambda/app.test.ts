@@ -1,7 +1,6 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createHandler, type InvocationContext } from '../../lambda/app.js';
+import { createHandler, createLogger, type InvocationContext } from '../../lambda/app.js';
 import { SecretStoreError } from '../../lambda/errors.js';
 import type { SecretStore } from '../../lambda/store.js';
 import { MemoryStore, fakeClock, json, jwtTokenAnswer, networkError, scriptedFetch, type Answer } from '../support/fakes.js';
@@ -39,7 +38,7 @@ function setup(answer: Answer = jwtTokenAnswer('app-test-access-token-1'), optio
     now: clock.now,
     sleep: clock.sleep,
     random: () => 1,
-    logger: new Logger({ serviceName: 'aem-prod' }),
+    logger: createLogger({ serviceName: 'aem-prod' }),
     metrics: new Metrics({ namespace: 'ImsTokenRefresher', serviceName: 'aem-prod' }),
   });
   return { store: memory, clock, fetch, handler };

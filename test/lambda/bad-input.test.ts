@@ -88,13 +88,13 @@ const cases: Case[] = [
   { name: 'IMS 502 HTML', answer: raw(502, '<html>Bad Gateway</html>'), code: 'IMS_UNAVAILABLE', message: /HTTP 502$/, imsCalls: 4 },
   // IMS 200 that is not a token: a wrong endpoint or a broken proxy, not worth retrying.
   { name: '200 HTML', answer: raw(200, '<html>login</html>', { 'content-type': 'text/html' }), code: 'IMS_RESPONSE_INVALID', message: /is not a JSON object/, imsCalls: 1 },
-  { name: '200 without access_token', answer: json(200, { token_type: 'bearer', expires_in: 86399999 }), code: 'IMS_RESPONSE_INVALID', message: /has no "access_token"/, imsCalls: 1 },
-  { name: '200 access_token empty', answer: json(200, { access_token: '', expires_in: 86399999 }), code: 'IMS_RESPONSE_INVALID', message: /has no "access_token"/, imsCalls: 1 },
-  { name: '200 expires_in missing', answer: json(200, { access_token: 'a' }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
-  { name: '200 expires_in zero', answer: json(200, { access_token: 'a', expires_in: 0 }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
-  { name: '200 expires_in negative', answer: json(200, { access_token: 'a', expires_in: -5 }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
-  { name: '200 expires_in string', answer: json(200, { access_token: 'a', expires_in: '86399999' }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
-  { name: '200 expires_in absurd', answer: json(200, { access_token: 'a', expires_in: 86_399_999_000 }), code: 'IMS_RESPONSE_INVALID', message: /longer than a week/, imsCalls: 1 },
+  { name: '200 without access_token', answer: json(200, { token_type: 'bearer', expires_in: 86399999 }), code: 'IMS_RESPONSE_INVALID', message: /has an "access_token" that is missing or blank/, imsCalls: 1 },
+  { name: '200 access_token empty', answer: json(200, { access_token: '', expires_in: 86399999 }), code: 'IMS_RESPONSE_INVALID', message: /has an "access_token" that is missing or blank/, imsCalls: 1 },
+  { name: '200 expires_in missing', answer: json(200, { access_token: 'a', token_type: 'bearer' }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
+  { name: '200 expires_in zero', answer: json(200, { access_token: 'a', token_type: 'bearer', expires_in: 0 }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
+  { name: '200 expires_in negative', answer: json(200, { access_token: 'a', token_type: 'bearer', expires_in: -5 }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
+  { name: '200 expires_in string', answer: json(200, { access_token: 'a', token_type: 'bearer', expires_in: '86399999' }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
+  { name: '200 expires_in absurd', answer: json(200, { access_token: 'a', token_type: 'bearer', expires_in: 86_399_999_000 }), code: 'IMS_RESPONSE_INVALID', message: /"expires_in" that, in milliseconds as this flow uses, is longer than a week/, imsCalls: 1 },
   { name: '200 JSON null', answer: json(200, null), code: 'IMS_RESPONSE_INVALID', message: /is not a JSON object/, imsCalls: 1 },
 ];
 

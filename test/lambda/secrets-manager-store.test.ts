@@ -1,4 +1,5 @@
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   ResourceExistsException,
@@ -7,7 +8,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SecretsManagerStore } from '../../lambda/secrets-manager-store.js';
+import { SecretsManagerStore, STORE_TIMEOUTS, secretsManagerClient } from '../../lambda/secrets-manager-store.js';
 
 const sm = mockClient(SecretsManagerClient);
 const store = () => new SecretsManagerStore(new SecretsManagerClient({ region: 'us-east-1' }));
@@ -15,14 +16,49 @@ const store = () => new SecretsManagerStore(new SecretsManagerClient({ region: '
 beforeEach(() => sm.reset());
 
 describe('SecretsManagerStore', () => {
-  it('reads the current value and its version', async () => {
-    sm.on(GetSecretValueCommand, { SecretId: 's' }).resolves({ SecretString: '{"a":1}', VersionId: 'v-1' });
-    await expect(store().read('s')).resolves.toEqual({ value: '{"a":1}', versionId: 'v-1' });
+  const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf';
+  const notFound = () => new ResourceNotFoundException({ message: 'not found', $metadata: {} });
+
+  it('reads the current value, its version and the secret\'s full ARN', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: 's' }).resolves({ SecretString: '{"a":1}', VersionId: 'v-1', ARN: arn });
+    await expect(store().read('s')).resolves.toEqual({ value: '{"a":1}', versionId: 'v-1', arn });
   });
 
-  it('reports a secret without a current value as undefined', async () => {
-    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'no AWSCURRENT', $metadata: {} }));
+  it('reports a secret that exists without a current value as undefined', async () => {
+    sm.on(GetSecretValueCommand).rejects(notFound());
+    sm.on(DescribeSecretCommand, { SecretId: 's' }).resolves({ ARN: arn, Name: 's' });
     await expect(store().read('s')).resolves.toBeUndefined();
+  });
+
+  it('fails permanently, naming it, when the secret does not exist at all (deleted)', async () => {
+    sm.on(GetSecretValueCommand).rejects(notFound());
+    sm.on(DescribeSecretCommand).rejects(notFound());
+    await expect(store().read('s')).rejects.toMatchObject({
+      name: 'SecretStoreError',
+      code: 'SECRET_READ_FAILED',
+      transient: false,
+      message: 'secret "s" does not exist (deleted?); create it or correct the secret id',
+    });
+  });
+
+  it('names a binary secret as such instead of calling it empty', async () => {
+    sm.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array([123, 125]), VersionId: 'v-1', ARN: arn });
+    await expect(store().read('s')).rejects.toMatchObject({
+      code: 'SECRET_READ_FAILED',
+      transient: false,
+      message: expect.stringContaining('holds a binary value (SecretBinary)'),
+    });
+  });
+
+  it('builds clients whose request timeout throws instead of only warning', async () => {
+    const handler = secretsManagerClient({ region: 'us-east-1' }).config.requestHandler as unknown as {
+      configProvider: Promise<Record<string, unknown>>;
+    };
+    await expect(handler.configProvider).resolves.toMatchObject({
+      connectionTimeout: STORE_TIMEOUTS.connectionTimeoutMs,
+      requestTimeout: STORE_TIMEOUTS.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    });
   });
 
   it('wraps other SDK errors once, naming the secret and keeping the cause', async () => {

@@ -19,7 +19,13 @@ export class MemoryStore implements SecretStore {
   }
 
   current(secretId: string): SecretVersion | undefined {
-    return this.history(secretId).at(-1);
+    const version = this.history(secretId).at(-1);
+    return version && { value: version.value, versionId: version.versionId, arn: this.arn(secretId) };
+  }
+
+  /** The secret's full ARN; the store answers to it as to the name, as Secrets Manager does. */
+  arn(secretId: string): string {
+    return secretId.startsWith('arn:') ? secretId : `arn:aws:secretsmanager:us-east-1:123456789012:secret:${secretId}-AbCdEf`;
   }
 
   versionCount(secretId: string): number {
@@ -32,8 +38,7 @@ export class MemoryStore implements SecretStore {
 
   async read(secretId: string): Promise<SecretVersion | undefined> {
     this.calls.push({ op: 'read', secretId });
-    const current = this.current(secretId);
-    return current && { value: current.value, versionId: current.versionId };
+    return this.current(secretId);
   }
 
   async write(secretId: string, value: string, requestToken: string): Promise<{ duplicate: boolean }> {
@@ -50,8 +55,9 @@ export class MemoryStore implements SecretStore {
   }
 
   private history(secretId: string) {
-    let list = this.versions.get(secretId);
-    if (!list) this.versions.set(secretId, (list = []));
+    const name = secretId.replace(/^arn:.*:secret:(.*)-\w{6}$/, '$1');
+    let list = this.versions.get(name);
+    if (!list) this.versions.set(name, (list = []));
     return list;
   }
 }
