@@ -119,6 +119,15 @@ describe('ims-token refresh', () => {
       'ims-token: REFRESH_FAILED: function "f" failed: ImsError: IMS rejected\n',
     ],
     [
+      'a function error whose text carries CR/LF and a JWT (untrusted, e.g. an older refresher echoing IMS)',
+      {
+        StatusCode: 200,
+        FunctionError: 'Unhandled',
+        Payload: payload({ errorType: 'ImsError', errorMessage: 'IMS said\r\nforged line eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' }),
+      },
+      'ims-token: REFRESH_FAILED: function "f" failed: ImsError: IMS said  forged line [redacted]\n',
+    ],
+    [
       'an answer that is not a refresher summary',
       { StatusCode: 200, Payload: payload(null) },
       'ims-token: REFRESH_FAILED: function "f" did not return a refresher summary\n',

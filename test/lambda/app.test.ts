@@ -1,6 +1,7 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createHandler, createLogger, type InvocationContext } from '../../lambda/app.js';
+import { createHandler, createLogger, REPORT_RESERVE_MS, type InvocationContext } from '../../lambda/app.js';
+import { rememberSecret } from '../../lambda/redact.js';
 import { SecretStoreError } from '../../lambda/errors.js';
 import type { SecretStore } from '../../lambda/store.js';
 import { MemoryStore, fakeClock, json, jwtTokenAnswer, networkError, scriptedFetch, type Answer } from '../support/fakes.js';
@@ -139,5 +140,40 @@ describe('createHandler', () => {
     ]) {
       expect(output).not.toContain(secret);
     }
+  });
+
+  it('logs every string through the redaction boundary, whoever calls the logger', () => {
+    const secret = `p8e-${'k'.repeat(8)}-app-logger-secret`;
+    registerSecret(secret);
+    rememberSecret(secret);
+    const mark = capturedOutput().length;
+    createLogger({ serviceName: 'aem-prod' }).warn(`careless ${secret}\r\nforged`, { nested: { value: secret } });
+    const line = linesSince(mark).find((entry) => entry.level === 'WARN');
+    expect(line).toMatchObject({ message: 'careless [redacted]  forged', nested: { value: '[redacted]' } });
+  });
+
+  it('keeps what an echoing IMS sends back out of the log line, the metrics and the thrown error', async () => {
+    const echo: Answer = (sent) =>
+      json(400, { error: sent.form.get('client_secret'), error_description: String(sent.form) }, { 'x-debug-id': sent.form.get('client_secret')! })(sent);
+    const { handler, fetch } = setup(echo);
+    const mark = capturedOutput().length;
+    const error = (await handler({}, context).catch((thrown: Error) => thrown)) as Error;
+    const output = capturedOutput().slice(mark) + JSON.stringify({ ...error, message: error.message, stack: error.stack });
+    expect(linesSince(mark).find((line) => line.message === 'refresh failed')).toMatchObject({ imsError: '[redacted]', imsDebugId: '[redacted]' });
+    for (const secret of [credentials.integration.clientSecret, fetch.requests[0]!.form.get('jwt_token')!]) {
+      expect(output).not.toContain(secret);
+    }
+  });
+
+  it('reports a hung Secrets Manager call before the function timeout: one outcome line and the metrics', async () => {
+    const hung: SecretStore = { read: () => new Promise(() => {}), write: () => new Promise(() => {}) };
+    const { handler } = setup(undefined, { store: hung });
+    // The run's signal fires when only the reporting reserve is left: here, at once.
+    const lastSeconds = { awsRequestId: 'req-hang', getRemainingTimeInMillis: () => REPORT_RESERVE_MS };
+    const mark = capturedOutput().length;
+    await expect(handler({}, lastSeconds)).rejects.toMatchObject({ code: 'SECRET_READ_FAILED', transient: true });
+    const lines = linesSince(mark);
+    expect(lines.filter((line) => line.message === 'refresh failed')).toHaveLength(1);
+    expect(lines.find((line) => line._aws)).toMatchObject({ Runs: 1, FailedTransient: 1 });
   });
 });

@@ -96,7 +96,38 @@ const cases: Case[] = [
   { name: '200 expires_in string', answer: json(200, { access_token: 'a', token_type: 'bearer', expires_in: '86399999' }), code: 'IMS_RESPONSE_INVALID', message: /no positive numeric "expires_in"/, imsCalls: 1 },
   { name: '200 expires_in absurd', answer: json(200, { access_token: 'a', token_type: 'bearer', expires_in: 86_399_999_000 }), code: 'IMS_RESPONSE_INVALID', message: /"expires_in" that, in milliseconds as this flow uses, is longer than a week/, imsCalls: 1 },
   { name: '200 JSON null', answer: json(200, null), code: 'IMS_RESPONSE_INVALID', message: /is not a JSON object/, imsCalls: 1 },
+  // Junk tokens (hardening): never stored, never retried.
+  { name: '200 access_token whitespace', answer: token({ access_token: '   ' }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is missing or blank/, imsCalls: 1 },
+  { name: '200 access_token with CR/LF', answer: token({ access_token: 'abc\r\nX-Injected: 1' }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that has characters a bearer token cannot have/, imsCalls: 1 },
+  { name: '200 access_token with a space', answer: token({ access_token: 'abc def' }), code: 'IMS_RESPONSE_INVALID', message: /cannot have \(RFC 6750 b64token\)/, imsCalls: 1 },
+  { name: '200 access_token a number', answer: token({ access_token: 12345 }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is missing or blank/, imsCalls: 1 },
+  { name: '200 access_token over 8 KiB', answer: token({ access_token: 'a'.repeat(8_193) }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is longer than 8192 characters/, imsCalls: 1 },
+  { name: '200 token_type mac', answer: token({ token_type: 'mac' }), code: 'IMS_RESPONSE_INVALID', message: /has no "token_type" "bearer"/, imsCalls: 1 },
+  { name: '200 token_type missing', answer: token({ token_type: undefined }), code: 'IMS_RESPONSE_INVALID', message: /has no "token_type" "bearer"/, imsCalls: 1 },
+  { name: 'JWT exchange expires_in in seconds (86399)', answer: token({ expires_in: 86_399 }), code: 'IMS_RESPONSE_INVALID', message: /"expires_in" that, in milliseconds as this flow uses, is shorter than an hour/, imsCalls: 1 },
+  { name: 'OAuth expires_in in milliseconds', oauth: true, answer: token({ expires_in: 86_399_999 }), code: 'IMS_RESPONSE_INVALID', message: /"expires_in" that, in seconds as this flow uses, is longer than a week/, imsCalls: 1 },
+  { name: '200 answer over 64 KiB (streamed)', answer: raw(200, `{"access_token":"${'a'.repeat(70_000)}"}`), code: 'IMS_RESPONSE_INVALID', message: /is larger than 65536 bytes/, imsCalls: 1 },
+  { name: '200 answer over 64 KiB (declared)', answer: raw(200, '{}', { 'content-length': String(1 << 20) }), code: 'IMS_RESPONSE_INVALID', message: /is larger than 65536 bytes/, imsCalls: 1 },
+  // A redirect is a wrong base URL or endpoint: permanent, not retried, not followed.
+  { name: 'IMS 302 redirect', answer: raw(302, '', { location: 'https://elsewhere.example/login' }), code: 'IMS_REJECTED', message: /redirect \(HTTP 302\), which is not followed: IMS_BASE_URL or the credentials' imsEndpoint is wrong$/, imsCalls: 1 },
+  { name: 'IMS 308 redirect', answer: raw(308, ''), code: 'IMS_REJECTED', message: /redirect \(HTTP 308\)/, imsCalls: 1 },
+  // Echoes: whatever IMS sends back is redacted and kept on one line.
+  { name: 'IMS 400 echoing the request', answer: echo(400), code: 'IMS_REJECTED', message: /^IMS rejected the request at \/ims\/exchange\/jwt: HTTP 400 \[redacted\]: client_id=[\w-]+&client_secret=\[redacted\]&jwt_token=\[redacted\] {2}\{.*\} \(X-Debug-Id dbg-\[redacted\]\)$/, imsCalls: 1 },
+  { name: 'IMS 503 echoing the request', answer: echo(503), code: 'IMS_UNAVAILABLE', message: /HTTP 503 \[redacted\]: client_id=.*\[redacted\]/, imsCalls: 4 },
 ];
+
+/** A JWT-exchange success answer with some fields replaced (`undefined` drops one). */
+function token(fields: Record<string, unknown>): Answer {
+  return json(200, { token_type: 'bearer', access_token: 'valid-access-token', expires_in: 86_399_999, ...fields });
+}
+
+/** An IMS error that echoes what it received: the client secret as `error` and in `X-Debug-Id`, the whole form (JWT included) with CR/LF. */
+function echo(status: number): Answer {
+  return (request) => {
+    const clientSecret = request.form.get('client_secret')!;
+    return json(status, { error: clientSecret, error_description: `${request.form}\r\n{"level":"INFO","forged":true}` }, { 'x-debug-id': `dbg-${clientSecret}` })(request);
+  };
+}
 
 let jwtJson: string;
 let oauthJson: string;
@@ -110,8 +141,8 @@ beforeAll(async () => {
 });
 
 describe('bad-input corpus', () => {
-  it('has at least 30 cases', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(30);
+  it('has at least 60 cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(60);
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
@@ -137,6 +168,9 @@ describe('bad-input corpus', () => {
     expect(fetch.requests).toHaveLength(c.imsCalls);
     expect(store.count('write')).toBe(0);
     expect(store.current(settings.tokenSecretId)?.versionId).toBe(goodToken);
-    for (const secret of secrets) expect(result.error?.message).not.toContain(secret);
+    const sent = fetch.requests.flatMap((request) => [request.form.get('client_secret')!, request.form.get('jwt_token') ?? '']);
+    const reported = JSON.stringify({ ...result.error, message: result.error?.message, stack: result.error?.stack });
+    for (const secret of [...secrets, ...sent.filter(Boolean)]) expect(reported).not.toContain(secret);
+    expect(result.error?.message).not.toMatch(/[\r\n]/);
   });
 });

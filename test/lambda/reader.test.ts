@@ -27,6 +27,14 @@ function setup(value?: string) {
 
 beforeEach(() => sm.reset());
 
+/** Epoch ms `offset` after the fake clock's start, as ISO 8601. */
+const at = (offset: number) => new Date(fakeClock().time + offset).toISOString();
+
+/** A token record issued at the fake clock's start, with some fields replaced. */
+function withFields(fields: Record<string, string>): string {
+  return JSON.stringify({ ...JSON.parse(tokenSecretValue('reader-token-hostile', fakeClock().time)), ...fields });
+}
+
 describe('createTokenReader', () => {
   it('reads each token version once over 10,000 calls across 24 h, never handing out a token inside the margin', async () => {
     // Prepare: version 1 issued at the start; the refresher writes version 2 at half-life (12 h).
@@ -110,6 +118,14 @@ describe('createTokenReader', () => {
       JSON.stringify({ ...JSON.parse(tokenSecretValue('reader-token-no-expiry', 0)), expires_at: undefined }),
       'token secret field "expires_at" is missing or not a string',
     ],
+    // Hardening: a record a consumer must never be handed.
+    ['an access token with CR/LF (header injection)', withFields({ access_token: 'abc\r\nX-Injected: 1' }), 'token secret field "access_token" has characters a bearer token cannot have (RFC 6750 b64token)'],
+    ['a blank access token', withFields({ access_token: '   ' }), 'token secret field "access_token" is missing or blank'],
+    ['a token type other than bearer', withFields({ token_type: 'mac' }), 'token secret field "token_type" is not "bearer"'],
+    ['issued_at after expires_at', withFields({ issued_at: at(2 * HOUR), expires_at: at(HOUR) }), 'token secret field "issued_at" is not before "expires_at"'],
+    ['a lifetime IMS never issues (a year)', withFields({ expires_at: at(365 * 24 * HOUR) }), 'token secret lifetime ("issued_at" to "expires_at") is longer than a week'],
+    ['issued_at a day in the future', withFields({ issued_at: at(24 * HOUR), expires_at: at(48 * HOUR) }), 'token secret field "issued_at" is in the future'],
+    ['expires_at further ahead than IMS issues', withFields({ issued_at: at(4 * 60_000), expires_at: at(4 * 60_000 + 7 * 24 * HOUR) }), 'token secret field "expires_at" is further ahead than IMS issues tokens for'],
   ])('rejects %s with TokenContractError', async (_name, value, message) => {
     const { reader } = setup(value);
     await expect(reader.get()).rejects.toMatchObject({ name: 'TokenContractError', code: 'TOKEN_INVALID', message });

@@ -15,6 +15,7 @@ import {
   scriptedFetch,
 } from '../support/fakes.js';
 import { generateJwtCredentials, generateOAuthCredentials } from '../support/test-credentials.js';
+import { tokenSecretValue } from '../support/token-secret.js';
 
 const HOUR = 3_600_000;
 const settings: RefreshSettings = {
@@ -305,5 +306,78 @@ describe('runRefresh: permanent failures', () => {
     expect(result.outcome).toBe('failed');
     expect(result.token?.access_token).toBe('kept');
     expect(store.versionCount(settings.tokenSecretId)).toBe(1);
+  });
+});
+
+describe('runRefresh: a stored token is not trusted blindly', () => {
+  const stored = (issuedAt: number, expiresAt: number) =>
+    JSON.stringify({ ...parseTokenRecord(tokenSecretValue('stored-token-value', 0)), issued_at: new Date(issuedAt).toISOString(), expires_at: new Date(expiresAt).toISOString() });
+
+  it.each([
+    ['issued_at after expires_at (a negative lifetime would never be due)', (now: number) => stored(now + HOUR, now + 2 * HOUR - 3 * HOUR)],
+    ['expires_at a year ahead (would block renewal until then)', (now: number) => stored(now - HOUR, now + 365 * 24 * HOUR)],
+    ['issued_at a day in the future', (now: number) => stored(now + 24 * HOUR, now + 48 * HOUR)],
+  ])('renews a record with %s', async (_name, value) => {
+    const { store, clock } = setup();
+    store.put(settings.tokenSecretId, value(clock.now()));
+    const result = await runRefresh(settings, request(clock), fakeDeps(store, scriptedFetch(jwtTokenAnswer('renewed')), clock));
+    expect(result).toMatchObject({ outcome: 'refreshed', reason: 'no-token' });
+    expect(parseTokenRecord(store.current(settings.tokenSecretId)!.value).access_token).toBe('renewed');
+  });
+});
+
+describe('runRefresh: the two secrets must differ', () => {
+  it('refuses the same secret named once by name and once by ARN, before IMS and without writing', async () => {
+    const { store, clock } = setup();
+    store.put(settings.credentialsSecretId, jwt.json);
+    const sameByArn = { ...settings, tokenSecretId: store.arn(settings.credentialsSecretId) };
+    const fetch = scriptedFetch(jwtTokenAnswer());
+    const result = await runRefresh(sameByArn, request(clock), fakeDeps(store, fetch, clock));
+    expect(result.error).toMatchObject({ code: 'CONFIG_INVALID', transient: false });
+    expect(result.error?.message).toBe('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID name the same secret; the token needs a secret of its own');
+    expect(fetch.requests).toHaveLength(0);
+    expect(store.count('write')).toBe(0);
+  });
+});
+
+describe('runRefresh: the run signal ends every call', () => {
+  /** A store whose chosen call never answers and ignores the signal (the worst adapter); reaching it aborts the run. */
+  function hangingStore(op: 'read' | 'write', controller: AbortController) {
+    const { store } = setup();
+    const hang = () => {
+      controller.abort();
+      return new Promise<never>(() => {});
+    };
+    return Object.assign(store, op === 'read' ? { read: hang } : { write: hang });
+  }
+
+  it.each([
+    ['read', 'SECRET_READ_FAILED', 0],
+    ['write', 'TOKEN_WRITE_FAILED', 1],
+  ] as const)('fails a hung %s with %s when the signal aborts, even if the store ignores it', async (op, code, imsCalls) => {
+    const controller = new AbortController();
+    const store = hangingStore(op, controller);
+    const clock = fakeClock();
+    const fetch = scriptedFetch(jwtTokenAnswer());
+    const result = await runRefresh(settings, request(clock, { signal: controller.signal }), fakeDeps(store, fetch, clock));
+    expect(result.error).toMatchObject({ code, transient: true });
+    expect(result.error?.message).toMatch(/did not answer for "adobe\/(token|credentials)" before the run's deadline$/);
+    expect(fetch.requests).toHaveLength(imsCalls);
+  });
+
+  it('aborts a hung IMS request with the run and does not retry it', async () => {
+    const { store, clock } = setup();
+    const controller = new AbortController();
+    const fetch = scriptedFetch(
+      (sent) =>
+        new Promise<Response>((_resolve, reject) => {
+          sent.signal!.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })));
+          controller.abort();
+        }),
+    );
+    const result = await runRefresh(settings, request(clock, { signal: controller.signal }), fakeDeps(store, fetch, clock));
+    expect(result).toMatchObject({ outcome: 'failed', imsAttempts: 1 });
+    expect(result.error).toMatchObject({ code: 'IMS_UNAVAILABLE' });
+    expect(result.error?.message).toBe("IMS request to /ims/exchange/jwt: the run's deadline was reached");
   });
 });
