@@ -76,13 +76,8 @@ export async function exchange(credentials: Credentials, options: ExchangeOption
   }
 
   const debugId = response.headers.get('x-debug-id') ?? undefined;
-  let text: string | undefined;
-  try {
-    text = await readAnswer(response);
-  } catch (error) {
-    throw unavailable('the answer was cut off', error, response.status);
-  }
   if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel();
     throw new ImsError(
       'IMS_REJECTED',
       `IMS answered ${path} with a redirect (HTTP ${response.status}), which is not followed: ` +
@@ -90,6 +85,12 @@ export async function exchange(credentials: Credentials, options: ExchangeOption
         debugSuffix(debugId),
       { status: response.status, debugId },
     );
+  }
+  let text: string | undefined;
+  try {
+    text = await readAnswer(response);
+  } catch (error) {
+    throw unavailable('the answer was cut off', error, response.status);
   }
   const body = text === undefined ? undefined : parseJson(text);
   if (!response.ok) throw rejection(response, path, body, debugId, options.now);

@@ -135,17 +135,40 @@ Promise.resolve()
   );
 `;
 
+export interface InvokeOptions {
+  readonly event: unknown;
+  /** Added to (or replacing) the template's environment. */
+  readonly env: Record<string, string>;
+  /** The function timeout for this invocation (remaining time and kill timer). @default fn.timeoutSeconds */
+  readonly timeoutSeconds?: number;
+}
+
+/** The JSON objects among the lines of a function's output: its Powertools log lines and EMF metrics. */
+export function logRecords(logs: string): Record<string, unknown>[] {
+  return logs.split('\n').flatMap((line) => {
+    if (!line.startsWith('{')) return [];
+    try {
+      const record: unknown = JSON.parse(line);
+      return typeof record === 'object' && record !== null && !Array.isArray(record) ? [record as Record<string, unknown>] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /**
  * Invokes the synthesized bundle once in a child process (the Node binary running this code) with
  * the template's environment plus `env`. The child sees no AWS configuration of this machine:
- * dummy credentials, no config files, no instance metadata.
+ * dummy credentials, no config files, no instance metadata. It is killed when its timeout passes,
+ * as Lambda ends an invocation: then there is no result, and this rejects.
  *
  * The bundle runs from a copy in a fresh temporary directory, as Lambda runs it from /var/task:
  * in cdk.out it sits below this project's package.json, whose `"type": "module"` would make Node
  * load the CommonJS bundle as an ES module.
  */
-export function invokeBundle(fn: SynthesizedFunction, options: { event: unknown; env: Record<string, string> }): Promise<Invocation> {
+export function invokeBundle(fn: SynthesizedFunction, options: InvokeOptions): Promise<Invocation> {
   const [file, exportName] = fn.handler.split('.');
+  const timeoutSeconds = options.timeoutSeconds ?? fn.timeoutSeconds;
   const started = Date.now();
   const taskRoot = mkdtempSync(join(tmpdir(), 'lambda-task-'));
   cpSync(fn.assetDir, taskRoot, { recursive: true });
@@ -167,7 +190,7 @@ export function invokeBundle(fn: SynthesizedFunction, options: { event: unknown;
       BUNDLE_FILE: join(taskRoot, `${file}.js`),
       BUNDLE_EXPORT: exportName!,
       BUNDLE_EVENT: JSON.stringify(options.event),
-      BUNDLE_TIMEOUT_MS: String(fn.timeoutSeconds * 1000),
+      BUNDLE_TIMEOUT_MS: String(timeoutSeconds * 1000),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -178,19 +201,22 @@ export function invokeBundle(fn: SynthesizedFunction, options: { event: unknown;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, fn.timeoutSeconds * 1000);
+    }, timeoutSeconds * 1000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
       rmSync(taskRoot, { recursive: true, force: true });
       const at = output.lastIndexOf(RESULT_MARK);
       if (at < 0) {
-        const how = timedOut ? `timed out after ${fn.timeoutSeconds} s` : `exited with ${code}`;
+        const how = timedOut ? `timed out after ${timeoutSeconds} s` : `exited with ${code}`;
         reject(new Error(`bundle ${how} without a result:\n${output.slice(-2000)}`));
         return;
       }
-      const outcome = JSON.parse(output.slice(at + RESULT_MARK.length).split('\n')[0]!);
-      resolvePromise({ ...outcome, logs: output.slice(0, at), durationMs: Date.now() - started });
+      // stdout and stderr (Powertools writes ERROR lines there) are separate pipes: a line written
+      // before the result may arrive after it, so only the result line itself is cut out.
+      const end = output.indexOf('\n', at);
+      const outcome = JSON.parse(output.slice(at + RESULT_MARK.length, end));
+      resolvePromise({ ...outcome, logs: output.slice(0, at) + output.slice(end + 1), durationMs: Date.now() - started });
     });
   });
 }

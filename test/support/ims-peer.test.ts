@@ -1,7 +1,7 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ImsPeer } from './ims-peer.js';
+import { FORGED_LOG_LINE, HUGE_ANSWER_BYTES, ImsPeer } from './ims-peer.js';
 import { registeredSecrets } from './secret-registry.js';
 import { generateJwtCredentials, generateOAuthCredentials, type JwtIntegration } from './test-credentials.js';
 
@@ -38,13 +38,19 @@ describe('IMS test peer', () => {
   });
   afterEach(() => peer.close());
 
-  async function post(path: string, form: Record<string, string>) {
-    const response = await fetch(peer.url + path, { method: 'POST', body: new URLSearchParams(form) });
+  async function post(path: string, form: Record<string, string>, init: RequestInit = {}) {
+    const response = await fetch(peer.url + path, { method: 'POST', body: new URLSearchParams(form), ...init });
     return { status: response.status, headers: response.headers, text: await response.text() };
   }
 
-  const exchange = async (jwt: string, clientSecret = credentials.integration.clientSecret) =>
-    post('/ims/exchange/jwt', { client_id: credentials.integration.clientId, client_secret: clientSecret, jwt_token: jwt });
+  const form = (jwt: string, clientSecret = credentials.integration.clientSecret) => ({
+    client_id: credentials.integration.clientId,
+    client_secret: clientSecret,
+    jwt_token: jwt,
+  });
+  const exchange = async (jwt: string, clientSecret?: string, init?: RequestInit) =>
+    post('/ims/exchange/jwt', form(jwt, clientSecret), init);
+  const validJwt = () => sign(claims(credentials.integration), key);
 
   it('exchanges a JWT signed with the certificate\'s key for a token whose expires_in is in milliseconds', async () => {
     const jwt = await sign(claims(credentials.integration), key);
@@ -134,5 +140,60 @@ describe('IMS test peer', () => {
 
     await expect(answer).rejects.toBeInstanceOf(TypeError);
     expect(answeredBeforeClose).toBe(false);
+  });
+
+  it('echoes the request in a 400: the client secret as error and X-Debug-Id, the form and a forged log line as description', async () => {
+    peer.fail('echo');
+    const jwt = await validJwt();
+
+    const answer = await exchange(jwt);
+
+    const { clientSecret } = credentials.integration;
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.text)).toEqual({
+      error: clientSecret,
+      error_description: `${new URLSearchParams(form(jwt))}\r\n${FORGED_LOG_LINE}`,
+    });
+    expect(answer.headers.get('x-debug-id')).toBe(clientSecret);
+  });
+
+  it('answers a token answer with chosen fields, issuing a token only when none is given, and registers the tokens it sends', async () => {
+    const planted = `${randomBytes(32).toString('base64url')}\r\nX-Injected: yes`;
+    peer.fail({ token: { expires_in: 86_399 } }, { token: { access_token: planted, token_type: 'mac' } });
+    const jwt = await validJwt();
+
+    const answers = [await exchange(jwt), await exchange(jwt)];
+
+    expect(answers.map((answer) => JSON.parse(answer.text))).toEqual([
+      { token_type: 'bearer', access_token: peer.issued[0], expires_in: 86_399 },
+      { token_type: 'mac', access_token: planted, expires_in: 86_399_999 },
+    ]);
+    expect(peer.issued).toHaveLength(1);
+    expect(registeredSecrets).toContain(planted);
+    expect(registeredSecrets).toContain(planted.split('\r\n')[0]);
+  });
+
+  it('redirects, to /moved on itself unless told where', async () => {
+    peer.fail({ redirect: 302 }, { redirect: 308, location: 'https://ims.example/ims/exchange/jwt' });
+    const jwt = await validJwt();
+
+    const answers = [await exchange(jwt, undefined, { redirect: 'manual' }), await exchange(jwt, undefined, { redirect: 'manual' })];
+
+    expect(answers.map((answer) => [answer.status, answer.headers.get('location')])).toEqual([
+      [302, `${peer.url}/moved`],
+      [308, 'https://ims.example/ims/exchange/jwt'],
+    ]);
+    expect(peer.requests).toHaveLength(2);
+  });
+
+  it('streams a huge token answer without a content-length', async () => {
+    peer.fail('huge');
+
+    const answer = await exchange(await validJwt());
+
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-length')).toBeNull();
+    expect(answer.text.length).toBeGreaterThan(HUGE_ANSWER_BYTES);
+    expect(JSON.parse(answer.text)).toMatchObject({ token_type: 'bearer', access_token: peer.issued[0], expires_in: 86_399_999 });
   });
 });

@@ -1,5 +1,7 @@
 import { createPublicKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { listen, readBody, sendJson, type LoopbackServer } from './loopback-server.js';
 import { registerSecret } from './secret-registry.js';
@@ -12,11 +14,30 @@ export interface ImsRequest {
 }
 
 /**
- * What the next request gets instead of a normal answer: an HTTP status (5xx, or 429 with
- * `Retry-After`), `hang` (no answer until the peer closes), `reset` (the connection is destroyed),
- * or a 200 with a malformed body (`html`, `truncated-json`).
+ * What the next request gets instead of a normal answer:
+ * - an HTTP status (5xx, or 429 with `Retry-After`), `hang` (no answer until the peer closes),
+ *   `reset` (the connection is destroyed), or a 200 with a malformed body (`html`, `truncated-json`);
+ * - hostile answers: `echo` (a 400 that quotes the request, see `echo`), `{ token }` (a 200 whose
+ *   JSON is a normal token answer with these fields replaced), `{ redirect }` (a 3xx with a
+ *   `Location`, by default `/moved` on this peer), `huge` (a 200 of `HUGE_ANSWER_BYTES` streamed
+ *   without a content-length: a token answer padded with filler).
  */
-export type Fault = { readonly status: number; readonly retryAfter?: string } | 'hang' | 'reset' | 'html' | 'truncated-json';
+export type Fault =
+  | { readonly status: number; readonly retryAfter?: string }
+  | { readonly token: Readonly<Record<string, unknown>> }
+  | { readonly redirect: 301 | 302 | 303 | 307 | 308; readonly location?: string }
+  | 'hang'
+  | 'reset'
+  | 'html'
+  | 'truncated-json'
+  | 'echo'
+  | 'huge';
+
+/** A log line in the refresher's format that the `echo` fault appends after a CR/LF, as a log forger would. */
+export const FORGED_LOG_LINE = JSON.stringify({ level: 'INFO', message: 'token refreshed', outcome: 'refreshed', forged: true });
+
+/** Size of the `huge` answer: far above any IMS answer (about 2 KB). */
+export const HUGE_ANSWER_BYTES = 1024 * 1024;
 
 /** IMS's success lifetimes (ims-protocol.md §1, §2): milliseconds for the JWT exchange, seconds for OAuth. */
 export const JWT_EXPIRES_IN_MS = 86_399_999;
@@ -95,34 +116,74 @@ export class ImsPeer {
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
-    const form = Object.fromEntries(new URLSearchParams(await readBody(request)));
+    const body = await readBody(request);
+    const form = Object.fromEntries(new URLSearchParams(body));
     registerSecret(form.client_secret, form.jwt_token);
     this.requests.push({ path, form });
 
     const fault = this.faults.shift();
-    if (fault !== undefined) return injectFault(fault, request, response);
+    if (fault !== undefined) return this.injectFault(fault, { request, response, path, form, body });
 
     const debugId = randomUUID();
-    const answer = (status: number, body: object) =>
-      sendJson(response, status, body, { 'content-type': 'application/json;charset=UTF-8', 'x-debug-id': debugId });
+    const answer = (status: number, json: object) =>
+      sendJson(response, status, json, { 'content-type': 'application/json;charset=UTF-8', 'x-debug-id': debugId });
     try {
       if (request.method !== 'POST') throw new Rejection(405, 'method_not_allowed', 'use POST');
       if (!String(request.headers['content-type']).startsWith('application/x-www-form-urlencoded')) {
         throw new Rejection(400, 'bad_request', 'expected an application/x-www-form-urlencoded body');
       }
       if (path === '/ims/exchange/jwt') {
-        const client = await this.verifyJwtExchange(form);
-        answer(200, { token_type: 'bearer', access_token: this.issue(client, JWT_EXPIRES_IN_MS), expires_in: JWT_EXPIRES_IN_MS });
+        answer(200, this.tokenAnswer(path, (await this.verifyJwtExchange(form)).integration.clientId));
       } else if (path === '/ims/token/v3') {
-        const client = this.verifyClientCredentials(form);
-        const lifetimeMs = OAUTH_EXPIRES_IN_SECONDS * 1000;
-        answer(200, { access_token: this.issue(client, lifetimeMs), token_type: 'bearer', expires_in: OAUTH_EXPIRES_IN_SECONDS });
+        answer(200, this.tokenAnswer(path, this.verifyClientCredentials(form).integration.clientId));
       } else {
         throw new Rejection(404, 'not_found', 'no such endpoint');
       }
     } catch (error) {
       if (!(error instanceof Rejection)) throw error;
       answer(error.status, { error: error.error, error_description: error.description });
+    }
+  }
+
+  /**
+   * IMS's success answer for `path` (`expires_in` in milliseconds for the JWT exchange, seconds for
+   * OAuth) with `fields` replaced; a token is issued unless `fields` brings its own `access_token`.
+   */
+  private tokenAnswer(path: string, clientId: string, fields: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
+    const jwt = path === '/ims/exchange/jwt';
+    const expiresIn = jwt ? JWT_EXPIRES_IN_MS : OAUTH_EXPIRES_IN_SECONDS;
+    const lifetimeMs = jwt ? expiresIn : expiresIn * 1000;
+    return {
+      token_type: 'bearer',
+      ...('access_token' in fields ? {} : { access_token: this.issue(clientId, lifetimeMs) }),
+      expires_in: expiresIn,
+      ...fields,
+    };
+  }
+
+  private injectFault(fault: Fault, received: Received): void | Promise<void> {
+    const { request, response } = received;
+    const clientId = received.form.client_id ?? 'unknown-client';
+    if (fault === 'hang') return;
+    if (fault === 'reset') {
+      request.socket.destroy();
+    } else if (fault === 'html') {
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html><body>Service maintenance</body></html>');
+    } else if (fault === 'truncated-json') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"token_type":"bearer","access_tok');
+    } else if (fault === 'echo') {
+      echo(received);
+    } else if (fault === 'huge') {
+      return huge(response, this.tokenAnswer(received.path, clientId));
+    } else if ('token' in fault) {
+      const json = this.tokenAnswer(received.path, clientId, fault.token);
+      if (typeof json.access_token === 'string') registerToken(json.access_token);
+      sendJson(response, 200, json, { 'content-type': 'application/json;charset=UTF-8', 'x-debug-id': randomUUID() });
+    } else if ('redirect' in fault) {
+      response.writeHead(fault.redirect, { location: fault.location ?? `${this.url}/moved`, 'x-debug-id': randomUUID() }).end();
+    } else {
+      const headers = { 'content-type': 'text/plain', ...(fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }) };
+      response.writeHead(fault.status, headers).end(`HTTP ${fault.status}`);
     }
   }
 
@@ -185,14 +246,14 @@ export class ImsPeer {
   }
 
   /** An access token shaped like IMS's (a JWT whose payload carries ms strings), unique per call. */
-  private issue(client: Client, lifetimeMs: number): string {
+  private issue(clientId: string, lifetimeMs: number): string {
     const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const token = [
       part({ alg: 'RS256', x5u: 'ims_na1-key-at-1.cer', kid: 'ims_na1-key-at-1', itt: 'at' }),
       part({
         id: `${this.now()}_${randomUUID()}_ue1`,
         type: 'access_token',
-        client_id: client.integration.clientId,
+        client_id: clientId,
         as: 'ims-na1',
         created_at: String(this.now()),
         expires_in: String(lifetimeMs),
@@ -205,16 +266,46 @@ export class ImsPeer {
   }
 }
 
-function injectFault(fault: Fault, request: IncomingMessage, response: ServerResponse): void {
-  if (fault === 'hang') return;
-  if (fault === 'reset') {
-    request.socket.destroy();
-  } else if (fault === 'html') {
-    response.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html><body>Service maintenance</body></html>');
-  } else if (fault === 'truncated-json') {
-    response.writeHead(200, { 'content-type': 'application/json' }).end('{"token_type":"bearer","access_tok');
-  } else {
-    const headers = { 'content-type': 'text/plain', ...(fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }) };
-    response.writeHead(fault.status, headers).end(`HTTP ${fault.status}`);
+/** What the peer received: enough for a fault to answer it. */
+interface Received {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly path: string;
+  readonly form: Readonly<Record<string, string>>;
+  /** The form as sent (URL-encoded). */
+  readonly body: string;
+}
+
+/**
+ * A 400 that quotes the request, as a careless (or hostile) server would: `error` is the client
+ * secret, `error_description` the whole form as received (client secret and JWT URL-encoded)
+ * followed by CR/LF and `FORGED_LOG_LINE`, and `X-Debug-Id` the client secret (a header value
+ * cannot hold CR/LF).
+ */
+function echo({ response, form, body }: Received): void {
+  const clientSecret = form.client_secret ?? 'no-client-secret';
+  sendJson(
+    response,
+    400,
+    { error: clientSecret, error_description: `${body}\r\n${FORGED_LOG_LINE}` },
+    { 'content-type': 'application/json;charset=UTF-8', 'x-debug-id': clientSecret },
+  );
+}
+
+/** `answer` padded to `HUGE_ANSWER_BYTES` with filler (not a secret), streamed in chunks: no content-length. */
+async function huge(response: ServerResponse, answer: object): Promise<void> {
+  const chunk = 'A'.repeat(64 * 1024);
+  function* text() {
+    yield `${JSON.stringify(answer).slice(0, -1)},"padding":"`;
+    for (let sent = 0; sent < HUGE_ANSWER_BYTES; sent += chunk.length) yield chunk;
+    yield '"}';
   }
+  response.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' });
+  // The client may stop reading early (that is the point): a destroyed stream is not the peer's failure.
+  await pipeline(Readable.from(text()), response).catch(() => undefined);
+}
+
+/** Registers an access token the peer sent, and each line of one that holds CR/LF (what a log line could show of it). */
+function registerToken(token: string): void {
+  registerSecret(token, ...token.split(/[\r\n]+/));
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { invokeBundle, type Invocation, type SynthesizedFunction } from './bundle.js';
+import { invokeBundle, type Invocation, type InvokeOptions, type SynthesizedFunction } from './bundle.js';
 import { ImsPeer, type ImsRequest } from './ims-peer.js';
 import { SecretsManagerEmulator, type EmulatorCall } from './secrets-manager-emulator.js';
 import type { JwtIntegration, OAuthIntegration } from './test-credentials.js';
@@ -9,6 +9,12 @@ export interface Run extends Invocation {
   readonly imsRequests: readonly ImsRequest[];
   readonly secretsManagerCalls: readonly EmulatorCall[];
 }
+
+/** Per-invocation overrides: the function timeout, and environment variables over the wiring below. */
+export type RunOptions = Partial<Pick<InvokeOptions, 'env' | 'timeoutSeconds'>>;
+
+/** The secrets' names, as the emulator creates them; the template passes their ARNs. */
+export const SECRET_NAMES = { credentials: 'ims/credentials', token: 'ims/token' } as const;
 
 /**
  * The synthesized refresher wired to a Secrets Manager emulator and an IMS test peer, both on
@@ -34,14 +40,14 @@ export class LocalRefresher {
     const [emulator, peer] = await Promise.all([SecretsManagerEmulator.start(), ImsPeer.start()]);
     peer.register(credentials.integration);
     const placeholder = () => randomBytes(24).toString('base64');
-    const credentialsSecretId = emulator.create('ims/credentials', placeholder());
+    const credentialsSecretId = emulator.create(SECRET_NAMES.credentials, placeholder());
     emulator.put(credentialsSecretId, credentials.json);
-    const tokenSecretId = emulator.create('ims/token', placeholder());
+    const tokenSecretId = emulator.create(SECRET_NAMES.token, placeholder());
     return new LocalRefresher(fn, emulator, peer, credentialsSecretId, tokenSecretId);
   }
 
   /** Invokes the bundle once with `event`, as the schedule or an operator would. */
-  async invoke(event: unknown = {}): Promise<Run> {
+  async invoke(event: unknown = {}, options: RunOptions = {}): Promise<Run> {
     const imsMark = this.peer.requests.length;
     const secretsMark = this.emulator.calls.length;
     const invocation = await invokeBundle(this.fn, {
@@ -51,7 +57,9 @@ export class LocalRefresher {
         TOKEN_SECRET_ID: this.tokenSecretId,
         IMS_BASE_URL: this.peer.url,
         ...this.emulator.env(),
+        ...options.env,
       },
+      timeoutSeconds: options.timeoutSeconds,
     });
     return {
       ...invocation,

@@ -94,4 +94,62 @@ describe('Secrets Manager emulator, through the real SDK client', () => {
     expect(emulator.count('PutSecretValue', 's')).toBe(1);
     expect(emulator.count('CreateSecret')).toBe(0);
   });
+
+  it('answers queued faults per action and in order, as AWS errors the SDK raises (and retries, for a 5xx)', async () => {
+    emulator.create('s', 'v1');
+    emulator.fault('GetSecretValue', { type: 'AccessDeniedException', message: 'denied' }, { type: 'InternalServiceError', status: 500 });
+
+    const denied = client.send(new GetSecretValueCommand({ SecretId: 's' }));
+    await expect(denied).rejects.toMatchObject({ name: 'AccessDeniedException', message: 'denied', $fault: 'client' });
+    const retried = await client.send(new GetSecretValueCommand({ SecretId: 's' }));
+    const described = await client.send(new DescribeSecretCommand({ SecretId: 's' }));
+
+    expect(retried.SecretString).toBe('v1');
+    expect(described.Name).toBe('s');
+    expect(emulator.count('GetSecretValue')).toBe(3);
+  });
+
+  it('leaves a call hanging: the client gets no answer within its request timeout, the next call is answered', async () => {
+    emulator.create('s', 'v1');
+    emulator.fault('GetSecretValue', 'hang');
+    const impatient = emulator.client({ maxAttempts: 1, requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true } });
+
+    const hung = impatient.send(new GetSecretValueCommand({ SecretId: 's' }));
+    await expect(hung).rejects.toMatchObject({ name: 'TimeoutError' });
+    const next = await impatient.send(new GetSecretValueCommand({ SecretId: 's' }));
+    impatient.destroy();
+
+    expect(next.SecretString).toBe('v1');
+    expect(emulator.count('GetSecretValue')).toBe(2);
+  });
+
+  it('forgets a deleted secret: GetSecretValue and DescribeSecret both raise ResourceNotFoundException', async () => {
+    emulator.create('gone', 'v1');
+
+    emulator.delete('gone');
+
+    await expect(client.send(new GetSecretValueCommand({ SecretId: 'gone' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(client.send(new DescribeSecretCommand({ SecretId: 'gone' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('keeps a binary value: GetSecretValue answers SecretBinary (base64 on the wire) and no SecretString', async () => {
+    emulator.create('binary', 'text');
+    const bytes = Buffer.from('{"clientId":"x"}');
+
+    const versionId = emulator.putBinary('binary', bytes);
+
+    const out = await client.send(new GetSecretValueCommand({ SecretId: 'binary' }));
+    expect([out.VersionId, out.SecretString]).toEqual([versionId, undefined]);
+    expect(Buffer.from(out.SecretBinary!)).toEqual(bytes);
+    expect(() => emulator.current('binary')).toThrow(/SecretBinary/);
+  });
+
+  it('refuses a value over 64 KiB with ValidationException, as AWS does', async () => {
+    emulator.create('big');
+
+    const tooBig = put('big', 'x'.repeat(65_537), TOKEN_A);
+
+    await expect(tooBig).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(emulator.versionCount('big')).toBe(0);
+  });
 });

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { listen, readBody, sendJson, type LoopbackServer } from './loopback-server.js';
 
 /** One call that reached the emulator over the wire. */
@@ -11,9 +11,19 @@ export interface EmulatorCall {
   readonly secretId: string | undefined;
 }
 
+/**
+ * What the next call of one action gets instead of its normal answer: `hang` (no answer until the
+ * emulator closes, or the client gives up), or an AWS error (`type` is the `__type`, e.g.
+ * `InternalServiceError` with `status` 500; status 400 by default).
+ */
+export type EmulatorFault = 'hang' | { readonly type: string; readonly status?: number; readonly message?: string };
+
+/** A version's value: AWS keeps exactly one of the two. */
+type SecretValue = { readonly string: string } | { readonly binary: string /* base64, as on the wire */ };
+
 interface Version {
   readonly id: string;
-  readonly value: string;
+  readonly value: SecretValue;
   readonly created: number;
   /** Staging labels; AWS moves AWSCURRENT and AWSPREVIOUS between versions. */
   readonly stages: Set<string>;
@@ -32,6 +42,8 @@ type Input = Record<string, unknown>;
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
+/** AWS's limit for `SecretString` and for the decoded `SecretBinary`. */
+const MAX_SECRET_BYTES = 65_536;
 
 /** An error as AWS sends it: the SDK turns `__type` into the exception class of that name. */
 class AwsError extends Error {
@@ -48,12 +60,14 @@ class AwsError extends Error {
  * `X-Amz-Target: secretsmanager.<Action>`), so the real SDK client, pointed here with
  * `AWS_ENDPOINT_URL_SECRETS_MANAGER`, raises the real exception classes. Implements CreateSecret,
  * GetSecretValue, PutSecretValue (with AWS's `ClientRequestToken` idempotency and staging-label
- * moves), DescribeSecret and ListSecretVersionIds. Signatures are not checked. State is in memory.
+ * moves, `SecretString` or `SecretBinary`), DescribeSecret and ListSecretVersionIds. Faults can be
+ * queued per action. Signatures are not checked. State is in memory.
  */
 export class SecretsManagerEmulator {
   /** Every call received over the wire, in order. */
   readonly calls: EmulatorCall[] = [];
   private readonly secrets: Secret[] = [];
+  private readonly faults = new Map<string, EmulatorFault[]>();
   private readonly actions: Record<string, (input: Input) => object> = {
     CreateSecret: (input) => this.createSecret(input),
     GetSecretValue: (input) => this.getSecretValue(input),
@@ -82,13 +96,19 @@ export class SecretsManagerEmulator {
     return { AWS_ENDPOINT_URL_SECRETS_MANAGER: this.url };
   }
 
-  /** A real SDK client pointed at this emulator, with dummy credentials. */
-  client(): SecretsManagerClient {
+  /** A real SDK client pointed at this emulator, with dummy credentials; `config` adds to or replaces the defaults. */
+  client(config: SecretsManagerClientConfig = {}): SecretsManagerClient {
     return new SecretsManagerClient({
       endpoint: this.url,
       region: REGION,
       credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' },
+      ...config,
     });
+  }
+
+  /** Queues faults for `action` (e.g. `GetSecretValue`): each replaces the answer to one of its next calls, in order. */
+  fault(action: string, ...faults: EmulatorFault[]): void {
+    this.faults.set(action, [...(this.faults.get(action) ?? []), ...faults]);
   }
 
   /** How many calls of `action` (optionally for one `SecretId`) arrived over the wire. */
@@ -107,10 +127,22 @@ export class SecretsManagerEmulator {
     return this.putSecretValue({ SecretId: secretId, SecretString: value }).VersionId;
   }
 
-  /** The AWSCURRENT version of a secret (name or ARN), read in-process. */
+  /** Puts a new AWSCURRENT binary value in-process, as an admin uploading a file would. Returns its version id. */
+  putBinary(secretId: string, bytes: Uint8Array): string {
+    return this.putSecretValue({ SecretId: secretId, SecretBinary: Buffer.from(bytes).toString('base64') }).VersionId;
+  }
+
+  /** Deletes a secret in-process without a recovery window (`ForceDeleteWithoutRecovery`): it is gone. */
+  delete(secretId: string): void {
+    this.secrets.splice(this.secrets.indexOf(this.find(secretId)), 1);
+  }
+
+  /** The AWSCURRENT version of a secret (name or ARN), read in-process; throws if it holds a binary value. */
   current(secretId: string): { versionId: string; value: string } | undefined {
     const version = this.find(secretId).versions.find((v) => v.stages.has('AWSCURRENT'));
-    return version && { versionId: version.id, value: version.value };
+    if (!version) return undefined;
+    if (!('string' in version.value)) throw new Error(`secret "${secretId}" holds a binary value (SecretBinary)`);
+    return { versionId: version.id, value: version.value.string };
   }
 
   /** How many versions a secret (name or ARN) has, labelled or not. */
@@ -137,6 +169,12 @@ export class SecretsManagerEmulator {
       if (request.method !== 'POST' || !run) throw new AwsError('UnknownOperationException', `unknown operation "${target}"`);
       const input = parseInput(body);
       this.calls.push({ action, secretId: optionalString(input, action === 'CreateSecret' ? 'Name' : 'SecretId') });
+      const fault = this.faults.get(action)?.shift();
+      if (fault === 'hang') return;
+      if (fault !== undefined) {
+        answer(fault.status ?? 400, { __type: fault.type, message: fault.message ?? `injected ${fault.type}` });
+        return;
+      }
       answer(200, run(input));
     } catch (error) {
       if (!(error instanceof AwsError)) throw error;
@@ -157,7 +195,7 @@ export class SecretsManagerEmulator {
       versions: [],
     };
     this.secrets.push(secret);
-    const value = optionalString(input, 'SecretString');
+    const value = secretValue(input, false);
     const version = value === undefined ? undefined : addVersion(secret, requestToken(input), value);
     return { ARN: secret.arn, Name: secret.name, ...(version ? { VersionId: version.id } : {}) };
   }
@@ -179,7 +217,7 @@ export class SecretsManagerEmulator {
       ARN: secret.arn,
       Name: secret.name,
       VersionId: version.id,
-      SecretString: version.value,
+      ...('string' in version.value ? { SecretString: version.value.string } : { SecretBinary: version.value.binary }),
       VersionStages: [...version.stages],
       CreatedDate: seconds(version.created),
     };
@@ -187,13 +225,13 @@ export class SecretsManagerEmulator {
 
   private putSecretValue(input: Input) {
     const secret = this.find(requiredString(input, 'SecretId'));
-    const value = requiredString(input, 'SecretString');
+    const value = secretValue(input, true)!;
     if (input.VersionStages !== undefined) {
       throw new AwsError('InvalidParameterException', 'this emulator only supports the default VersionStages (AWSCURRENT)');
     }
     const token = requestToken(input);
     const existing = secret.versions.find((v) => v.id === token);
-    if (existing && existing.value !== value) {
+    if (existing && JSON.stringify(existing.value) !== JSON.stringify(value)) {
       throw new AwsError('ResourceExistsException', "You can't modify an existing version, you can only create a new version.");
     }
     const version = existing ?? addVersion(secret, token, value);
@@ -231,7 +269,7 @@ export class SecretsManagerEmulator {
 }
 
 /** A new AWSCURRENT version; the old current becomes AWSPREVIOUS, and the old previous loses its label. */
-function addVersion(secret: Secret, id: string, value: string): Version {
+function addVersion(secret: Secret, id: string, value: SecretValue): Version {
   for (const version of secret.versions) {
     version.stages.delete('AWSPREVIOUS');
     if (version.stages.delete('AWSCURRENT')) version.stages.add('AWSPREVIOUS');
@@ -258,6 +296,34 @@ function parseInput(body: string): Input {
     // answered below
   }
   throw new AwsError('SerializationException', 'the request body is not a JSON object');
+}
+
+/**
+ * `SecretString` or `SecretBinary` (base64 on the wire), not both, within AWS's 64 KiB; `undefined`
+ * when neither is given and `required` is false (CreateSecret without a value).
+ */
+function secretValue(input: Input, required: boolean): SecretValue | undefined {
+  const string = optionalString(input, 'SecretString');
+  const binary = optionalString(input, 'SecretBinary');
+  if (string !== undefined && binary !== undefined) {
+    throw new AwsError('InvalidParameterException', "You can't specify both a binary secret value and a string secret value.");
+  }
+  if (string === undefined && binary === undefined) {
+    if (required) throw new AwsError('InvalidParameterException', 'You must provide either SecretString or SecretBinary.');
+    return undefined;
+  }
+  const [member, bytes, value]: [string, number, SecretValue] =
+    string !== undefined
+      ? ['secretString', Buffer.byteLength(string), { string }]
+      : ['secretBinary', Buffer.from(binary!, 'base64').length, { binary: binary! }];
+  if (bytes > MAX_SECRET_BYTES) {
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value at '${member}' failed to satisfy constraint: ` +
+        `Member must have length less than or equal to ${MAX_SECRET_BYTES}`,
+    );
+  }
+  return value;
 }
 
 function optionalString(input: Input, key: string): string | undefined {
