@@ -7,7 +7,7 @@ import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { RefresherError } from '../lambda/errors.js';
 import { createTokenReader, DEFAULT_MIN_VALIDITY_MS } from '../lambda/reader.js';
-import { redact } from '../lambda/redact.js';
+import { redact, redactedJson } from '../lambda/redact.js';
 import { secretsManagerClient } from '../lambda/secrets-manager-store.js';
 
 const USAGE = `Usage:
@@ -44,6 +44,8 @@ const REFRESH_OPTIONS = { ...COMMON, function: { type: 'string' } } as const;
 
 class UsageError extends Error {}
 
+const OUTCOMES = new Set<unknown>(['refreshed', 'skipped', 'failed']);
+
 /** Runs the CLI; returns the exit code: 0 ok, 1 operational failure, 2 usage error. */
 export async function main(argv: readonly string[], deps: CliDeps): Promise<number> {
   try {
@@ -65,7 +67,7 @@ async function printToken(args: readonly string[], deps: CliDeps): Promise<numbe
   const record = await createTokenReader({ secretId, client, now: deps.now }).get();
   if (values.json) {
     const { access_token: _token, ...metadata } = record;
-    deps.stdout.write(`${JSON.stringify(metadata, null, 2)}\n`);
+    deps.stdout.write(`${redactedJson(metadata, 2)}\n`);
   } else {
     deps.stdout.write(values.header ? `Authorization: Bearer ${record.access_token}\n` : `${record.access_token}\n`);
   }
@@ -90,11 +92,12 @@ async function refresh(args: readonly string[], deps: CliDeps): Promise<number> 
   if (out.FunctionError) {
     return fail(deps, 'REFRESH_FAILED', `function "${functionName}" failed: ${payload.errorType}: ${payload.errorMessage}`);
   }
-  if (typeof payload.outcome !== 'string') {
+  if (!OUTCOMES.has(payload.outcome)) {
     return fail(deps, 'REFRESH_FAILED', `function "${functionName}" did not return a refresher summary`);
   }
+  // The answer is text from elsewhere: only the summary's own fields, each through the redaction boundary.
   const { outcome, reason, expiresAt } = payload;
-  deps.stdout.write(`${JSON.stringify({ outcome, reason, expiresAt })}\n`);
+  deps.stdout.write(`${redactedJson({ outcome, reason, expiresAt })}\n`);
   return 0;
 }
 

@@ -157,9 +157,10 @@ function invalidAnswer(path: string, debugId: string | undefined, what: string):
 function token(body: unknown, unit: 'milliseconds' | 'seconds', path: string, debugId: string | undefined): ImsToken {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidAnswer(path, debugId, 'is not a JSON object');
   const answer = body as Record<string, unknown>;
-  if (typeof answer.access_token === 'string') rememberSecret(answer.access_token);
   const tokenProblem = accessTokenProblem(answer.access_token);
   if (tokenProblem) throw invalidAnswer(path, debugId, `has an "access_token" that ${tokenProblem}`);
+  // Remembered only once it is a token: junk could be any text, even words of our own log lines.
+  rememberSecret(answer.access_token as string);
   if (typeof answer.token_type !== 'string' || answer.token_type.toLowerCase() !== 'bearer') {
     throw invalidAnswer(path, debugId, 'has no "token_type" "bearer"');
   }

@@ -46,7 +46,7 @@ export function createTokenReader(options: TokenReaderOptions): TokenReader {
 
   async function read(): Promise<TokenRecord> {
     const secret = await store.read(secretId);
-    if (!secret) throw new TokenContractError(`no token yet: secret "${secretId}" does not exist or has no value`);
+    if (!secret) throw new TokenContractError(`no token yet: secret "${secretId}" has no value yet`);
     const time = now();
     const record = checkTokenClock(parseTokenRecord(secret.value), time);
     const expiresAt = expiresAtMs(record);

@@ -2,7 +2,8 @@
  * The one redaction boundary. Every string that can reach a log line, an error message, the
  * Lambda's result or the CLI's output passes through `redact`: error classes apply it to their
  * message and details, the refresher's logger to every string it serializes, the CLI to every
- * line it prints. It removes
+ * error line and every JSON document it prints (the token itself, printed on purpose, is the
+ * one exception). It removes
  * - the secrets this process has handled (`rememberSecret`: client secrets, the private key's
  *   lines, each JWT sent, each access token seen), also in their URL- and JSON-encoded forms, as
  *   a peer that echoes our request would write them;
@@ -15,8 +16,11 @@
  * answer), so a message built anywhere later cannot carry it.
  */
 
-/** Shorter values would match ordinary text by chance; no secret we handle is this short. */
-const MIN_SECRET_LENGTH = 8;
+/**
+ * Shorter values would match ordinary text (and a hostile peer could blank words of our own log
+ * lines by sending them as a "token"); no secret we handle is this short.
+ */
+const MIN_SECRET_LENGTH = 16;
 /** A warm sandbox sees one client secret, a key and a few JWTs and tokens a day; old ones age out. */
 const MAX_REMEMBERED = 512;
 /** Default bound for one string: a log field, an error message. */
@@ -52,11 +56,24 @@ export function rememberPemLines(pem: string): void {
 
 /** `text` without remembered secrets, JWT- or PEM-shaped strings and control characters, at most `maxLength` long. */
 export function redact(text: string, maxLength = MAX_TEXT_LENGTH): string {
+  let clean = withoutRemembered(text);
+  // A secret split by inserted control characters (a wrapped echo) is found once they are gone.
+  const joined = clean.replace(CONTROL, '');
+  if (joined !== clean && withoutRemembered(joined) !== joined) clean = withoutRemembered(joined);
+  clean = clean.replace(PEM_BLOCK, REDACTED).replace(JWT_SHAPE, REDACTED).replace(CONTROL, ' ');
+  return clean.length > maxLength ? `${clean.slice(0, maxLength - 1)}…` : clean;
+}
+
+/** `value` as JSON with every string in it redacted: for structured output (the CLI's). */
+export function redactedJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? redact(item) : item), indent);
+}
+
+function withoutRemembered(text: string): string {
   let clean = text;
   // Longest first, so a secret that contains another is removed whole.
   for (const secret of [...remembered].sort((a, b) => b.length - a.length)) clean = clean.replaceAll(secret, REDACTED);
-  clean = clean.replace(PEM_BLOCK, REDACTED).replace(JWT_SHAPE, REDACTED).replace(CONTROL, ' ');
-  return clean.length > maxLength ? `${clean.slice(0, maxLength - 1)}…` : clean;
+  return clean;
 }
 
 /** `redact` for an optional value. */
@@ -64,11 +81,9 @@ export function redactOptional(text: string | undefined, maxLength?: number): st
   return text === undefined ? undefined : redact(text, maxLength);
 }
 
-/** The forms a value takes in what a peer may echo: as is, URL-encoded (both ways) and JSON-escaped. */
+/** The forms a value takes in what a peer may echo: as is, URL-encoded (both ways, either hex case) and JSON-escaped. */
 function encodings(value: string): Set<string> {
-  return new Set(
-    [value, encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2), JSON.stringify(value).slice(1, -1)].filter(
-      (form) => form.length >= MIN_SECRET_LENGTH,
-    ),
-  );
+  const urlForms = [encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)];
+  const lowerHex = urlForms.map((form) => form.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
+  return new Set([value, ...urlForms, ...lowerHex, JSON.stringify(value).slice(1, -1)].filter((form) => form.length >= MIN_SECRET_LENGTH));
 }

@@ -11,7 +11,9 @@ import { SecretStoreError } from './errors.js';
 import type { SecretStore, SecretVersion, StoreCallOptions } from './store.js';
 
 /**
- * Each Secrets Manager call's own deadline: a connection within 2 s, an answer within 5 s, each
+ * Each Secrets Manager call's own deadline: a connection within 2 s, the answer's headers within
+ * 5 s, and no 5 s without a byte while the body arrives (`socketTimeout`: the SDK clears the
+ * request timeout once headers are in, and its default for an idle socket is minutes), each
  * attempt; the SDK retries a timed-out attempt (3 attempts in all), so one call ends within about
  * 25 s even when every attempt hangs. `throwOnRequestTimeout` matters: without it the SDK's
  * handler only logs a warning when `requestTimeout` passes and keeps waiting.
@@ -25,6 +27,7 @@ export function secretsManagerClient(config: SecretsManagerClientConfig = {}): S
     requestHandler: {
       connectionTimeout: STORE_TIMEOUTS.connectionTimeoutMs,
       requestTimeout: STORE_TIMEOUTS.requestTimeoutMs,
+      socketTimeout: STORE_TIMEOUTS.requestTimeoutMs,
       throwOnRequestTimeout: true,
     },
     ...config,

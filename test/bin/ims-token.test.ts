@@ -112,6 +112,16 @@ describe('ims-token refresh', () => {
     expect(JSON.parse(String(input.Payload))).toEqual({ force: true });
   });
 
+  it('prints only the summary\'s fields, each through the redaction boundary', async () => {
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    const hostile = { outcome: 'refreshed', reason: `forced\u2028${jwt}`, expiresAt: 'x\r\ny', extra: jwt };
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(hostile) });
+
+    const result = await run(['refresh', '--function', 'f']);
+
+    expect(result.stdout).toBe('{"outcome":"refreshed","reason":"forced [redacted]","expiresAt":"x  y"}\n');
+  });
+
   it.each([
     [
       'a function error',
@@ -126,6 +136,11 @@ describe('ims-token refresh', () => {
         Payload: payload({ errorType: 'ImsError', errorMessage: 'IMS said\r\nforged line eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' }),
       },
       'ims-token: REFRESH_FAILED: function "f" failed: ImsError: IMS said  forged line [redacted]\n',
+    ],
+    [
+      'a summary whose outcome is not one of ours',
+      { StatusCode: 200, Payload: payload({ outcome: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' }) },
+      'ims-token: REFRESH_FAILED: function "f" did not return a refresher summary\n',
     ],
     [
       'an answer that is not a refresher summary',

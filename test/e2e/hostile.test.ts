@@ -130,8 +130,11 @@ describe('the synthesized refresher against a hostile IMS', () => {
 });
 
 describe('the synthesized refresher against a hanging or faulty Secrets Manager', () => {
-  it('ends a hung GetSecretValue at the request timeout, retries it and refreshes', { timeout: 25_000 }, async () => {
-    local.emulator.fault('GetSecretValue', 'hang');
+  it.each<[string, EmulatorFault]>([
+    ['no headers (request timeout)', 'hang'],
+    ['headers, then a body that stalls (socket timeout)', 'stall'],
+  ])('ends a GetSecretValue hung with %s, retries it and refreshes', { timeout: 25_000 }, async (_case, fault) => {
+    local.emulator.fault('GetSecretValue', fault);
 
     const result = await run({}, { timeoutSeconds: 20 });
 
@@ -156,6 +159,22 @@ describe('the synthesized refresher against a hanging or faulty Secrets Manager'
     expect(logRecords(result.logs)).toContainEqual(expect.objectContaining({ _aws: expect.anything(), FailedTransient: 1 }));
     expect(result.measured.invokeMs).toBeLessThan(timeoutSeconds * 1000);
     expect(tokenSecret()).toEqual(before);
+  });
+
+  it.each([
+    ['issued_at after expires_at (a negative lifetime is never due)', 3 * 3_600_000, 3_600_000],
+    ['expires_at a year ahead (would block renewal for a year)', -3_600_000, 365 * 24 * 3_600_000],
+  ])('does not trust a stored record with %s: it mints a new token over it', async (_case, issuedIn, expiresIn) => {
+    await run();
+    const record = parseTokenRecord(tokenSecret()!.value);
+    const now = Date.now();
+    const planted = { ...record, issued_at: new Date(now + issuedIn).toISOString(), expires_at: new Date(now + expiresIn).toISOString() };
+    local.emulator.put(local.tokenSecretId, JSON.stringify(planted));
+
+    const result = await run();
+
+    expect(result.result).toMatchObject({ outcome: 'refreshed', reason: 'no-token' });
+    expect(parseTokenRecord(tokenSecret()!.value).access_token).toBe(local.peer.issued[1]);
   });
 
   it('fails with a permanent SECRET_READ_FAILED for a deleted token secret, before any IMS call', async () => {

@@ -176,4 +176,11 @@ describe('createHandler', () => {
     expect(lines.filter((line) => line.message === 'refresh failed')).toHaveLength(1);
     expect(lines.find((line) => line._aws)).toMatchObject({ Runs: 1, FailedTransient: 1 });
   });
+
+  it('does not let a junk access token blank words of its own log line (only valid tokens are remembered)', async () => {
+    const { handler } = setup(json(200, { access_token: 'refresh failed', token_type: 'bearer', expires_in: 86_399_999 }));
+    const mark = capturedOutput().length;
+    await expect(handler({}, context)).rejects.toMatchObject({ code: 'IMS_RESPONSE_INVALID' });
+    expect(linesSince(mark).filter((line) => line.message === 'refresh failed')).toHaveLength(1);
+  });
 });

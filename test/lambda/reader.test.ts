@@ -124,6 +124,7 @@ describe('createTokenReader', () => {
     ['a token type other than bearer', withFields({ token_type: 'mac' }), 'token secret field "token_type" is not "bearer"'],
     ['issued_at after expires_at', withFields({ issued_at: at(2 * HOUR), expires_at: at(HOUR) }), 'token secret field "issued_at" is not before "expires_at"'],
     ['a lifetime IMS never issues (a year)', withFields({ expires_at: at(365 * 24 * HOUR) }), 'token secret lifetime ("issued_at" to "expires_at") is longer than a week'],
+    ['a date that is not the ISO form the refresher writes (a legacy date with a comment)', withFields({ expires_at: 'Mon, 23 Nov 2026 11:00:00 GMT (forged\r\nline)' }), 'token secret field "expires_at" is not an ISO 8601 UTC date like 2026-11-22T12:00:00.000Z'],
     ['issued_at a day in the future', withFields({ issued_at: at(24 * HOUR), expires_at: at(48 * HOUR) }), 'token secret field "issued_at" is in the future'],
     ['expires_at further ahead than IMS issues', withFields({ issued_at: at(4 * 60_000), expires_at: at(4 * 60_000 + 7 * 24 * HOUR) }), 'token secret field "expires_at" is further ahead than IMS issues tokens for'],
   ])('rejects %s with TokenContractError', async (_name, value, message) => {
@@ -136,7 +137,7 @@ describe('createTokenReader', () => {
     sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'no AWSCURRENT', $metadata: {} }));
     await expect(reader.get()).rejects.toMatchObject({
       code: 'TOKEN_INVALID',
-      message: 'no token yet: secret "token" does not exist or has no value',
+      message: 'no token yet: secret "token" has no value yet',
     });
   });
 

@@ -29,6 +29,15 @@ describe('redact', () => {
     }
   });
 
+  it('still finds a secret that an echo split with control characters or escaped in lowercase hex', () => {
+    const clientSecret = secret();
+    rememberSecret(clientSecret);
+    const split = `${clientSecret.slice(0, 10)}\r\n${clientSecret.slice(10)}`;
+    const lowerHex = encodeURIComponent(clientSecret).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
+    expect(redact(`wrapped ${split} end`)).toBe(`wrapped ${REDACTED} end`);
+    expect(redact(`form client_secret=${lowerHex}`)).toBe(`form client_secret=${REDACTED}`);
+  });
+
   it('removes JWT- and PEM-shaped text it was never told about', () => {
     const jwt = `eyJhbGciOiJSUzI1NiJ9.${randomBytes(30).toString('base64url')}.${randomBytes(64).toString('base64url')}`;
     registerSecret(jwt);
@@ -61,8 +70,8 @@ describe('redact', () => {
   });
 
   it('ignores values too short to be secrets, which would match ordinary words', () => {
-    rememberSecret('error', undefined);
-    expect(redact('invalid_client error')).toBe('invalid_client error');
+    rememberSecret('refresh failed', 'ImsError', undefined);
+    expect(redact('refresh failed: ImsError')).toBe('refresh failed: ImsError');
   });
 });
 

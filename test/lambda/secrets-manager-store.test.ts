@@ -50,13 +50,14 @@ describe('SecretsManagerStore', () => {
     });
   });
 
-  it('builds clients whose request timeout throws instead of only warning', async () => {
+  it('builds clients whose request timeout throws instead of only warning, and whose idle body times out too', async () => {
     const handler = secretsManagerClient({ region: 'us-east-1' }).config.requestHandler as unknown as {
       configProvider: Promise<Record<string, unknown>>;
     };
     await expect(handler.configProvider).resolves.toMatchObject({
       connectionTimeout: STORE_TIMEOUTS.connectionTimeoutMs,
       requestTimeout: STORE_TIMEOUTS.requestTimeoutMs,
+      socketTimeout: STORE_TIMEOUTS.requestTimeoutMs,
       throwOnRequestTimeout: true,
     });
   });

@@ -77,7 +77,7 @@ export interface Invocation {
   /** What the handler returned, or undefined when it threw. */
   readonly result?: unknown;
   /** The error the handler threw, as the Lambda runtime reports it. */
-  readonly error?: { errorType: string; errorMessage: string; code?: string };
+  readonly error?: { errorType: string; errorMessage: string; code?: string; trace: string[]; [field: string]: unknown };
   /** Everything the function wrote to stdout and stderr (its logs and metrics). */
   readonly logs: string;
   /** Wall time from spawning the process to its exit: a cold start plus the invocation. */
@@ -131,7 +131,8 @@ Promise.resolve()
   })
   .then(
     (result) => report({ result }),
-    (error) => report({ error: { errorType: error.name, errorMessage: error.message, code: error.code } }),
+    // As the runtime reports it (type, message, trace), plus every enumerable field, so scans see them all.
+    (error) => report({ error: { ...error, errorType: error.name, errorMessage: error.message, trace: String(error.stack).split('\\n') } }),
   );
 `;
 

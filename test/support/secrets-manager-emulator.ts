@@ -13,10 +13,11 @@ export interface EmulatorCall {
 
 /**
  * What the next call of one action gets instead of its normal answer: `hang` (no answer until the
- * emulator closes, or the client gives up), or an AWS error (`type` is the `__type`, e.g.
- * `InternalServiceError` with `status` 500; status 400 by default).
+ * emulator closes, or the client gives up), `stall` (the headers and the first bytes of a 200, then
+ * silence), or an AWS error (`type` is the `__type`, e.g. `InternalServiceError` with `status`
+ * 500; status 400 by default).
  */
-export type EmulatorFault = 'hang' | { readonly type: string; readonly status?: number; readonly message?: string };
+export type EmulatorFault = 'hang' | 'stall' | { readonly type: string; readonly status?: number; readonly message?: string };
 
 /** A version's value: AWS keeps exactly one of the two. */
 type SecretValue = { readonly string: string } | { readonly binary: string /* base64, as on the wire */ };
@@ -171,6 +172,10 @@ export class SecretsManagerEmulator {
       this.calls.push({ action, secretId: optionalString(input, action === 'CreateSecret' ? 'Name' : 'SecretId') });
       const fault = this.faults.get(action)?.shift();
       if (fault === 'hang') return;
+      if (fault === 'stall') {
+        response.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': '4096' }).write('{"ARN":');
+        return;
+      }
       if (fault !== undefined) {
         answer(fault.status ?? 400, { __type: fault.type, message: fault.message ?? `injected ${fault.type}` });
         return;
