@@ -7,37 +7,17 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
 import { createTokenReader } from '../lambda/reader.js';
-import { synthesize, synthesizedFunction, type Invocation, type SynthesizedFunction } from '../test/support/bundle.js';
-import { LocalRefresher, type Run } from '../test/support/local-refresher.js';
-import { SecretsManagerEmulator } from '../test/support/secrets-manager-emulator.js';
+import { bundleLambda, ROOT } from '../scripts/bundle.js';
+import { synthesize, synthesizedFunction, type Invocation, type SynthesizedFunction } from '../sandbox/bundle.js';
+import { LocalRefresher, type Run } from '../sandbox/local-refresher.js';
+import { SecretsManagerEmulator } from '../sandbox/secrets-manager-emulator.js';
 import { tokenSecretValue } from '../test/support/token-secret.js';
-import { generateJwtCredentials } from '../test/support/test-credentials.js';
+import { generateJwtCredentials } from '../sandbox/test-credentials.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = 31;
 const HOUR = 3_600_000;
-
-/**
- * The flags NodejsFunction passes to esbuild for this construct's `bundling` (minify, sourceMap,
- * sourcesContent: false, target node24, nothing external): the baseline gets exactly these.
- */
-async function bundleBaseline(outDir: string): Promise<void> {
-  await build({
-    entryPoints: [join(ROOT, 'bench/baseline/handler.ts')],
-    outfile: join(outDir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    logLevel: 'error',
-  });
-}
 
 /** The code Node loads, and the whole asset (code and source map) as the deployment zip compresses it. */
 function sizes(dir: string) {
@@ -144,7 +124,7 @@ async function main(): Promise<void> {
     synthesize(ROOT);
     const refresher = synthesizedFunction(join(ROOT, 'cdk.out'));
     const baselineDir = join(work, 'baseline');
-    await bundleBaseline(baselineDir);
+    await bundleLambda(join(ROOT, 'bench/baseline/handler.ts'), baselineDir);
     // Same runtime settings as the deployed function (NODE_OPTIONS included), only the code differs.
     const baseline: SynthesizedFunction = { ...refresher, assetDir: baselineDir };
 

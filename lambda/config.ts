@@ -1,5 +1,17 @@
 import { ConfigurationError } from './errors.js';
-import type { RefreshSettings } from './refresh.js';
+import type { CredentialsType } from './token.js';
+
+/** What one run needs to know; the handler builds it from the environment. */
+export interface RefreshSettings {
+  readonly credentialsSecretId: string;
+  readonly tokenSecretId: string;
+  /** Send IMS requests here instead of `https://{imsEndpoint}`. */
+  readonly imsBaseUrl?: string;
+  /** Pin the credentials kind instead of detecting it from the secret's shape. */
+  readonly credentialsType?: CredentialsType;
+  /** Renew when this share of the token's lifetime or less is left (0 < x < 1). */
+  readonly refreshThreshold: number;
+}
 
 /** Default share of the token's life left at which it is renewed: after half its life. */
 export const DEFAULT_REFRESH_THRESHOLD = 0.5;

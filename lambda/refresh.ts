@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { RefreshSettings } from './config.js';
 import { parseCredentials } from './credentials.js';
 import { ConfigurationError, CredentialsError, ImsError, RefresherError, SecretStoreError } from './errors.js';
 import { exchange, type Fetch, type ImsToken } from './ims.js';
@@ -6,17 +7,6 @@ import { refreshReason, type RefreshReason } from './policy.js';
 import type { SecretStore, SecretVersion } from './store.js';
 import { checkTokenClock, expiresAtMs, parseTokenRecord, type CredentialsType, type TokenRecord } from './token.js';
 
-/** What one run needs to know; the handler builds it from the environment. */
-export interface RefreshSettings {
-  readonly credentialsSecretId: string;
-  readonly tokenSecretId: string;
-  /** Send IMS requests here instead of `https://{imsEndpoint}`. */
-  readonly imsBaseUrl?: string;
-  /** Pin the credentials kind instead of detecting it from the secret's shape. */
-  readonly credentialsType?: CredentialsType;
-  /** Renew when this share of the token's lifetime or less is left (0 < x < 1). */
-  readonly refreshThreshold: number;
-}
 
 /** The outside world, injected: the store, IMS over fetch, the clock, the sleeper and jitter. */
 export interface RefreshDeps {

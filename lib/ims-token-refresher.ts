@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Annotations, ArnFormat, Duration, Fn, RemovalPolicy, Resource, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
@@ -9,7 +10,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -22,7 +22,26 @@ import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl } from '../lambda/config.js'
 /** The function's timeout; the refresher's retries end well inside it. */
 const FUNCTION_TIMEOUT = Duration.seconds(90);
 
-const HANDLER_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lambda', 'handler.ts');
+const PACKAGE_NAME = 'ims-token-refresher';
+
+/**
+ * The refresher's Lambda code, bundled at build time (`npm run bundle`) into `assets/refresher` at
+ * the package root. Found by walking up from this module to our package.json, so it works from the
+ * sources, from either compiled output (dist/esm, dist/cjs) and from a copied or linked install.
+ */
+function refresherAsset(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === PACKAGE_NAME) {
+      const asset = path.join(dir, 'assets', 'refresher');
+      if (!existsSync(path.join(asset, 'index.js'))) {
+        throw new Error(`the refresher's Lambda bundle is missing at ${asset}: run "npm run bundle" in ${dir}`);
+      }
+      return asset;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`${PACKAGE_NAME}: package.json not found above ${fileURLToPath(import.meta.url)}`);
+  }
+}
 
 /** Metric namespace of every refresher; each refresher's metrics carry `service` = its name. */
 export const METRIC_NAMESPACE = 'ImsTokenRefresher';
@@ -188,8 +207,9 @@ export class ImsTokenRefresher extends Construct {
     logGroup.grantWrite(role);
 
     this.failureQueue = deadLetterQueue(this, 'Failures');
-    const fn = new nodejs.NodejsFunction(this, 'Function', {
-      entry: HANDLER_ENTRY,
+    const fn = new lambda.Function(this, 'Function', {
+      code: lambda.Code.fromAsset(refresherAsset()),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 128,
@@ -213,14 +233,6 @@ export class ImsTokenRefresher extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
         // Stack traces point into lambda/*.ts, not the minified bundle.
         NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node24',
-        // Bundle the AWS SDK: a pinned, tested version instead of whatever the runtime ships.
-        externalModules: [],
       },
     });
     this.function = fn;

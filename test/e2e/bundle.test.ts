@@ -5,10 +5,10 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseTokenRecord, type TokenRecord } from '../../lambda/token.js';
-import { synthesizedFunction, type SynthesizedFunction } from '../support/bundle.js';
-import { LocalRefresher, type Run } from '../support/local-refresher.js';
-import { countSecrets, registeredSecrets } from '../support/secret-registry.js';
-import { generateJwtCredentials, generateOAuthCredentials, type KeyFormat } from '../support/test-credentials.js';
+import { synthesizedFunction, type SynthesizedFunction } from '../../sandbox/bundle.js';
+import { LocalRefresher, type Run } from '../../sandbox/local-refresher.js';
+import { countSecrets, registeredSecrets } from '../../sandbox/secret-registry.js';
+import { generateJwtCredentials, generateOAuthCredentials, type KeyFormat } from '../../sandbox/test-credentials.js';
 
 let fn: SynthesizedFunction;
 let local: LocalRefresher;

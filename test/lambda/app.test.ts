@@ -8,7 +8,7 @@ import { MemoryStore, fakeClock, json, jwtTokenAnswer, networkError, scriptedFet
 
 type FakeClock = ReturnType<typeof fakeClock>;
 import { capturedOutput, registerSecret } from '../support/leak-guard.js';
-import { generateJwtCredentials } from '../support/test-credentials.js';
+import { generateJwtCredentials } from '../../sandbox/test-credentials.js';
 
 const env = { CREDENTIALS_SECRET_ID: 'creds', TOKEN_SECRET_ID: 'token' };
 const context: InvocationContext = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 90_000 };

@@ -1,8 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runRefresh, type RefreshSettings } from '../../lambda/refresh.js';
+import type { RefreshSettings } from '../../lambda/config.js';
+import { runRefresh } from '../../lambda/refresh.js';
 import { MemoryStore, fakeClock, fakeDeps, json, jwtTokenAnswer, raw, scriptedFetch, type Answer } from '../support/fakes.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../support/test-credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
 
 /**
  * The bad-input corpus: every malformed credential and every bad IMS answer we know of ends in

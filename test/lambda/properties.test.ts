@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, createLogger } from '../../lambda/app.js';
 import { parseTokenRecord } from '../../lambda/token.js';
 import { MemoryStore, fakeClock, scriptedFetch, type Answer, type RecordedRequest } from '../support/fakes.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../support/test-credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
 
 const RUNS = { answers: 400, credentials: 250 } as const;
 const OUTCOME_LINES = new Set(['token refreshed', 'token kept', 'refresh failed']);

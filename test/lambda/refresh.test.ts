@@ -1,7 +1,8 @@
 import { createPublicKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RETRY, runRefresh, type RefreshRequest, type RefreshSettings } from '../../lambda/refresh.js';
+import type { RefreshSettings } from '../../lambda/config.js';
+import { RETRY, runRefresh, type RefreshRequest } from '../../lambda/refresh.js';
 import { SecretStoreError } from '../../lambda/errors.js';
 import { parseTokenRecord } from '../../lambda/token.js';
 import {
@@ -14,7 +15,7 @@ import {
   oauthTokenAnswer,
   scriptedFetch,
 } from '../support/fakes.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../support/test-credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 
 const HOUR = 3_600_000;

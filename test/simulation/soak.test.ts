@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { runSignals } from '../../lambda/app.js';
 import { DEFAULT_REFRESH_THRESHOLD } from '../../lambda/config.js';
 import { refreshReason } from '../../lambda/policy.js';
-import { runRefresh, type RefreshSettings } from '../../lambda/refresh.js';
+import type { RefreshSettings } from '../../lambda/config.js';
+import { runRefresh } from '../../lambda/refresh.js';
 import { parseTokenRecord } from '../../lambda/token.js';
 import { MemoryStore, fakeClock, json, networkError, type Answer } from '../support/fakes.js';
-import { generateJwtCredentials } from '../support/test-credentials.js';
+import { generateJwtCredentials } from '../../sandbox/test-credentials.js';
 
 /**
  * 90 simulated days of the real refresh core on the default schedule (hourly, renew after half

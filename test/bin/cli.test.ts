@@ -4,7 +4,7 @@ import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../bin/ims-token.js';
+import { main } from '../../bin/cli.js';
 import { fakeClock } from '../support/fakes.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 
@@ -183,7 +183,7 @@ describe('ims-token usage', () => {
   it.each([[['--help']], [['refresh', '-h']]])('prints usage for %j and exits 0', async (argv) => {
     const result = await run(argv);
     expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(result.stdout).toContain('npm run -s token -- refresh --function <name>');
+    expect(result.stdout).toContain('ims-token refresh --function <name>');
   });
 });
 

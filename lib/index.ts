@@ -1,0 +1,8 @@
+/**
+ * The package's main entry (`import … from 'ims-token-refresher'`): the construct, the stack the
+ * CDK app deploys, and the configuration file's types. The token reader is the separate entry
+ * `ims-token-refresher/reader`, which needs no CDK.
+ */
+export { ImsTokenRefresher, METRIC_NAMESPACE, type ImsTokenRefresherProps } from './ims-token-refresher.js';
+export { ImsTokenStack, type ImsTokenStackProps } from './ims-token-stack.js';
+export { parseAppConfig, type AppConfig, type TokenConfig } from './config.js';
