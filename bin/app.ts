@@ -1,25 +1,57 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Errors, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseAppConfig, tokensByStack } from '../lib/config.js';
+import { CONTEXT_SOURCE, ConfigError, defaultStackName, loadAppConfig, tokensByStack } from '../lib/config.js';
+import { ImsTokenRefresher } from '../lib/ims-token-refresher.js';
 import { ImsTokenStack } from '../lib/ims-token-stack.js';
 
 /**
  * The CDK app. Configuration comes from the `imsTokenRefresher` context in cdk.json, or from a
  * JSON file named with `cdk deploy -c config=path/to/tokens.json`; no code edit is needed.
  * Tokens go to the stack their `stack` key names (default: `-c stackName=…` or ImsTokenRefresher).
+ * A configuration that cannot deploy prints one line per problem, no stack trace, and exits 1.
  */
-const app = new App();
-// Synth fails on any AwsSolutions finding that is not acknowledged with a reason.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-const file = app.node.tryGetContext('config') as string | undefined;
-const raw = file ? JSON.parse(readFileSync(file, 'utf8')) : app.node.tryGetContext('imsTokenRefresher');
-const defaultStack = (app.node.tryGetContext('stackName') as string | undefined) ?? 'ImsTokenRefresher';
-
-for (const [name, tokens] of tokensByStack(parseAppConfig(raw), defaultStack)) {
-  new ImsTokenStack(app, name, {
-    tokens,
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  });
+function main(): number {
+  // Synthesized here rather than at exit, so that synth-time validation errors are caught below.
+  const app = new App({ autoSynth: false });
+  // Synth fails on any AwsSolutions finding that is not acknowledged with a reason.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const file = app.node.tryGetContext('config') as string | undefined;
+  try {
+    const config = loadAppConfig({ file, context: app.node.tryGetContext('imsTokenRefresher') });
+    const defaultStack = defaultStackName(app.node.tryGetContext('stackName'));
+    for (const [name, tokens] of tokensByStack(config, defaultStack)) {
+      new ImsTokenStack(app, name, {
+        tokens,
+        env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+      });
+    }
+    app.synth();
+    return 0;
+  } catch (error) {
+    const problems = error instanceof ConfigError ? error.problems : settingProblems(app, error, file ?? CONTEXT_SOURCE);
+    if (!problems) throw error;
+    process.stderr.write(['ims-token-refresher: config error:', ...problems.map((line) => `  ${line}`)].join('\n') + '\n');
+    return 1;
+  }
 }
+
+/**
+ * The lines for an error that a valid-looking configuration still causes, or undefined for any
+ * other error (a bug keeps its stack trace): a CDK validation error (e.g. too many tokens for one
+ * stack), or a prop the construct refuses, its message naming the prop in backticks (e.g. a
+ * schedule too slow for the token's lifetime). Constructs are built one after another, so the
+ * token whose refresher is last in the tree is the one being built.
+ */
+function settingProblems(app: App, error: unknown, source: string): readonly string[] | undefined {
+  if (Errors.isValidationError(error) && error.name !== 'ValidationFailed') {
+    // "ValidationFailed" is the cdk-nag report: about this code, not the configuration.
+    const lines = error.message.split('\n').filter((line) => line.trim() && !line.startsWith('Validation failed'));
+    return lines.map((line) => `${source}: ${line.trim()}`);
+  }
+  if (!(error instanceof Error && error.message.startsWith('`'))) return undefined;
+  const refresher = app.node.findAll().filter((child) => child instanceof ImsTokenRefresher).at(-1);
+  return [`${source}: ${refresher ? `tokens[${JSON.stringify(refresher.node.id)}]: ` : ''}${error.message}`];
+}
+
+process.exitCode = main();

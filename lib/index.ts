@@ -5,4 +5,4 @@
  */
 export { ImsTokenRefresher, METRIC_NAMESPACE, type ImsTokenRefresherProps } from './ims-token-refresher.js';
 export { ImsTokenStack, type ImsTokenStackProps } from './ims-token-stack.js';
-export { parseAppConfig, type AppConfig, type TokenConfig } from './config.js';
+export { ConfigError, configJsonSchema, parseAppConfig, type AppConfig, type TokenConfig } from './config.js';

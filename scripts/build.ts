@@ -1,16 +1,19 @@
 /**
- * `npm run build` (and `prepack`): what the npm package ships, in git-ignored folders.
+ * `npm run build` (also `prepare`: after `npm ci`, before `npm pack`, on an install from git):
+ * what the npm package ships, in git-ignored folders.
  * - `assets/refresher/`: the Lambda, bundled once (scripts/bundle.ts);
  * - `dist/esm/`: ES modules and declarations from `tsc -p tsconfig.build.json` (its entries:
  *   the construct, the reader, the CLI, and what they import);
  * - `dist/cjs/`: the same modules as CommonJS (esbuild, one file each) with the same declarations,
  *   marked `"type": "commonjs"` so Node and TypeScript read them as such. `import.meta.url` (the
- *   construct finds its asset with it) becomes the CommonJS file's own URL.
+ *   construct finds its asset with it) becomes the CommonJS file's own URL;
+ * - `config.schema.json`: the configuration file's JSON Schema, from the rules that validate it.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
+import { configJsonSchema } from '../lib/config.js';
 import { ASSET_DIR, ROOT, bundleLambda } from './bundle.js';
 
 const DIST = join(ROOT, 'dist');
@@ -38,5 +41,6 @@ await build({
 });
 for (const file of emitted.filter((name) => name.endsWith('.d.ts') && !name.startsWith('bin/'))) cpSync(join(ESM, file), join(CJS, file));
 writeFileSync(join(CJS, 'package.json'), '{ "type": "commonjs" }\n');
+writeFileSync(join(ROOT, 'config.schema.json'), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
 
 console.log(`built ${relative(ROOT, ASSET_DIR)}, ${relative(ROOT, ESM)} and ${relative(ROOT, CJS)} (${sources.length} modules each)`);

@@ -1,5 +1,260 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { parseAppConfig, tokensByStack } from '../../lib/config.js';
+import {
+  CONTEXT_SOURCE,
+  ConfigError,
+  configJsonSchema,
+  defaultStackName,
+  loadAppConfig,
+  parseAppConfig,
+  tokensByStack,
+} from '../../lib/config.js';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod-AbC123';
+const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const EXPECTED_SECRET_ARN = 'expected a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>)';
+const EXPECTED_IAM_ARN = 'expected an IAM role, user or root ARN (arn:aws:iam::<account>:role/<name>)';
+
+/** Every key, each with a value a user would write. */
+const FULL = {
+  name: 'aem-stage',
+  credentialsSecret: 'adobe/aem-stage',
+  scheduleMinutes: 30,
+  refreshThreshold: 0.6,
+  imsBaseUrl: 'https://ims.proxy.example',
+  credentialsType: 'oauth',
+  tokenSecretName: 'adobe/aem-stage/token',
+  encryptionKey: KEY_ARN,
+  crossAccountReaders: ['222222222222', 'arn:aws:iam::333333333333:role/aem-reader'],
+  replicaRegions: ['us-east-1'],
+  stack: 'AdobeTokens-stage',
+};
+
+/** A configuration of one token named "a" with `fields`. */
+const one = (fields: Record<string, unknown>) => ({ tokens: [{ name: 'a', ...fields }] });
+
+/** The lines `parseAppConfig` reports for `raw` read from tokens.json, or [] when it accepts it. */
+function problemsOf(raw: unknown): readonly string[] {
+  try {
+    parseAppConfig(raw, 'tokens.json');
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+/**
+ * Invalid configurations: the exact lines reported, and whether the JSON Schema rejects them too
+ * or only synth can tell (rules across tokens, and the finer `imsBaseUrl` rules).
+ */
+const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'schema rejects' | 'synth only']> = [
+  ['not an object', undefined, ['tokens.json: must be an object with a "tokens" list'], 'schema rejects'],
+  ['no tokens', { tokens: [] }, ['tokens.json: tokens: must be a non-empty list of tokens'], 'schema rejects'],
+  [
+    'a misspelt top-level key',
+    { token: [{ name: 'a' }] },
+    ['tokens.json: token: unknown key (did you mean tokens?)', 'tokens.json: tokens: required key is missing'],
+    'schema rejects',
+  ],
+  ['a token that is not an object', { tokens: ['a'] }, ['tokens.json: tokens[0]: must be an object'], 'schema rejects'],
+  ['a token without a name', { tokens: [{}] }, ['tokens.json: tokens[0].name: required key is missing'], 'schema rejects'],
+  ...['bad name', 'a'.repeat(41), '1st'].map(
+    (name) =>
+      [
+        `name ${JSON.stringify(name)}`,
+        { tokens: [{ name }] },
+        ['tokens.json: tokens[0].name: must be 1-40 letters, digits or hyphens, starting with a letter'],
+        'schema rejects',
+      ] as const,
+  ),
+  ['a reserved name', { tokens: [{ name: 'Dashboard' }] }, ['tokens.json: tokens[0].name: "Dashboard" is reserved; choose another'], 'schema rejects'],
+  [
+    'a name used twice, ignoring case',
+    { tokens: [{ name: 'aem-prod' }, { name: 'AEM-prod' }] },
+    ['tokens.json: tokens["AEM-prod"].name: also the name of tokens["aem-prod"] (names must differ, ignoring case)'],
+    'synth only',
+  ],
+  [
+    'a misspelt key',
+    { tokens: [{ name: 'aem-prod', schedulMinutes: 30 }] },
+    ['tokens.json: tokens["aem-prod"].schedulMinutes: unknown key (did you mean scheduleMinutes?)'],
+    'schema rejects',
+  ],
+  ['a fragment of a key', one({ schedule: '1h' }), ['tokens.json: tokens["a"].schedule: unknown key (did you mean scheduleMinutes?)'], 'schema rejects'],
+  ['a key like no other', one({ colour: 'red' }), ['tokens.json: tokens["a"].colour: unknown key'], 'schema rejects'],
+  [
+    'a key with a line break, on one line',
+    one({ 'schedule\nMinutes': 30 }),
+    ['tokens.json: tokens["a"]["schedule\\nMinutes"]: unknown key (did you mean scheduleMinutes?)'],
+    'schema rejects',
+  ],
+  ...[0.5, 0, '60'].map(
+    (scheduleMinutes) =>
+      [
+        `scheduleMinutes ${JSON.stringify(scheduleMinutes)}`,
+        one({ scheduleMinutes }),
+        ['tokens.json: tokens["a"].scheduleMinutes: must be a whole number of minutes, at least 1'],
+        'schema rejects',
+      ] as const,
+  ),
+  ...[0, 1, 2].map(
+    (refreshThreshold) =>
+      [
+        `refreshThreshold ${refreshThreshold}`,
+        one({ refreshThreshold }),
+        ['tokens.json: tokens["a"].refreshThreshold: must be a number between 0 and 1 (exclusive)'],
+        'schema rejects',
+      ] as const,
+  ),
+  ['an empty imsBaseUrl', one({ imsBaseUrl: '' }), ['tokens.json: tokens["a"].imsBaseUrl: must be a URL'], 'schema rejects'],
+  ['an imsBaseUrl that is no URL', one({ imsBaseUrl: 'not a url' }), ['tokens.json: tokens["a"].imsBaseUrl: is not a URL'], 'schema rejects'],
+  [
+    'a plain http imsBaseUrl',
+    one({ imsBaseUrl: 'http://proxy.corp.example' }),
+    ['tokens.json: tokens["a"].imsBaseUrl: must use https (plain http only for 127.0.0.1 or localhost)'],
+    'synth only',
+  ],
+  [
+    'an imsBaseUrl with user info',
+    one({ imsBaseUrl: 'https://u:p@proxy.example' }),
+    ['tokens.json: tokens["a"].imsBaseUrl: must not carry a query, fragment or user info'],
+    'synth only',
+  ],
+  ['an unknown credentialsType', one({ credentialsType: 'saml' }), ['tokens.json: tokens["a"].credentialsType: must be "jwt" or "oauth"'], 'schema rejects'],
+  ...[42, '', 'has spaces'].map(
+    (credentialsSecret) =>
+      [
+        `credentialsSecret ${JSON.stringify(credentialsSecret)}`,
+        one({ credentialsSecret }),
+        ['tokens.json: tokens["a"].credentialsSecret: must be "create", a secret name or a complete secret ARN'],
+        'schema rejects',
+      ] as const,
+  ),
+  [
+    'a partial secret ARN',
+    one({ credentialsSecret: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod' }),
+    [
+      'tokens.json: tokens["a"].credentialsSecret: must be a complete ARN, ending in the 6-character suffix Secrets Manager ' +
+        "adds (as the console shows it), or just the secret's name",
+    ],
+    'schema rejects',
+  ],
+  [
+    'a Parameter Store ARN as the credentials secret',
+    one({ credentialsSecret: 'arn:aws:ssm:eu-west-1:111111111111:parameter/adobe/aem-prod' }),
+    [`tokens.json: tokens["a"].credentialsSecret: ${EXPECTED_SECRET_ARN}, got a ssm parameter ARN`],
+    'schema rejects',
+  ],
+  [
+    'a secret ARN with a short account id and no region',
+    one({ credentialsSecret: 'arn:aws:secretsmanager::11111111111:secret:adobe/aem-prod-AbC123' }),
+    [
+      'tokens.json: tokens["a"].credentialsSecret: region must be a region name like "eu-west-1"',
+      'tokens.json: tokens["a"].credentialsSecret: account id must be 12 digits',
+    ],
+    'schema rejects',
+  ],
+  [
+    'a truncated ARN',
+    one({ credentialsSecret: 'arn:aws:secretsmanager:eu-west-1' }),
+    [`tokens.json: tokens["a"].credentialsSecret: ${EXPECTED_SECRET_ARN}; this is not a complete ARN`],
+    'schema rejects',
+  ],
+  [
+    'a tokenSecretName that is no secret name',
+    one({ tokenSecretName: 'has spaces' }),
+    ['tokens.json: tokens["a"].tokenSecretName: must be a secret name: up to 512 of A-Z a-z 0-9 /_+=.@-'],
+    'schema rejects',
+  ],
+  [
+    'one tokenSecretName for two tokens',
+    { tokens: [{ name: 'a', tokenSecretName: 'adobe/token' }, { name: 'b', tokenSecretName: 'adobe/token' }] },
+    ['tokens.json: tokens["b"].tokenSecretName: also the tokenSecretName of tokens["a"] (each token needs a new secret of its own)'],
+    'synth only',
+  ],
+  [
+    "a tokenSecretName that is another token's credentials secret",
+    { tokens: [{ name: 'a', credentialsSecret: 'adobe/creds' }, { name: 'b', tokenSecretName: 'adobe/creds' }] },
+    ['tokens.json: tokens["b"].tokenSecretName: also the credentialsSecret of tokens["a"] (each token needs a new secret of its own)'],
+    'synth only',
+  ],
+  [
+    'a stack name starting with a digit',
+    one({ stack: '1st' }),
+    ['tokens.json: tokens["a"].stack: must be a stack name: up to 128 letters, digits or hyphens, starting with a letter'],
+    'schema rejects',
+  ],
+  [
+    'a key alias as encryptionKey',
+    one({ encryptionKey: 'alias/aws/secretsmanager' }),
+    ['tokens.json: tokens["a"].encryptionKey: must be "create" or a KMS key ARN'],
+    'schema rejects',
+  ],
+  [
+    'a key alias ARN as encryptionKey',
+    one({ encryptionKey: 'arn:aws:kms:eu-west-1:111111111111:alias/aem' }),
+    ['tokens.json: tokens["a"].encryptionKey: expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>), got a kms alias ARN'],
+    'schema rejects',
+  ],
+  [
+    'a short account id as reader',
+    one({ encryptionKey: 'create', crossAccountReaders: ['2222'] }),
+    ['tokens.json: tokens["a"].crossAccountReaders[0]: account id must be 12 digits'],
+    'schema rejects',
+  ],
+  [
+    'an assumed-role ARN as reader',
+    one({ encryptionKey: 'create', crossAccountReaders: ['arn:aws:sts::222222222222:assumed-role/reader/session'] }),
+    [`tokens.json: tokens["a"].crossAccountReaders[0]: ${EXPECTED_IAM_ARN}, got a sts assumed-role ARN`],
+    'schema rejects',
+  ],
+  [
+    'an IAM ARN with a region',
+    one({ encryptionKey: 'create', crossAccountReaders: ['arn:aws:iam:eu-west-1:222222222222:role/reader'] }),
+    [`tokens.json: tokens["a"].crossAccountReaders[0]: ${EXPECTED_IAM_ARN}, which names no region`],
+    'schema rejects',
+  ],
+  [
+    'a reader that is neither',
+    one({ encryptionKey: 'create', crossAccountReaders: ['partner'] }),
+    ['tokens.json: tokens["a"].crossAccountReaders[0]: must be a 12-digit account id or an IAM role, user or root ARN'],
+    'schema rejects',
+  ],
+  [
+    'no readers',
+    one({ encryptionKey: 'create', crossAccountReaders: [] }),
+    ['tokens.json: tokens["a"].crossAccountReaders: must be a non-empty list of 12-digit account ids or IAM role, user or root ARNs'],
+    'schema rejects',
+  ],
+  [
+    'a reader listed twice',
+    one({ encryptionKey: 'create', crossAccountReaders: ['222222222222', '222222222222'] }),
+    ['tokens.json: tokens["a"].crossAccountReaders[1]: "222222222222" is listed twice'],
+    'schema rejects',
+  ],
+  [
+    'readers without encryptionKey',
+    one({ crossAccountReaders: ['222222222222'] }),
+    ['tokens.json: tokens["a"].crossAccountReaders: needs "encryptionKey": other accounts cannot decrypt the AWS managed key'],
+    'schema rejects',
+  ],
+  [
+    'one region instead of a list',
+    one({ replicaRegions: 'us-east-1' }),
+    ['tokens.json: tokens["a"].replicaRegions: must be a non-empty list of region names like "eu-west-1"'],
+    'schema rejects',
+  ],
+  [
+    'a region name that is none',
+    one({ replicaRegions: ['Europe'] }),
+    ['tokens.json: tokens["a"].replicaRegions[0]: must be a region name like "eu-west-1"'],
+    'schema rejects',
+  ],
+];
 
 describe('parseAppConfig', () => {
   it('accepts a minimal entry and defaults the credentials secret to "create"', () => {
@@ -7,53 +262,128 @@ describe('parseAppConfig', () => {
     expect(config.tokens).toEqual([{ name: 'aem-prod', credentialsSecret: 'create' }]);
   });
 
-  it('keeps every documented override', () => {
-    const entry = {
-      name: 'aem-stage',
-      credentialsSecret: 'adobe/aem-stage',
-      scheduleMinutes: 30,
-      refreshThreshold: 0.6,
-      imsBaseUrl: 'https://ims.proxy.example',
-      credentialsType: 'oauth',
-      tokenSecretName: 'adobe/aem-stage/token',
-      encryptionKey: 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-      crossAccountReaders: ['222222222222', 'arn:aws:iam::333333333333:role/aem-reader'],
-      replicaRegions: ['us-east-1'],
-      stack: 'AdobeTokens-stage',
-    };
-    expect(parseAppConfig({ tokens: [entry] }).tokens[0]).toEqual(entry);
+  it('keeps every documented override and ignores "$schema"', () => {
+    const config = parseAppConfig({ $schema: './config.schema.json', tokens: [FULL, { name: 'b', credentialsSecret: SECRET_ARN }] });
+    expect(config.tokens).toEqual([FULL, { name: 'b', credentialsSecret: SECRET_ARN }]);
+  });
+
+  it.each(INVALID)('reports %s in one line per problem', (_what, raw, lines) => {
+    expect(problemsOf(raw)).toEqual(lines);
+  });
+
+  it('reports every problem at once, each naming its token', () => {
+    // Prepare
+    const raw = { tokens: [{ name: 'aem-prod', schedulMinutes: 30, refreshThreshold: 2 }, { name: 'aem-stage', stack: '1st' }] };
+
+    // Act
+    const lines = problemsOf(raw);
+
+    // Assess
+    expect(lines).toEqual([
+      'tokens.json: tokens["aem-prod"].schedulMinutes: unknown key (did you mean scheduleMinutes?)',
+      'tokens.json: tokens["aem-prod"].refreshThreshold: must be a number between 0 and 1 (exclusive)',
+      'tokens.json: tokens["aem-stage"].stack: must be a stack name: up to 128 letters, digits or hyphens, starting with a letter',
+    ]);
+  });
+
+  it('throws a ConfigError whose message is its lines, without a source when none is given', () => {
+    const error = (() => {
+      try {
+        return parseAppConfig({ tokens: [{ name: 'a', scheduleMinutes: 0, stack: '1st' }] });
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).name).toBe('ConfigError');
+    expect((error as ConfigError).message).toBe(
+      'tokens["a"].scheduleMinutes: must be a whole number of minutes, at least 1\n' +
+        'tokens["a"].stack: must be a stack name: up to 128 letters, digits or hyphens, starting with a letter',
+    );
+  });
+});
+
+describe('loadAppConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ims-config-'));
+  /** Writes `text` to a file of its own and loads it. */
+  const load = (text: string) => {
+    const file = join(dir, `tokens-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, text);
+    return { file, act: () => loadAppConfig({ file, context: { tokens: [{ name: 'from-context' }] } }) };
+  };
+
+  it('reads the file named with -c config=…, ahead of the cdk.json context', () => {
+    const { act } = load('\uFEFF{ "tokens": [{ "name": "from-file" }] }');
+    expect(act().tokens.map((token) => token.name)).toEqual(['from-file']);
+  });
+
+  it('uses the cdk.json context without a file, naming it in messages', () => {
+    expect(loadAppConfig({ context: { tokens: [{ name: 'from-context' }] } }).tokens[0]!.name).toBe('from-context');
+    expect(() => loadAppConfig({ context: undefined })).toThrow(`${CONTEXT_SOURCE}: must be an object with a "tokens" list`);
+  });
+
+  it('names the file in every problem', () => {
+    const { file, act } = load('{ "tokens": [{ "name": "aem-prod", "schedulMinutes": 30 }] }');
+    expect(act).toThrow(`${file}: tokens["aem-prod"].schedulMinutes: unknown key (did you mean scheduleMinutes?)`);
   });
 
   it.each([
-    [undefined, /must be an object with a "tokens" array/],
-    [{ tokens: [] }, /"tokens" must be a non-empty array/],
-    [{ tokens: [{ name: 'a' }], extra: 1 }, /unknown key "extra"/],
-    [{ tokens: ['a'] }, /tokens\[0\] must be an object/],
-    [{ tokens: [{ name: 'bad name' }] }, /tokens\[0\] "name" must be 1-40 letters/],
-    [{ tokens: [{ name: 'a'.repeat(41) }] }, /tokens\[0\] "name"/],
-    [{ tokens: [{ name: 'a' }, { name: 'A' }] }, /tokens\[1\] "name": "A" is used twice/],
-    [{ tokens: [{ name: 'a', schedule: '1h' }] }, /tokens\[0\] has unknown key "schedule"/],
-    [{ tokens: [{ name: 'a', scheduleMinutes: 0.5 }] }, /tokens "a" "scheduleMinutes" must be a whole number/],
-    [{ tokens: [{ name: 'a', refreshThreshold: 2 }] }, /tokens "a" "refreshThreshold" must be a number between 0 and 1/],
-    [{ tokens: [{ name: 'a', imsBaseUrl: 'not a url' }] }, /tokens "a" "imsBaseUrl" is not a URL/],
-    [{ tokens: [{ name: 'a', imsBaseUrl: 'http://proxy.corp.example' }] }, /tokens "a" "imsBaseUrl" must use https/],
-    [{ tokens: [{ name: 'a', imsBaseUrl: 'https://u:p@proxy.example' }] }, /tokens "a" "imsBaseUrl" must not carry a query, fragment or user info/],
-    [{ tokens: [{ name: 'Dashboard' }] }, /tokens\[0\] "name": "Dashboard" is reserved/],
-    [
-      { tokens: [{ name: 'a', credentialsSecret: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod' }] },
-      /tokens "a" "credentialsSecret" must be a complete ARN, ending in the 6-character suffix/,
-    ],
-    [{ tokens: [{ name: 'a', credentialsType: 'saml' }] }, /tokens "a" "credentialsType" must be "jwt" or "oauth"/],
-    [{ tokens: [{ name: 'a', credentialsSecret: 42 }] }, /tokens "a" "credentialsSecret" must be "create" or a secret name or ARN/],
-    [{ tokens: [{ name: 'a', tokenSecretName: 'has spaces' }] }, /tokens "a" "tokenSecretName" must be a secret name/],
-    [{ tokens: [{ name: 'a', stack: '1st' }] }, /tokens "a" "stack" must be a stack name/],
-    [{ tokens: [{ name: 'a', encryptionKey: 'alias/aws/secretsmanager' }] }, /tokens "a" "encryptionKey" must be "create" or a KMS key ARN/],
-    [{ tokens: [{ name: 'a', encryptionKey: 'create', crossAccountReaders: ['2222'] }] }, /tokens "a" "crossAccountReaders" must list 12-digit/],
-    [{ tokens: [{ name: 'a', encryptionKey: 'create', crossAccountReaders: [] }] }, /tokens "a" "crossAccountReaders" must list/],
-    [{ tokens: [{ name: 'a', crossAccountReaders: ['222222222222'] }] }, /tokens "a" "crossAccountReaders" needs "encryptionKey"/],
-    [{ tokens: [{ name: 'a', replicaRegions: 'us-east-1' }] }, /tokens "a" "replicaRegions" must list region names/],
-  ])('rejects %j naming the entry and field', (raw, message) => {
-    expect(() => parseAppConfig(raw)).toThrow(message);
+    ['a trailing comma', '{ "tokens": [\n  { "name": "aem-prod", }\n] }', 'expected double-quoted property name at line 2, column 25'],
+    ['a bare word, never quoting the text', '{ "tokens": s3cr3t-looking-word }', "unexpected token 's'"],
+    ['a cut-off file', '{ "tokens": [', 'unexpected end of JSON input'],
+  ])('names the file and the place of a JSON syntax error: %s', (_what, text, detail) => {
+    const { file, act } = load(text);
+    expect(act).toThrow(new ConfigError([`${file}: not valid JSON: ${detail}`]));
+  });
+
+  it('names a file it cannot read', () => {
+    const file = join(dir, 'missing.json');
+    expect(() => loadAppConfig({ file })).toThrow(new ConfigError([`${file}: cannot read the file (no such file)`]));
+  });
+});
+
+describe('defaultStackName', () => {
+  it('is -c stackName=… when valid, else ImsTokenRefresher', () => {
+    expect(defaultStackName('AdobeTokens')).toBe('AdobeTokens');
+    expect(defaultStackName(undefined)).toBe('ImsTokenRefresher');
+    expect(() => defaultStackName('bad name')).toThrow(
+      'context "stackName": must be a stack name: up to 128 letters, digits or hyphens, starting with a letter',
+    );
+  });
+});
+
+describe('configJsonSchema', () => {
+  // An editor's view: the formats VS Code checks, "uri" among them.
+  const validate = new Ajv({ allErrors: true, formats: { uri: (value: string) => URL.canParse(value) } }).compile(configJsonSchema());
+  const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> };
+
+  it.each([
+    ["the repo's cdk.json context", cdkJson.context.imsTokenRefresher],
+    ['every key, with "$schema"', { $schema: './config.schema.json', tokens: [FULL, { name: 'b', credentialsSecret: SECRET_ARN }] }],
+    ['loopback http and "create" everywhere', one({ imsBaseUrl: 'http://127.0.0.1:8080', credentialsSecret: 'create', encryptionKey: 'create' })],
+  ])('accepts %s, as parseAppConfig does', (_what, raw) => {
+    expect(problemsOf(raw)).toEqual([]);
+    expect(validate(raw), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it.each(INVALID.filter(([, , , schema]) => schema === 'schema rejects'))('rejects %s, as parseAppConfig does', (_what, raw) => {
+    expect(validate(raw)).toBe(false);
+  });
+
+  it.each(INVALID.filter(([, , , schema]) => schema === 'synth only'))('cannot tell %s: synth does', (_what, raw) => {
+    expect(validate(raw)).toBe(true);
+  });
+
+  it('is draft-07, describes every token key, and completes "create"', () => {
+    const schema = configJsonSchema() as {
+      $schema: string;
+      properties: { tokens: { items: { properties: Record<string, { description?: string; anyOf?: unknown[] }> } } };
+    };
+    const keys = schema.properties.tokens.items.properties;
+    expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
+    expect(Object.keys(keys)).toEqual(Object.keys(FULL));
+    expect(Object.values(keys).every((key) => key.description)).toBe(true);
+    expect(keys.credentialsSecret!.anyOf).toContainEqual({ const: 'create' });
   });
 });
 
