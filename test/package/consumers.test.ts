@@ -525,7 +525,7 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
 
     it('runs through npx: `npx ims-token --help` prints the usage', async ({ expect }) => {
       const dir = await readerInstall;
-      const result = await ok('npx', ['--no', '--', 'ims-token', '--help'], { cwd: dir, env: npmEnv(NODE_24!) });
+      const result = await ok('npx', ['ims-token', '--help'], { cwd: dir, env: npmEnv(NODE_24!) });
       expect(result.stdout).toContain('ims-token --secret-id <id>');
     });
   });
