@@ -7,7 +7,6 @@ import { refreshReason, type RefreshReason } from './policy.js';
 import type { SecretStore, SecretVersion } from './store.js';
 import { checkTokenClock, expiresAtMs, parseTokenRecord, type CredentialsType, type TokenRecord } from './token.js';
 
-
 /** The outside world, injected: the store, IMS over fetch, the clock, the sleeper and jitter. */
 export interface RefreshDeps {
   readonly store: SecretStore;
