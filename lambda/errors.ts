@@ -49,7 +49,7 @@ export class CredentialsError extends RefresherError {
 }
 
 /** Bound for the IMS `error` code and `X-Debug-Id`: both are short identifiers when IMS sends them. */
-const MAX_DETAIL_LENGTH = 100;
+export const MAX_DETAIL_LENGTH = 100;
 
 /** Adobe IMS could not be used: rejected (permanent), unavailable (transient) or answered nonsense. */
 export class ImsError extends RefresherError {

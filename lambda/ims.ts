@@ -1,5 +1,5 @@
 import type { Credentials } from './credentials.js';
-import { ImsError } from './errors.js';
+import { ImsError, MAX_DETAIL_LENGTH } from './errors.js';
 import { signJwt } from './jwt.js';
 import { redactOptional, rememberSecret } from './redact.js';
 import { accessTokenProblem, lifetimeProblem } from './token.js';
@@ -9,7 +9,6 @@ export type Fetch = typeof globalThis.fetch;
 /** What IMS gave us, with the lifetime already converted to milliseconds. */
 export interface ImsToken {
   readonly accessToken: string;
-  readonly tokenType: string;
   readonly lifetimeMs: number;
 }
 
@@ -28,7 +27,6 @@ export interface ExchangeOptions {
 /** Largest answer read: an IMS answer is about 2 KB; more is a broken peer, and is not buffered. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
 const MAX_DESCRIPTION_LENGTH = 200;
-const MAX_ERROR_CODE_LENGTH = 100;
 
 /**
  * One exchange at IMS: the signed-JWT exchange for service credentials, client_credentials for
@@ -129,7 +127,8 @@ function debugSuffix(debugId: string | undefined): string {
 
 function rejection(response: Response, path: string, body: unknown, debugId: string | undefined, now: number): ImsError {
   const status = response.status;
-  const imsError = redactOptional(field(body, 'error'), MAX_ERROR_CODE_LENGTH);
+  // Bounded here too, so that a long one cannot push the debug id out of the message.
+  const imsError = redactOptional(field(body, 'error'), MAX_DETAIL_LENGTH);
   const description = redactOptional(field(body, 'error_description'), MAX_DESCRIPTION_LENGTH);
   const transient = status === 429 || status >= 500;
   const detail = [imsError ?? (transient ? undefined : 'no IMS error code'), description].filter(Boolean).join(': ');
@@ -171,7 +170,7 @@ function token(body: unknown, unit: 'milliseconds' | 'seconds', path: string, de
   const lifetimeMs = unit === 'milliseconds' ? expiresIn : expiresIn * 1000;
   const lifetime = lifetimeProblem(lifetimeMs);
   if (lifetime) throw invalidAnswer(path, debugId, `has an "expires_in" that, in ${unit} as this flow uses, ${lifetime}`);
-  return { accessToken: answer.access_token as string, tokenType: 'bearer', lifetimeMs };
+  return { accessToken: answer.access_token as string, lifetimeMs };
 }
 
 function field(body: unknown, name: string): string | undefined {

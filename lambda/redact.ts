@@ -29,6 +29,8 @@ export const MAX_TEXT_LENGTH = 1_000;
 export const REDACTED = '[redacted]';
 
 const remembered = new Set<string>();
+/** `remembered`, longest first (so a secret that contains another is removed whole); sorted when it changes. */
+let longestFirst: string[] = [];
 const JWT_SHAPE = /eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*/g;
 const PEM_BLOCK = /-----BEGIN [A-Z ]+-----[\s\S]*?(-----END [A-Z ]+-----|$)/g;
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
@@ -47,6 +49,7 @@ export function rememberSecret(...values: readonly (string | undefined)[]): void
     if (remembered.size <= MAX_REMEMBERED) break;
     remembered.delete(oldest);
   }
+  longestFirst = [...remembered].sort((a, b) => b.length - a.length);
 }
 
 /** Remembers each line of a PEM private key's body (the key as it sits in the secret, any line ends). */
@@ -59,7 +62,10 @@ export function redact(text: string, maxLength = MAX_TEXT_LENGTH): string {
   let clean = withoutRemembered(text);
   // A secret split by inserted control characters (a wrapped echo) is found once they are gone.
   const joined = clean.replace(CONTROL, '');
-  if (joined !== clean && withoutRemembered(joined) !== joined) clean = withoutRemembered(joined);
+  if (joined !== clean) {
+    const rejoined = withoutRemembered(joined);
+    if (rejoined !== joined) clean = rejoined;
+  }
   clean = clean.replace(PEM_BLOCK, REDACTED).replace(JWT_SHAPE, REDACTED).replace(CONTROL, ' ');
   return clean.length > maxLength ? `${clean.slice(0, maxLength - 1)}…` : clean;
 }
@@ -71,8 +77,7 @@ export function redactedJson(value: unknown, indent?: number): string {
 
 function withoutRemembered(text: string): string {
   let clean = text;
-  // Longest first, so a secret that contains another is removed whole.
-  for (const secret of [...remembered].sort((a, b) => b.length - a.length)) clean = clean.replaceAll(secret, REDACTED);
+  for (const secret of longestFirst) clean = clean.replaceAll(secret, REDACTED);
   return clean;
 }
 

@@ -167,7 +167,7 @@ function record(
 ): TokenRecord {
   return {
     access_token: token.accessToken,
-    token_type: token.tokenType,
+    token_type: 'bearer', // the only type `exchange` accepts
     issued_at: new Date(issuedAt).toISOString(),
     expires_at: new Date(issuedAt + token.lifetimeMs).toISOString(),
     client_id: clientId,

@@ -64,7 +64,7 @@ export class SecretsManagerStore implements SecretStore {
           false,
         );
       }
-      throw new SecretStoreError('SECRET_READ_FAILED', `could not read secret "${secretId}"${why(error)}`, error, retryable(error));
+      throw readFailed(secretId, error);
     }
   }
 
@@ -88,9 +88,13 @@ export class SecretsManagerStore implements SecretStore {
       return true;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return false;
-      throw new SecretStoreError('SECRET_READ_FAILED', `could not read secret "${secretId}"${why(error)}`, error, retryable(error));
+      throw readFailed(secretId, error);
     }
   }
+}
+
+function readFailed(secretId: string, error: unknown): SecretStoreError {
+  return new SecretStoreError('SECRET_READ_FAILED', `could not read secret "${secretId}"${why(error)}`, error, retryable(error));
 }
 
 /** Waiting may help unless AWS refused the request (a 4xx fault) for a reason other than throttling. */
@@ -99,10 +103,10 @@ function retryable(error: unknown): boolean {
   return $fault !== 'client' || $retryable?.throttling === true || /Throttl|TooManyRequests/.test((error as Error).name);
 }
 
-/** A hint for the failures that are ours to explain; the SDK error itself stays the `cause`. */
+/**
+ * A hint for a timeout; the SDK error itself stays the `cause`. (A call aborted by the run's
+ * signal never gets here: the core reports it first, see `bounded` in refresh.ts.)
+ */
 function why(error: unknown): string {
-  const name = (error as Error)?.name;
-  if (name === 'AbortError') return ": no answer before the run's deadline";
-  if (name === 'TimeoutError') return ': no answer in time';
-  return '';
+  return (error as Error)?.name === 'TimeoutError' ? ': no answer in time' : '';
 }
