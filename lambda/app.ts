@@ -5,7 +5,7 @@ import { ConfigurationError, ImsError } from './errors.js';
 import { runRefresh, type RefreshDeps, type RefreshRequest, type RunResult } from './refresh.js';
 import { redact } from './redact.js';
 import { SecretsManagerStore, secretsManagerClient } from './secrets-manager-store.js';
-import { expiresAtMs, type TokenRecord } from './token.js';
+import { expiresAtMs } from './token.js';
 
 /** The part of the Lambda context we use. */
 export interface InvocationContext {
@@ -13,11 +13,17 @@ export interface InvocationContext {
   getRemainingTimeInMillis(): number;
 }
 
-/** What the refresher returns to its caller (never a secret). */
+/** What the refresher returns to its caller (never a secret); optional fields are left out when unknown. */
 export interface RefreshSummary {
   readonly outcome: RunResult['outcome'];
   readonly reason: RunResult['reason'];
+  /** The token in the secret after the run. */
   readonly expiresAt: string | undefined;
+  readonly issuedAt?: string;
+  /** The credentials version that minted the token in the secret. */
+  readonly credentialsVersionId?: string;
+  /** When the current credentials' certificate expires (AEM service credentials). */
+  readonly credentialsExpiresAt?: string;
 }
 
 export interface HandlerOverrides extends Partial<RefreshDeps> {
@@ -60,7 +66,13 @@ export function createHandler(overrides: HandlerOverrides = {}) {
     const result = await runRefresh(settings, request(event, context, deps.now()), deps);
     report(result, logger, metrics, deps.now());
     if (result.error) throw result.error;
-    return { outcome: result.outcome, reason: result.reason, expiresAt: result.token?.expires_at };
+    return {
+      outcome: result.outcome,
+      reason: result.reason,
+      expiresAt: result.token?.expires_at,
+      ...(result.token ? { issuedAt: result.token.issued_at, credentialsVersionId: result.token.credentials_version_id } : {}),
+      ...(result.credentialsExpiresAt === undefined ? {} : { credentialsExpiresAt: isoDate(result.credentialsExpiresAt) }),
+    };
   };
 }
 
@@ -95,20 +107,26 @@ const OUTCOME_METRIC = {
  * when the secret holds no token, and unknown (undefined) when the secret could not be read.
  */
 export function runSignals(result: RunResult, now: number) {
-  const secondsLeft = (token: TokenRecord) => Math.max(0, Math.floor((expiresAtMs(token) - now) / 1000));
+  const secondsLeft = (expiresAt: number) => Math.max(0, Math.floor((expiresAt - now) / 1000));
   return {
     outcome:
       result.outcome !== 'failed' ? result.outcome : result.error?.transient ? 'failedTransient' : 'failedPermanent',
-    secondsToExpiry: result.token ? secondsLeft(result.token) : result.tokenRead ? 0 : undefined,
+    secondsToExpiry: result.token ? secondsLeft(expiresAtMs(result.token)) : result.tokenRead ? 0 : undefined,
+    credentialsSecondsToExpiry: result.credentialsExpiresAt === undefined ? undefined : secondsLeft(result.credentialsExpiresAt),
   } as const;
 }
 
+const isoDate = (ms: number) => new Date(ms).toISOString();
+
 /** One log line and one metrics blob per run; time to expiry on every run that could read it, failed ones too. */
 function report(result: RunResult, logger: Logger, metrics: Metrics, now: number): void {
-  const { outcome, secondsToExpiry } = runSignals(result, now);
+  const { outcome, secondsToExpiry, credentialsSecondsToExpiry } = runSignals(result, now);
   metrics.addMetric('Runs', MetricUnit.Count, 1);
   metrics.addMetric(OUTCOME_METRIC[outcome], MetricUnit.Count, 1);
   if (secondsToExpiry !== undefined) metrics.addMetric('TokenSecondsToExpiry', MetricUnit.Seconds, secondsToExpiry);
+  if (credentialsSecondsToExpiry !== undefined) {
+    metrics.addMetric('CredentialsSecondsToExpiry', MetricUnit.Seconds, credentialsSecondsToExpiry);
+  }
   metrics.addMetric('ImsAttempts', MetricUnit.Count, result.imsAttempts);
   if (result.imsLatencyMs !== undefined) metrics.addMetric('ImsLatency', MetricUnit.Milliseconds, result.imsLatencyMs);
   metrics.publishStoredMetrics();
@@ -120,21 +138,33 @@ function report(result: RunResult, logger: Logger, metrics: Metrics, now: number
     secondsToExpiry,
     imsAttempts: result.imsAttempts,
     imsLatencyMs: result.imsLatencyMs,
+    credentialsVersionId: result.credentialsVersionId,
+    credentialsExpiresAt: result.credentialsExpiresAt === undefined ? undefined : isoDate(result.credentialsExpiresAt),
   };
+  if (result.outcome === 'refreshed' && result.rejectedClientSecrets.length > 0) {
+    // Indexes only: which entries of the credentials' client secrets to delete, never their values.
+    logger.warn('client secret rejected', {
+      rejectedClientSecrets: result.rejectedClientSecrets,
+      action: 'IMS refused these client secrets (by position in the credentials); a later one worked: delete them from the credentials',
+    });
+  }
   const error = result.error;
   if (!error) {
     logger.info(result.outcome === 'refreshed' ? 'token refreshed' : 'token kept', fields);
     return;
   }
+  // IMS's answer, also when it is the cause of a fallback's credentials error.
+  const ims = error instanceof ImsError ? error : error.cause instanceof ImsError ? error.cause : undefined;
   logger.error('refresh failed', {
     ...fields,
     errorCode: error.code,
     errorName: error.name,
     errorMessage: error.message,
     transient: error.transient,
-    ...(error instanceof ImsError
-      ? { imsStatus: error.status, imsError: error.imsError, imsDebugId: error.debugId }
-      : {}),
+    ...(ims ? { imsStatus: ims.status, imsError: ims.imsError, imsDebugId: ims.debugId } : {}),
     causeName: error.cause instanceof Error ? error.cause.name : undefined,
+    ...(result.fallbackCredentialsVersionId === undefined
+      ? {}
+      : { rejectedCredentialsVersionId: result.credentialsVersionId, fallbackCredentialsVersionId: result.fallbackCredentialsVersionId }),
   });
 }

@@ -11,6 +11,8 @@ export interface RefreshSettings {
   readonly credentialsType?: CredentialsType;
   /** Renew when this share of the token's lifetime or less is left (0 < x < 1). */
   readonly refreshThreshold: number;
+  /** Which OAuth Server-to-Server credential of a Developer Console project download to use (`name` or `id`). */
+  readonly credentialName?: string;
 }
 
 /** Default share of the token's life left at which it is renewed: after half its life. */
@@ -21,7 +23,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /**
  * Reads the Lambda's environment (the configuration contract, see README):
  * CREDENTIALS_SECRET_ID, TOKEN_SECRET_ID (required); IMS_BASE_URL, CREDENTIALS_TYPE,
- * REFRESH_THRESHOLD (optional). Throws `ConfigurationError` naming the variable.
+ * REFRESH_THRESHOLD, CREDENTIAL_NAME (optional). Throws `ConfigurationError` naming the variable.
  */
 export function readConfig(env: Record<string, string | undefined>): RefreshSettings {
   const settings: RefreshSettings = {
@@ -30,6 +32,7 @@ export function readConfig(env: Record<string, string | undefined>): RefreshSett
     imsBaseUrl: parseImsBaseUrl(env.IMS_BASE_URL),
     credentialsType: credentialsType(env.CREDENTIALS_TYPE),
     refreshThreshold: threshold(env.REFRESH_THRESHOLD),
+    credentialName: env.CREDENTIAL_NAME?.trim() || undefined,
   };
   if (settings.credentialsSecretId === settings.tokenSecretId) {
     throw new ConfigurationError('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID must name different secrets');

@@ -1,28 +1,39 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { CredentialsError } from './errors.js';
 import { rememberPemLines, rememberSecret } from './redact.js';
 import type { CredentialsType } from './token.js';
 
+/** Where credentials JSON comes from, detected by its shape (README "Store the credentials"). */
+export type CredentialsShape = 'aem-service-credentials' | 'developer-console-project' | 'oauth-simple';
+
 /** AEM as a Cloud Service service credentials (ims-protocol.md §1): signed-JWT exchange. */
 export interface JwtCredentials {
   readonly type: 'jwt';
+  readonly shape: 'aem-service-credentials';
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** Tried in order: a 401 `invalid_client` for one moves to the next. Never empty. */
+  readonly clientSecrets: readonly string[];
   readonly org: string;
   readonly technicalAccountId: string;
   /** Bare IMS host, e.g. `ims-na1.adobelogin.com`; used in `aud` and metascope claims. */
   readonly imsEndpoint: string;
   readonly metascopes: readonly string[];
   readonly privateKey: KeyObject;
+  /** When the certificate in `publicKey` expires (its notAfter), epoch ms. */
+  readonly certificateExpiresAt: number;
 }
 
 /** Adobe Developer Console OAuth Server-to-Server credentials (ims-protocol.md §2). */
 export interface OAuthCredentials {
   readonly type: 'oauth';
+  readonly shape: 'developer-console-project' | 'oauth-simple';
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** Tried in order: a 401 `invalid_client` for one moves to the next. Never empty. */
+  readonly clientSecrets: readonly string[];
   readonly scopes: readonly string[];
   readonly imsEndpoint: string;
+  /** The chosen credential's `name` in a Developer Console project download. */
+  readonly credentialName?: string;
 }
 
 export type Credentials = JwtCredentials | OAuthCredentials;
@@ -31,6 +42,9 @@ export const DEFAULT_IMS_ENDPOINT = 'ims-na1.adobelogin.com';
 
 const HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i;
 const ADOBE_IMS_HOST = /\.adobelogin\.com$/i;
+const OAUTH_S2S = 'oauth_server_to_server';
+/** Longest credential name quoted in an error: names are not secret, but they are text from outside. */
+const MAX_NAME_LENGTH = 64;
 
 type Json = Record<string, unknown>;
 
@@ -39,12 +53,16 @@ export interface ParseOptions {
   readonly type?: CredentialsType;
   /** Allow an `imsEndpoint` outside `*.adobelogin.com` (only when IMS_BASE_URL is set explicitly). */
   readonly allowAnyImsHost?: boolean;
+  /** Picks one of several OAuth Server-to-Server credentials in a project download, by `name` or `id`. */
+  readonly credentialName?: string;
 }
 
 /**
- * Parses the credentials secret. Errors name the offending field and never contain a value.
- * Accepts the AEM Developer Console JSON with or without its `{ ok, integration, statusCode }`
- * wrapper, and OAuth Server-to-Server JSON `{ clientId, clientSecret, scopes, imsEndpoint? }`.
+ * Parses the credentials secret, detected by shape: the AEM Developer Console service credentials
+ * (with or without their `{ ok, integration, statusCode }` wrapper), the Adobe Developer Console
+ * project download (`project.workspace.details.credentials[]`), or the simple OAuth shape
+ * `{ clientId, clientSecret | clientSecrets, scopes, imsEndpoint? }`. Errors name the offending
+ * field and never contain a value. An expired certificate is not an error here: IMS decides.
  */
 export function parseCredentials(text: string, options: ParseOptions = {}): Credentials {
   let root: unknown;
@@ -56,22 +74,28 @@ export function parseCredentials(text: string, options: ParseOptions = {}): Cred
   if (!isObject(root)) throw new CredentialsError('credentials secret is not a JSON object');
   if (root.ok === false) throw new CredentialsError('credentials JSON says "ok": false; download them again');
 
-  const type = options.type ?? detectType(root);
-  return type === 'jwt' ? parseJwt(root, options) : parseOAuth(root, options);
+  const shape = detectShape(root, options.type);
+  if (shape === 'aem-service-credentials') return parseJwt(root, options);
+  if (shape === 'developer-console-project') return parseProject(root, options);
+  return parseOAuth(root, options);
 }
 
-function detectType(root: Json): CredentialsType {
+function detectShape(root: Json, type: CredentialsType | undefined): CredentialsShape {
   const jwt = 'integration' in root || 'technicalAccount' in root;
-  const oauth = 'clientId' in root || 'clientSecret' in root;
-  if (jwt && oauth) {
+  const project = 'project' in root;
+  const simple = 'clientId' in root || 'clientSecret' in root || 'clientSecrets' in root;
+  if (type === 'jwt') return 'aem-service-credentials';
+  if (type === 'oauth') return project && !simple ? 'developer-console-project' : 'oauth-simple';
+  if ([jwt, project, simple].filter(Boolean).length > 1) {
     throw new CredentialsError(
-      'credentials have both "integration"/"technicalAccount" (JWT) and "clientId"/"clientSecret" (OAuth); set CREDENTIALS_TYPE',
+      'credentials mix shapes: "integration" (AEM service credentials), "project" (Developer Console download) and "clientId" (OAuth); keep one, or set CREDENTIALS_TYPE',
     );
   }
-  if (jwt) return 'jwt';
-  if (oauth) return 'oauth';
+  if (jwt) return 'aem-service-credentials';
+  if (project) return 'developer-console-project';
+  if (simple) return 'oauth-simple';
   throw new CredentialsError(
-    'credentials are neither AEM service credentials (missing "integration") nor OAuth Server-to-Server credentials (missing "clientId" and "clientSecret")',
+    'credentials are not AEM service credentials ("integration"), an Adobe Developer Console project download ("project") or OAuth Server-to-Server credentials ("clientId")',
   );
 }
 
@@ -83,26 +107,75 @@ function parseJwt(root: Json, options: ParseOptions): JwtCredentials {
   const account = integration.technicalAccount;
   if (!isObject(account)) throw new CredentialsError(`"${prefix}technicalAccount" is missing or not an object`);
 
+  const privateKey = readRsaKey(requireString(integration, 'privateKey', prefix), `${prefix}privateKey`);
+  const certificate = readCertificate(requireString(integration, 'publicKey', prefix), `${prefix}publicKey`);
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new CredentialsError(
+      `"${prefix}privateKey" does not belong to the certificate in "${prefix}publicKey"; download both from the same credentials`,
+    );
+  }
   return {
     type: 'jwt',
+    shape: 'aem-service-credentials',
     clientId: requireString(account, 'clientId', `${prefix}technicalAccount.`),
-    clientSecret: secretString(account, 'clientSecret', `${prefix}technicalAccount.`),
+    clientSecrets: [secretString(account, 'clientSecret', `${prefix}technicalAccount.`)],
     org: requireString(integration, 'org', prefix),
     technicalAccountId: requireString(integration, 'id', prefix),
     imsEndpoint: imsHost(requireString(integration, 'imsEndpoint', prefix), `${prefix}imsEndpoint`, options),
     metascopes: requireList(integration, 'metascopes', prefix),
-    privateKey: readRsaKey(requireString(integration, 'privateKey', prefix), `${prefix}privateKey`),
+    privateKey,
+    certificateExpiresAt: Date.parse(certificate.validTo),
   };
 }
 
 function parseOAuth(root: Json, options: ParseOptions): OAuthCredentials {
   const endpoint = root.imsEndpoint === undefined ? DEFAULT_IMS_ENDPOINT : requireString(root, 'imsEndpoint', '');
+  if ('clientSecret' in root && 'clientSecrets' in root) {
+    throw new CredentialsError('credentials have both "clientSecret" and "clientSecrets"; keep one');
+  }
   return {
     type: 'oauth',
+    shape: 'oauth-simple',
     clientId: requireString(root, 'clientId', ''),
-    clientSecret: secretString(root, 'clientSecret', ''),
+    clientSecrets: 'clientSecrets' in root ? secretList(root, 'clientSecrets', '') : [secretString(root, 'clientSecret', '')],
     scopes: requireList(root, 'scopes', ''),
     imsEndpoint: imsHost(endpoint, 'imsEndpoint', options),
+  };
+}
+
+/** The Adobe Developer Console project download: one OAuth Server-to-Server credential of the workspace. */
+function parseProject(root: Json, options: ParseOptions): OAuthCredentials {
+  const field = 'project.workspace.details.credentials';
+  const list = path(root, ['project', 'workspace', 'details', 'credentials']);
+  if (!Array.isArray(list)) throw new CredentialsError(`"${field}" is missing or not a list`);
+  const candidates = list.filter((entry): entry is Json => isObject(entry) && entry.integration_type === OAUTH_S2S);
+  if (candidates.length === 0) {
+    throw new CredentialsError(`"${field}" holds no credential with "integration_type": "${OAUTH_S2S}"; add OAuth Server-to-Server to the project`);
+  }
+  const label = (entry: Json) => JSON.stringify(String(entry.name ?? entry.id ?? '?').slice(0, MAX_NAME_LENGTH));
+  const wanted = options.credentialName;
+  const chosen = wanted === undefined ? candidates : candidates.filter((entry) => entry.name === wanted || entry.id === wanted);
+  if (chosen.length !== 1) {
+    const names = candidates.map(label).join(', ');
+    throw new CredentialsError(
+      wanted === undefined
+        ? `"${field}" holds ${candidates.length} OAuth Server-to-Server credentials (${names}); set credentialName to one of them`
+        : `"${field}" holds no OAuth Server-to-Server credential named by credentialName (it holds ${names})`,
+    );
+  }
+  const entry = chosen[0]!;
+  const index = list.indexOf(entry);
+  const prefix = `${field}[${index}].${OAUTH_S2S}.`;
+  const s2s = entry[OAUTH_S2S];
+  if (!isObject(s2s)) throw new CredentialsError(`"${field}[${index}].${OAUTH_S2S}" is missing or not an object`);
+  return {
+    type: 'oauth',
+    shape: 'developer-console-project',
+    clientId: requireString(s2s, 'client_id', prefix),
+    clientSecrets: secretList(s2s, 'client_secrets', prefix),
+    scopes: requireList(s2s, 'scopes', prefix),
+    imsEndpoint: imsHost(DEFAULT_IMS_ENDPOINT, 'imsEndpoint', options),
+    ...(typeof entry.name === 'string' ? { credentialName: entry.name } : {}),
   };
 }
 
@@ -118,6 +191,20 @@ function requireString(object: Json, key: string, prefix: string): string {
 function secretString(object: Json, key: string, prefix: string): string {
   if (typeof object[key] === 'string') rememberSecret(object[key], object[key].trim());
   return requireString(object, key, prefix);
+}
+
+/** A non-empty list of secret strings, each remembered for redaction first. */
+function secretList(object: Json, key: string, prefix: string): string[] {
+  const value = object[key];
+  if (Array.isArray(value)) {
+    for (const item of value) if (typeof item === 'string') rememberSecret(item, item.trim());
+  }
+  if (value === undefined || value === null) throw new CredentialsError(`"${prefix}${key}" is missing`);
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item.trim() !== '')) {
+    throw new CredentialsError(`"${prefix}${key}" is not a list of non-empty strings`);
+  }
+  if (value.length === 0) throw new CredentialsError(`"${prefix}${key}" is empty`);
+  return value.map((item: string) => item.trim());
 }
 
 /** A comma-separated string (Adobe's form) or an array of strings. */
@@ -146,7 +233,7 @@ function readRsaKey(pem: string, field: string): KeyObject {
   rememberPemLines(pem);
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: pem.replace(/\\r/g, '').replace(/\\n/g, '\n'), format: 'pem' });
+    key = createPrivateKey({ key: unescapeNewlines(pem), format: 'pem' });
   } catch {
     throw new CredentialsError(`"${field}" is not a readable PEM private key`);
   }
@@ -156,6 +243,24 @@ function readRsaKey(pem: string, field: string): KeyObject {
     throw new CredentialsError(`"${field}" is an RSA key shorter than 2048 bits`);
   }
   return key;
+}
+
+/** The certificate in `publicKey` (public: it is not remembered as a secret). */
+function readCertificate(pem: string, field: string): X509Certificate {
+  try {
+    return new X509Certificate(unescapeNewlines(pem));
+  } catch {
+    throw new CredentialsError(`"${field}" is not a readable PEM certificate`);
+  }
+}
+
+/** Keys and certificates pasted through consoles often carry literal "\n" instead of newlines. */
+function unescapeNewlines(pem: string): string {
+  return pem.replace(/\\r/g, '').replace(/\\n/g, '\n');
+}
+
+function path(root: Json, keys: readonly string[]): unknown {
+  return keys.reduce<unknown>((value, key) => (isObject(value) ? value[key] : undefined), root);
 }
 
 function isObject(value: unknown): value is Json {

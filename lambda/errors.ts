@@ -43,8 +43,8 @@ export class ConfigurationError extends RefresherError {
 /** The credentials secret does not hold usable credentials. Names the field, never its value. */
 export class CredentialsError extends RefresherError {
   override name = 'CredentialsError';
-  constructor(message: string) {
-    super('CREDENTIALS_INVALID', message);
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('CREDENTIALS_INVALID', message, options);
   }
 }
 

@@ -29,20 +29,23 @@ export const MAX_ANSWER_BYTES = 64 * 1024;
 const MAX_DESCRIPTION_LENGTH = 200;
 
 /**
- * One exchange at IMS: the signed-JWT exchange for service credentials, client_credentials for
- * OAuth Server-to-Server. Throws `ImsError`: IMS_UNAVAILABLE (transient: 429, 5xx, timeout,
+ * One exchange at IMS with one of the credentials' client secrets: the signed-JWT exchange for
+ * service credentials, client_credentials for OAuth Server-to-Server. Throws `ImsError`: IMS_UNAVAILABLE (transient: 429, 5xx, timeout,
  * network), IMS_REJECTED (other 4xx, and 3xx: redirects are not followed), IMS_RESPONSE_INVALID
  * (a 2xx that is not a valid token). Everything IMS says is untrusted: the JWT sent and any access
  * token seen are remembered for redaction before any message can be built.
  */
-export async function exchange(credentials: Credentials, options: ExchangeOptions): Promise<ImsToken> {
+export async function exchange(credentials: Credentials, clientSecret: string, options: ExchangeOptions): Promise<ImsToken> {
   const base = (options.baseUrl ?? `https://${credentials.imsEndpoint}`).replace(/\/+$/, '');
-  const form = new URLSearchParams({ client_id: credentials.clientId, client_secret: credentials.clientSecret });
+  const form = new URLSearchParams({ client_id: credentials.clientId, client_secret: clientSecret });
   let path: string;
+  // What we send that a peer could hand back as a "token": storing it would give the secret to every reader.
+  const sent = [clientSecret];
   if (credentials.type === 'jwt') {
     path = '/ims/exchange/jwt';
     const jwt = await signJwt(credentials, options.now);
     rememberSecret(jwt);
+    sent.push(jwt);
     form.set('jwt_token', jwt);
   } else {
     path = '/ims/token/v3';
@@ -91,10 +94,10 @@ export async function exchange(credentials: Credentials, options: ExchangeOption
     throw unavailable('the answer was cut off', error, response.status);
   }
   const body = text === undefined ? undefined : parseJson(text);
-  if (!response.ok) throw rejection(response, path, body, debugId, options.now);
+  if (!response.ok) throw rejection(response, path, body, debugId, options.now, expiredCertificate(credentials, options.now));
   if (text === undefined) throw invalidAnswer(path, debugId, `is larger than ${MAX_ANSWER_BYTES} bytes`);
   // Units differ by flow (ims-protocol.md §1, §2): milliseconds for the JWT exchange, seconds for OAuth.
-  return token(body, credentials.type === 'jwt' ? 'milliseconds' : 'seconds', path, debugId);
+  return token(body, credentials.type === 'jwt' ? 'milliseconds' : 'seconds', path, debugId, sent);
 }
 
 /** The answer's text, or `undefined` (left unread) when it is larger than `MAX_ANSWER_BYTES`. */
@@ -125,7 +128,21 @@ function debugSuffix(debugId: string | undefined): string {
   return debugId ? ` (X-Debug-Id ${debugId})` : '';
 }
 
-function rejection(response: Response, path: string, body: unknown, debugId: string | undefined, now: number): ImsError {
+/** What to add to a rejection when the certificate had expired: the likely reason, and what to do. */
+function expiredCertificate(credentials: Credentials, now: number): string {
+  if (credentials.type !== 'jwt' || credentials.certificateExpiresAt > now) return '';
+  const date = new Date(credentials.certificateExpiresAt).toISOString();
+  return `; the credentials' certificate expired on ${date}: refresh them in the AEM Developer Console`;
+}
+
+function rejection(
+  response: Response,
+  path: string,
+  body: unknown,
+  debugId: string | undefined,
+  now: number,
+  hint: string,
+): ImsError {
   const status = response.status;
   // Bounded here too, so that a long one cannot push the debug id out of the message.
   const imsError = redactOptional(field(body, 'error'), MAX_DETAIL_LENGTH);
@@ -135,7 +152,8 @@ function rejection(response: Response, path: string, body: unknown, debugId: str
   const message =
     `IMS ${transient ? 'unavailable' : 'rejected the request'} at ${path}: HTTP ${status}` +
     (detail ? ` ${detail}` : '') +
-    debugSuffix(debugId);
+    debugSuffix(debugId) +
+    (transient ? '' : hint);
   return new ImsError(transient ? 'IMS_UNAVAILABLE' : 'IMS_REJECTED', message, {
     status,
     imsError,
@@ -150,13 +168,19 @@ function invalidAnswer(path: string, debugId: string | undefined, what: string):
 
 /**
  * The token in a 2xx answer, or `IMS_RESPONSE_INVALID`: `access_token` a bearer token (RFC 6750
- * b64token, at most MAX_ACCESS_TOKEN_LENGTH), `token_type` bearer, `expires_in` a number whose
+ * b64token, at most MAX_ACCESS_TOKEN_LENGTH) and not a secret we `sent`, `token_type` bearer, `expires_in` a number whose
  * lifetime in this flow's unit is one IMS issues (TOKEN_LIFETIME_MS).
  */
-function token(body: unknown, unit: 'milliseconds' | 'seconds', path: string, debugId: string | undefined): ImsToken {
+function token(
+  body: unknown,
+  unit: 'milliseconds' | 'seconds',
+  path: string,
+  debugId: string | undefined,
+  sent: readonly string[],
+): ImsToken {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidAnswer(path, debugId, 'is not a JSON object');
   const answer = body as Record<string, unknown>;
-  const tokenProblem = accessTokenProblem(answer.access_token);
+  const tokenProblem = sent.includes(answer.access_token as string) ? 'is the client secret or JWT we sent' : accessTokenProblem(answer.access_token);
   if (tokenProblem) throw invalidAnswer(path, debugId, `has an "access_token" that ${tokenProblem}`);
   // Remembered only once it is a token: junk could be any text, even words of our own log lines.
   rememberSecret(answer.access_token as string);

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { RefreshSettings } from './config.js';
-import { parseCredentials } from './credentials.js';
+import { parseCredentials, type Credentials } from './credentials.js';
 import { ConfigurationError, CredentialsError, ImsError, RefresherError, SecretStoreError } from './errors.js';
 import { exchange, type Fetch, type ImsToken } from './ims.js';
 import { refreshReason, type RefreshReason } from './policy.js';
 import type { SecretStore, SecretVersion } from './store.js';
-import { checkTokenClock, expiresAtMs, parseTokenRecord, type CredentialsType, type TokenRecord } from './token.js';
+import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from './token.js';
 
 /** The outside world, injected: the store, IMS over fetch, the clock, the sleeper and jitter. */
 export interface RefreshDeps {
@@ -42,6 +42,14 @@ export interface RunResult {
   readonly imsAttempts: number;
   /** Time spent in IMS requests, including waits between retries. */
   readonly imsLatencyMs: number | undefined;
+  /** `VersionId` of the credentials secret's current version, once read. */
+  readonly credentialsVersionId?: string;
+  /** When the current credentials' certificate expires (epoch ms): AEM service credentials that parse. */
+  readonly credentialsExpiresAt?: number;
+  /** Indexes of client secrets IMS refused (401 `invalid_client`) before a later one worked: remove them. */
+  readonly rejectedClientSecrets: readonly number[];
+  /** Set when the current credentials failed and the token in the secret was minted from the previous version. */
+  readonly fallbackCredentialsVersionId?: string;
   readonly error?: RefresherError;
 }
 
@@ -57,24 +65,75 @@ export const RETRY = {
 
 /**
  * One refresher run. Never throws: a failure comes back as `outcome: 'failed'` with a typed
- * `error`, so the caller can always report the token's time-to-expiry. A failed run writes nothing.
+ * `error`, so the caller can always report the token's time-to-expiry. A failed run writes
+ * nothing, with one exception: when the current credentials fail permanently and the token is
+ * needed, a token minted from the previous credentials version (`AWSPREVIOUS`) is stored, and the
+ * run still fails so that someone fixes the upload.
  */
 export async function runRefresh(settings: RefreshSettings, request: RefreshRequest, deps: RefreshDeps): Promise<RunResult> {
   let stored: TokenRecord | undefined;
   let tokenRead = false;
   let imsAttempts = 0;
   let imsLatencyMs: number | undefined;
-  const result = (outcome: Outcome, reason: RunResult['reason'], token: TokenRecord | undefined, error?: RefresherError): RunResult => ({
+  let credentialsVersionId: string | undefined;
+  let credentialsExpiresAt: number | undefined;
+  const rejectedClientSecrets: number[] = [];
+  const result = (outcome: Outcome, reason: RunResult['reason'], token: TokenRecord | undefined, error?: RefresherError, fallback?: string): RunResult => ({
     outcome,
     reason,
     token,
     tokenRead,
     imsAttempts,
     imsLatencyMs,
+    ...(credentialsVersionId === undefined ? {} : { credentialsVersionId }),
+    ...(credentialsExpiresAt === undefined ? {} : { credentialsExpiresAt }),
+    rejectedClientSecrets,
+    ...(fallback === undefined ? {} : { fallbackCredentialsVersionId: fallback }),
     ...(error ? { error } : {}),
   });
   const store = bounded(deps.store, request.signal);
   const ourToken = (secret: SecretVersion | undefined) => trustedToken(secret, deps.now());
+  const parse = (secret: SecretVersion) =>
+    parseCredentials(secret.value, {
+      type: settings.credentialsType,
+      allowAnyImsHost: settings.imsBaseUrl !== undefined,
+      credentialName: settings.credentialName,
+    });
+
+  /** A token from `credentials`, trying their client secrets in order, transient failures retried. */
+  const mint = async (credentials: Credentials, version: SecretVersion): Promise<TokenRecord> => {
+    const started = deps.now();
+    let attemptStarted = started;
+    let secret = 0;
+    try {
+      const imsToken = await withRetries(request, deps, async () => {
+        for (;;) {
+          imsAttempts += 1;
+          attemptStarted = deps.now();
+          try {
+            return await exchange(credentials, credentials.clientSecrets[secret]!, {
+              fetch: deps.fetch,
+              now: attemptStarted,
+              baseUrl: settings.imsBaseUrl,
+              timeoutMs: RETRY.attemptTimeoutMs,
+              signal: request.signal,
+            });
+          } catch (error) {
+            // A refused secret is not a retry: the next one is tried at once, while the deadline allows.
+            const next = secret + 1 < credentials.clientSecrets.length && deps.now() + RETRY.attemptTimeoutMs <= request.deadline;
+            if (!wrongClientSecret(error) || !next) throw error;
+            rejectedClientSecrets.push(secret);
+            secret += 1;
+          }
+        }
+      });
+      // IMS counts the lifetime from its answer; starting the clock at our request errs on the safe side.
+      return record(imsToken, attemptStarted, credentials, version);
+    } finally {
+      imsLatencyMs = (imsLatencyMs ?? 0) + deps.now() - started;
+    }
+  };
+
   try {
     const current = await store.read(settings.tokenSecretId);
     stored = ourToken(current);
@@ -85,9 +144,19 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
         `credentials secret "${settings.credentialsSecretId}" has no value yet; put the credentials JSON in it`,
       );
     }
+    credentialsVersionId = credentialsSecret.versionId;
     // The ids may differ as strings (a name and an ARN) and still name one secret: writing the token would destroy the credentials.
     if (current && current.arn === credentialsSecret.arn) {
       throw new ConfigurationError('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID name the same secret; the token needs a secret of its own');
+    }
+    // Parsed on every run, so the certificate's expiry is reported every run and a bad upload fails at once.
+    let credentials: Credentials | undefined;
+    let unusable: unknown;
+    try {
+      credentials = parse(credentialsSecret);
+      if (credentials.type === 'jwt') credentialsExpiresAt = credentials.certificateExpiresAt;
+    } catch (error) {
+      unusable = error;
     }
     const reason = refreshReason({
       token: stored,
@@ -96,47 +165,69 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
       threshold: settings.refreshThreshold,
       force: request.force,
     });
-    if (!reason) return result('skipped', 'fresh', stored);
+    if (!reason && !unusable) return result('skipped', 'fresh', stored);
 
-    const credentials = parseCredentials(credentialsSecret.value, {
-      type: settings.credentialsType,
-      allowAnyImsHost: settings.imsBaseUrl !== undefined,
-    });
-    const started = deps.now();
-    let attemptStarted = started;
-    const imsToken = await withRetries(request, deps, () => {
-      imsAttempts += 1;
-      attemptStarted = deps.now();
-      return exchange(credentials, {
-        fetch: deps.fetch,
-        now: attemptStarted,
-        baseUrl: settings.imsBaseUrl,
-        timeoutMs: RETRY.attemptTimeoutMs,
-        signal: request.signal,
-      });
-    });
-    imsLatencyMs = deps.now() - started;
-    // IMS counts the lifetime from its answer; starting the clock at our request errs on the safe side.
-    const fresh = record(imsToken, attemptStarted, credentials.clientId, credentials.imsEndpoint, credentialsSecret, credentials.type);
-
-    // Re-check before writing: a token stored meanwhile that outlives ours stays.
-    const latest = await store.read(settings.tokenSecretId);
-    const latestToken = latest?.versionId === current?.versionId ? undefined : ourToken(latest);
-    if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) {
-      return result('skipped', 'newer-token-stored', latestToken);
+    let fresh: TokenRecord;
+    try {
+      if (!credentials) throw unusable;
+      fresh = await mint(credentials, credentialsSecret);
+    } catch (error) {
+      // A bad upload must not take the token down: the previous version may still work.
+      if (!credentialsRejected(error) || !tokenNeeded(stored, settings, deps.now())) throw error;
+      const previous = await store.read(settings.credentialsSecretId, { versionStage: 'AWSPREVIOUS' });
+      if (!previous) throw error;
+      let fallback: TokenRecord;
+      try {
+        fallback = await mint(parse(previous), previous);
+      } catch {
+        throw error; // the current version is what someone must fix
+      }
+      const kept = await save(fallback, current);
+      const failure = new CredentialsError(
+        `credentials version "${credentialsSecret.versionId}" (AWSCURRENT) failed: ${(error as Error).message}; ` +
+          `the token was minted from version "${previous.versionId}" (AWSPREVIOUS) meanwhile: upload working credentials`,
+        { cause: error },
+      );
+      return result('failed', reason, kept.token, failure, previous.versionId);
     }
-    const written = await store.write(
-      settings.tokenSecretId,
-      JSON.stringify(fresh),
-      requestToken(settings.tokenSecretId, request.requestKey),
-    );
-    if (written.duplicate) {
-      return result('skipped', 'duplicate-delivery', ourToken(latest));
-    }
-    return result('refreshed', reason, fresh);
+    const saved = await save(fresh, current);
+    return result(saved.reason ? 'skipped' : 'refreshed', saved.reason ?? reason, saved.token);
   } catch (error) {
     return result('failed', undefined, stored, asRefresherError(error));
   }
+
+  /**
+   * Writes `fresh` unless a token stored meanwhile outlives it (re-checked before writing), and
+   * returns the token in the secret afterwards; `reason` says why `fresh` was not written.
+   */
+  async function save(
+    fresh: TokenRecord,
+    before: SecretVersion | undefined,
+  ): Promise<{ token: TokenRecord | undefined; reason?: 'newer-token-stored' | 'duplicate-delivery' }> {
+    const latest = await store.read(settings.tokenSecretId);
+    const latestToken = latest?.versionId === before?.versionId ? undefined : ourToken(latest);
+    if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) return { token: latestToken, reason: 'newer-token-stored' };
+    const written = await store.write(settings.tokenSecretId, JSON.stringify(fresh), requestToken(settings.tokenSecretId, request.requestKey));
+    if (written.duplicate) return { token: ourToken(latest), reason: 'duplicate-delivery' };
+    return { token: fresh };
+  }
+}
+
+/** IMS refused this client secret (ims-protocol.md §3): another of the credentials' secrets may work. */
+function wrongClientSecret(error: unknown): boolean {
+  return error instanceof ImsError && error.status === 401 && error.imsError === 'invalid_client';
+}
+
+/** Failures only new credentials fix: unusable credentials, or IMS refusing them (4xx other than 429). */
+function credentialsRejected(error: unknown): boolean {
+  return error instanceof CredentialsError || (error instanceof ImsError && error.code === 'IMS_REJECTED');
+}
+
+/** Whether the secret needs a token now: none, or due by its own dates (whichever credentials made it). */
+function tokenNeeded(token: TokenRecord | undefined, settings: RefreshSettings, now: number): boolean {
+  if (!token) return true;
+  const sameCredentials = { token, credentialsVersionId: token.credentials_version_id, now, threshold: settings.refreshThreshold, force: false };
+  return refreshReason(sameCredentials) === 'due';
 }
 
 /** Retries transient IMS failures with exponential backoff and full jitter, honouring Retry-After. */
@@ -157,23 +248,16 @@ async function withRetries<T>(request: RefreshRequest, deps: RefreshDeps, attemp
   }
 }
 
-function record(
-  token: ImsToken,
-  issuedAt: number,
-  clientId: string,
-  imsEndpoint: string,
-  credentials: SecretVersion,
-  type: CredentialsType,
-): TokenRecord {
+function record(token: ImsToken, issuedAt: number, credentials: Credentials, version: SecretVersion): TokenRecord {
   return {
     access_token: token.accessToken,
     token_type: 'bearer', // the only type `exchange` accepts
     issued_at: new Date(issuedAt).toISOString(),
     expires_at: new Date(issuedAt + token.lifetimeMs).toISOString(),
-    client_id: clientId,
-    ims_endpoint: imsEndpoint,
-    credentials_version_id: credentials.versionId,
-    credentials_type: type,
+    client_id: credentials.clientId,
+    ims_endpoint: credentials.imsEndpoint,
+    credentials_version_id: version.versionId,
+    credentials_type: credentials.type,
   };
 }
 
@@ -204,7 +288,7 @@ function bounded(store: SecretStore, signal: AbortSignal | undefined): SecretSto
         .finally(() => signal.removeEventListener('abort', abort));
     });
   return {
-    read: (secretId) => race('SECRET_READ_FAILED', secretId, () => store.read(secretId, { signal })),
+    read: (secretId, options) => race('SECRET_READ_FAILED', secretId, () => store.read(secretId, { ...options, signal })),
     write: (secretId, value, token) => race('TOKEN_WRITE_FAILED', secretId, () => store.write(secretId, value, token, { signal })),
   };
 }

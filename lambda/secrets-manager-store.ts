@@ -8,7 +8,7 @@ import {
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretStoreError } from './errors.js';
-import type { SecretStore, SecretVersion, StoreCallOptions } from './store.js';
+import type { ReadOptions, SecretStore, SecretVersion, StoreCallOptions } from './store.js';
 
 /**
  * Each Secrets Manager call's own deadline: a connection within 2 s, the answer's headers within
@@ -38,10 +38,10 @@ export function secretsManagerClient(config: SecretsManagerClientConfig = {}): S
 export class SecretsManagerStore implements SecretStore {
   constructor(private readonly client: SecretsManagerClient) {}
 
-  async read(secretId: string, options: StoreCallOptions = {}): Promise<SecretVersion | undefined> {
+  async read(secretId: string, options: ReadOptions = {}): Promise<SecretVersion | undefined> {
     const call = { abortSignal: options.signal };
     try {
-      const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }), call);
+      const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: options.versionStage }), call);
       if (out.SecretString === undefined && out.SecretBinary !== undefined) {
         throw new SecretStoreError(
           'SECRET_READ_FAILED',
@@ -54,7 +54,7 @@ export class SecretsManagerStore implements SecretStore {
       return { value: out.SecretString, versionId: out.VersionId, arn: out.ARN ?? secretId };
     } catch (error) {
       if (error instanceof SecretStoreError) throw error;
-      // Not found: either no value yet (no AWSCURRENT version), or no such secret at all.
+      // Not found: either no version with the label (no value yet, no previous one), or no such secret at all.
       if (error instanceof ResourceNotFoundException) {
         if (await this.exists(secretId, call)) return undefined;
         throw new SecretStoreError(

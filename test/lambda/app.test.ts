@@ -4,11 +4,11 @@ import { createHandler, createLogger, REPORT_RESERVE_MS, type InvocationContext 
 import { rememberSecret } from '../../lambda/redact.js';
 import { SecretStoreError } from '../../lambda/errors.js';
 import type { SecretStore } from '../../lambda/store.js';
-import { MemoryStore, fakeClock, json, jwtTokenAnswer, networkError, scriptedFetch, type Answer } from '../support/fakes.js';
+import { MemoryStore, fakeClock, json, jwtTokenAnswer, networkError, oauthTokenAnswer, scriptedFetch, type Answer } from '../support/fakes.js';
 
 type FakeClock = ReturnType<typeof fakeClock>;
 import { capturedOutput, registerSecret } from '../support/leak-guard.js';
-import { generateJwtCredentials } from '../../sandbox/test-credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
 
 const env = { CREDENTIALS_SECRET_ID: 'creds', TOKEN_SECRET_ID: 'token' };
 const context: InvocationContext = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 90_000 };
@@ -27,11 +27,11 @@ function linesSince(mark: number): Record<string, any>[] {
     .map((line) => JSON.parse(line));
 }
 
-function setup(answer: Answer = jwtTokenAnswer('app-test-access-token-1'), options: { store?: SecretStore; clock?: FakeClock } = {}) {
+function setup(answer: Answer | Answer[] = jwtTokenAnswer('app-test-access-token-1'), options: { store?: SecretStore; clock?: FakeClock } = {}) {
   const memory = new MemoryStore();
   memory.put('creds', credentials.json);
   const clock = options.clock ?? fakeClock();
-  const fetch = scriptedFetch(answer);
+  const fetch = scriptedFetch(...[answer].flat());
   const handler = createHandler({
     env,
     store: options.store ?? memory,
@@ -54,14 +54,23 @@ describe('createHandler', () => {
     const { handler } = setup();
     const mark = capturedOutput().length;
     const summary = await handler({ scheduledTime: '2026-11-22T12:00:00Z' }, context);
-    expect(summary).toEqual({ outcome: 'refreshed', reason: 'no-token', expiresAt: '2026-11-23T11:59:59.999Z' });
+    const certificateExpiresAt = new Date(credentials.integration.certificateExpiresAt).toISOString();
+    expect(summary).toEqual({
+      outcome: 'refreshed',
+      reason: 'no-token',
+      expiresAt: '2026-11-23T11:59:59.999Z',
+      issuedAt: '2026-11-22T12:00:00.000Z',
+      credentialsVersionId: 'v1',
+      credentialsExpiresAt: certificateExpiresAt,
+    });
 
     const lines = linesSince(mark);
     const log = lines.find((line) => line.message === 'token refreshed');
-    expect(log).toMatchObject({ level: 'INFO', service: 'aem-prod', outcome: 'refreshed', imsAttempts: 1 });
+    expect(log).toMatchObject({ level: 'INFO', service: 'aem-prod', outcome: 'refreshed', imsAttempts: 1, credentialsExpiresAt: certificateExpiresAt });
     const emf = lines.find((line) => line._aws);
     expect(emf!._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'ImsTokenRefresher', Dimensions: [['service']] });
     expect(emf).toMatchObject({ service: 'aem-prod', Runs: 1, Refreshed: 1, TokenSecondsToExpiry: 86_399, ImsAttempts: 1 });
+    expect(emf!.CredentialsSecondsToExpiry).toBe((credentials.integration.certificateExpiresAt - Date.parse('2026-11-22T12:00:00Z')) / 1000);
     expect(JSON.stringify(lines)).not.toContain('app-test-access-token-1');
   });
 
@@ -127,13 +136,13 @@ describe('createHandler', () => {
 
   it('logs nothing secret: no private key, client secret, JWT or access token', async () => {
     const { handler, fetch } = setup();
-    registerSecret(credentials.integration.clientSecret, credentials.privateKeyPem.split('\n')[1]);
+    registerSecret(credentials.integration.clientSecrets[0]!, credentials.privateKeyPem.split('\n')[1]);
     const mark = capturedOutput().length;
     await handler({ force: true }, context);
     const output = capturedOutput().slice(mark);
     expect(output).toContain('token refreshed'); // the capture works
     for (const secret of [
-      credentials.integration.clientSecret,
+      credentials.integration.clientSecrets[0]!,
       credentials.privateKeyPem.split('\n')[1]!,
       fetch.requests[0]!.form.get('jwt_token')!,
       'app-test-access-token-1',
@@ -160,7 +169,7 @@ describe('createHandler', () => {
     const error = (await handler({}, context).catch((thrown: Error) => thrown)) as Error;
     const output = capturedOutput().slice(mark) + JSON.stringify({ ...error, message: error.message, stack: error.stack });
     expect(linesSince(mark).find((line) => line.message === 'refresh failed')).toMatchObject({ imsError: '[redacted]', imsDebugId: '[redacted]' });
-    for (const secret of [credentials.integration.clientSecret, fetch.requests[0]!.form.get('jwt_token')!]) {
+    for (const secret of [credentials.integration.clientSecrets[0]!, fetch.requests[0]!.form.get('jwt_token')!]) {
       expect(output).not.toContain(secret);
     }
   });
@@ -175,6 +184,30 @@ describe('createHandler', () => {
     const lines = linesSince(mark);
     expect(lines.filter((line) => line.message === 'refresh failed')).toHaveLength(1);
     expect(lines.find((line) => line._aws)).toMatchObject({ Runs: 1, FailedTransient: 1 });
+  });
+
+  it('names refused client secrets by index only, once a later one worked', async () => {
+    const oauth = generateOAuthCredentials({ clientSecrets: 2 });
+    const { handler, store } = setup([json(401, { error: 'invalid_client' }), oauthTokenAnswer()]);
+    store.put('creds', oauth.json);
+    const mark = capturedOutput().length;
+    await handler({}, context);
+    const warning = linesSince(mark).find((line) => line.message === 'client secret rejected');
+    expect(warning).toMatchObject({ level: 'WARN', rejectedClientSecrets: [0] });
+    for (const secret of oauth.integration.clientSecrets) expect(capturedOutput().slice(mark)).not.toContain(secret);
+  });
+
+  it('names the rejected and the fallback credentials versions when the token came from AWSPREVIOUS', async () => {
+    const { handler, store } = setup();
+    store.put('creds', '{"integration": {"org": "oops"}}');
+    const mark = capturedOutput().length;
+    await expect(handler({}, context)).rejects.toMatchObject({ code: 'CREDENTIALS_INVALID', message: expect.stringContaining('(AWSPREVIOUS)') });
+    expect(linesSince(mark).find((line) => line.message === 'refresh failed')).toMatchObject({
+      rejectedCredentialsVersionId: 'v2',
+      fallbackCredentialsVersionId: 'v1',
+      credentialsVersionId: 'v2',
+    });
+    expect(linesSince(mark).find((line) => line._aws)).toMatchObject({ FailedPermanent: 1, TokenSecondsToExpiry: 86_399 });
   });
 
   it('does not let a junk access token blank words of its own log line (only valid tokens are remembered)', async () => {

@@ -16,6 +16,8 @@ interface Case {
   readonly name: string;
   readonly credentials?: Mutation | string;
   readonly oauth?: boolean;
+  /** Start from an Adobe Developer Console project download with two OAuth credentials. */
+  readonly project?: boolean;
   readonly answer?: Answer;
   readonly settings?: Partial<RefreshSettings>;
   readonly code: string;
@@ -38,14 +40,19 @@ const setIntegration = (key: string, value: unknown): Mutation => (c) => {
 
 const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
 const shortRsaKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
+const otherRsaKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
+const credentialsOf = (c: Record<string, any>) => c.project.workspace.details.credentials as Record<string, any>[];
+/** An answer whose "token" is a secret of the request, as an echoing peer would send it. */
+const tokenEchoing = (field: 'client_secret' | 'jwt_token'): Answer => (request) =>
+  json(200, { access_token: request.form.get(field), token_type: 'bearer', expires_in: 86_399_999 })(request);
 
 const cases: Case[] = [
   // Credentials: never reach IMS.
   { name: 'credentials not JSON', credentials: 'not json {', code: 'CREDENTIALS_INVALID', message: /credentials secret is not JSON/, imsCalls: 0 },
   { name: 'credentials a JSON array', credentials: '[]', code: 'CREDENTIALS_INVALID', message: /not a JSON object/, imsCalls: 0 },
   { name: 'credentials "ok": false', credentials: (c) => ({ ...c, ok: false }), code: 'CREDENTIALS_INVALID', message: /"ok": false/, imsCalls: 0 },
-  { name: 'neither shape', credentials: () => ({ foo: 1 }), code: 'CREDENTIALS_INVALID', message: /neither AEM service credentials \(missing "integration"\) nor OAuth/, imsCalls: 0 },
-  { name: 'both shapes', credentials: (c) => ({ ...c, clientId: 'x' }), code: 'CREDENTIALS_INVALID', message: /both .* set CREDENTIALS_TYPE/, imsCalls: 0 },
+  { name: 'neither shape', credentials: () => ({ foo: 1 }), code: 'CREDENTIALS_INVALID', message: /not AEM service credentials \("integration"\), an Adobe Developer Console project download/, imsCalls: 0 },
+  { name: 'both shapes', credentials: (c) => ({ ...c, clientId: 'x' }), code: 'CREDENTIALS_INVALID', message: /mix shapes: .* set CREDENTIALS_TYPE/, imsCalls: 0 },
   { name: 'integration not an object', credentials: (c) => ({ ...c, integration: 'x' }), code: 'CREDENTIALS_INVALID', message: /"integration" is missing or not an object/, imsCalls: 0 },
   { name: 'technicalAccount missing', credentials: dropIntegration('technicalAccount'), code: 'CREDENTIALS_INVALID', message: /"integration.technicalAccount" is missing/, imsCalls: 0 },
   { name: 'clientId missing', credentials: dropAccount('clientId'), code: 'CREDENTIALS_INVALID', message: /"integration.technicalAccount.clientId" is missing/, imsCalls: 0 },
@@ -66,6 +73,18 @@ const cases: Case[] = [
   { name: 'privateKey is EC', credentials: setIntegration('privateKey', ecKey), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is not an RSA key/, imsCalls: 0 },
   { name: 'privateKey RSA 1024', credentials: setIntegration('privateKey', shortRsaKey), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is an RSA key shorter than 2048 bits/, imsCalls: 0 },
   { name: 'privateKey a public certificate', credentials: (c) => setIntegration('privateKey', c.integration.publicKey)(c), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" is not a readable PEM/, imsCalls: 0 },
+  { name: 'publicKey missing', credentials: dropIntegration('publicKey'), code: 'CREDENTIALS_INVALID', message: /"integration.publicKey" is missing/, imsCalls: 0 },
+  { name: 'publicKey not a certificate', credentials: setIntegration('publicKey', 'MIIDdzCCAl+gAwIBAgIE'), code: 'CREDENTIALS_INVALID', message: /"integration.publicKey" is not a readable PEM certificate/, imsCalls: 0 },
+  { name: 'privateKey of another key pair', credentials: setIntegration('privateKey', otherRsaKey), code: 'CREDENTIALS_INVALID', message: /"integration.privateKey" does not belong to the certificate in "integration.publicKey"/, imsCalls: 0 },
+  { name: 'project with two OAuth credentials, none named', project: true, code: 'CREDENTIALS_INVALID', message: /"project.workspace.details.credentials" holds 2 OAuth Server-to-Server credentials \(".*", ".*"\); set credentialName/, imsCalls: 0 },
+  { name: 'project credentialName matching none', project: true, settings: { credentialName: 'nope' }, code: 'CREDENTIALS_INVALID', message: /holds no OAuth Server-to-Server credential named by credentialName/, imsCalls: 0 },
+  { name: 'project without OAuth credentials', project: true, credentials: (c) => (credentialsOf(c).forEach((entry) => (entry.integration_type = 'service_account_jwt')), c), code: 'CREDENTIALS_INVALID', message: /holds no credential with "integration_type": "oauth_server_to_server"/, imsCalls: 0 },
+  { name: 'project credentials not a list', project: true, credentials: (c) => ((c.project.workspace.details.credentials = {}), c), code: 'CREDENTIALS_INVALID', message: /"project.workspace.details.credentials" is missing or not a list/, imsCalls: 0 },
+  { name: 'project client_secrets empty', project: true, credentials: (c) => ((credentialsOf(c)[1]!.integration_type = 'x'), (credentialsOf(c)[0]!.oauth_server_to_server.client_secrets = []), c), code: 'CREDENTIALS_INVALID', message: /"project.workspace.details.credentials\[0\].oauth_server_to_server.client_secrets" is empty/, imsCalls: 0 },
+  { name: 'project client_secrets with a number', project: true, credentials: (c) => ((credentialsOf(c)[1]!.integration_type = 'x'), (credentialsOf(c)[0]!.oauth_server_to_server.client_secrets = [7]), c), code: 'CREDENTIALS_INVALID', message: /client_secrets" is not a list of non-empty strings/, imsCalls: 0 },
+  { name: 'OAuth clientSecret and clientSecrets', oauth: true, credentials: (c) => ({ ...c, clientSecrets: [c.clientSecret] }), code: 'CREDENTIALS_INVALID', message: /both "clientSecret" and "clientSecrets"; keep one/, imsCalls: 0 },
+  { name: 'OAuth clientSecrets empty', oauth: true, credentials: ({ clientSecret: _secret, ...c }) => ({ ...c, clientSecrets: [] }), code: 'CREDENTIALS_INVALID', message: /"clientSecrets" is empty/, imsCalls: 0 },
+  { name: 'OAuth clientSecrets a string', oauth: true, credentials: ({ clientSecret, ...c }) => ({ ...c, clientSecrets: clientSecret }), code: 'CREDENTIALS_INVALID', message: /"clientSecrets" is not a list of non-empty strings/, imsCalls: 0 },
   { name: 'OAuth clientSecret missing', oauth: true, credentials: (c) => ({ clientId: c.clientId, scopes: c.scopes }), code: 'CREDENTIALS_INVALID', message: /"clientSecret" is missing/, imsCalls: 0 },
   { name: 'OAuth scopes missing', oauth: true, credentials: (c) => ({ ...c, scopes: undefined }), code: 'CREDENTIALS_INVALID', message: /"scopes" is missing/, imsCalls: 0 },
   { name: 'OAuth scopes has a number', oauth: true, credentials: (c) => ({ ...c, scopes: ['openid', 3] }), code: 'CREDENTIALS_INVALID', message: /"scopes" is not a comma-separated string or an array of strings/, imsCalls: 0 },
@@ -101,6 +120,8 @@ const cases: Case[] = [
   { name: '200 access_token whitespace', answer: token({ access_token: '   ' }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is missing or blank/, imsCalls: 1 },
   { name: '200 access_token with CR/LF', answer: token({ access_token: 'abc\r\nX-Injected: 1' }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that has characters a bearer token cannot have/, imsCalls: 1 },
   { name: '200 access_token with a space', answer: token({ access_token: 'abc def' }), code: 'IMS_RESPONSE_INVALID', message: /cannot have \(RFC 6750 b64token\)/, imsCalls: 1 },
+  { name: '200 access_token echoing the client secret', answer: tokenEchoing('client_secret'), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is the client secret or JWT we sent/, imsCalls: 1 },
+  { name: '200 access_token echoing the JWT', answer: tokenEchoing('jwt_token'), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is the client secret or JWT we sent/, imsCalls: 1 },
   { name: '200 access_token a number', answer: token({ access_token: 12345 }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is missing or blank/, imsCalls: 1 },
   { name: '200 access_token over 8 KiB', answer: token({ access_token: 'a'.repeat(8_193) }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is longer than 8192 characters/, imsCalls: 1 },
   { name: '200 token_type mac', answer: token({ token_type: 'mac' }), code: 'IMS_RESPONSE_INVALID', message: /has no "token_type" "bearer"/, imsCalls: 1 },
@@ -132,13 +153,16 @@ function echo(status: number): Answer {
 
 let jwtJson: string;
 let oauthJson: string;
+let projectJson: string;
 let secrets: string[];
 beforeAll(async () => {
   const jwt = await generateJwtCredentials({ keyFormat: 'pkcs1-crlf', wrapped: true });
   const oauth = generateOAuthCredentials({});
   jwtJson = jwt.json;
   oauthJson = oauth.json;
-  secrets = [jwt.integration.clientSecret, jwt.privateKeyPem.slice(40, 100), oauth.integration.clientSecret];
+  const project = generateOAuthCredentials({ shape: 'project', otherCredentials: 1 });
+  projectJson = project.json;
+  secrets = [jwt.integration.clientSecrets[0]!, jwt.privateKeyPem.slice(40, 100), oauth.integration.clientSecrets[0]!, project.integration.clientSecrets[0]!];
 });
 
 describe('bad-input corpus', () => {
@@ -148,7 +172,7 @@ describe('bad-input corpus', () => {
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     // Prepare
-    const base = c.oauth ? oauthJson : jwtJson;
+    const base = c.project ? projectJson : c.oauth ? oauthJson : jwtJson;
     const credentials =
       typeof c.credentials === 'string' ? c.credentials : c.credentials ? JSON.stringify(c.credentials(JSON.parse(base))) : base;
     const store = new MemoryStore();

@@ -16,10 +16,10 @@ describe('parseCredentials: shape detection', () => {
     ['OAuth with comma-separated scopes', () => oauth, {}, 'oauth'],
     ['OAuth with an array of scopes', () => ({ ...oauth, scopes: ['openid', 'AdobeID'] }), {}, 'oauth'],
     ['OAuth pinned by configuration', () => oauth, { type: 'oauth' }, 'oauth'],
-    ['both shapes, unpinned', () => ({ ...wrapped, ...oauth }), {}, /both .*\(JWT\).*\(OAuth\); set CREDENTIALS_TYPE/],
+    ['both shapes, unpinned', () => ({ ...wrapped, ...oauth }), {}, /mix shapes: .*keep one, or set CREDENTIALS_TYPE/],
     ['both shapes, pinned to jwt', () => ({ ...wrapped, ...oauth }), { type: 'jwt' }, 'jwt'],
     ['both shapes, pinned to oauth', () => ({ ...wrapped, ...oauth }), { type: 'oauth' }, 'oauth'],
-    ['neither shape', () => ({ token: 'x' }), {}, /neither AEM service credentials \(missing "integration"\) nor OAuth .*missing "clientId" and "clientSecret"/],
+    ['neither shape', () => ({ token: 'x' }), {}, /not AEM service credentials \("integration"\), an Adobe Developer Console project download \("project"\) or OAuth .*\("clientId"\)/],
     ['AEM JSON pinned to oauth', () => wrapped, { type: 'oauth' }, /"clientId" is missing/],
   ];
 

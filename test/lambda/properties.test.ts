@@ -163,12 +163,13 @@ describe('properties of a run', () => {
         if (written) {
           seen.written += 1;
           const record = parseTokenRecord(written.value);
+          // A token the peer filled in with a secret we sent matches no generated token: it must not be stored.
           const source = answers.find((answer) => typeof answer.body !== 'string' && answer.body.access_token === record.access_token);
           expect(source && acceptedLifetimeMs(source)).toBe(Date.parse(record.expires_at) - Date.parse(record.issued_at));
         }
         // 2 and 3: every access token IMS sent counts as a secret, valid or not.
         const tokens = answers.flatMap((answer) => (typeof answer.body !== 'string' && typeof answer.body.access_token === 'string' ? [answer.body.access_token] : []));
-        assertQuietAndOneOutcome(run, [jwt.integration.clientSecret, ...keyLines, ...tokens]);
+        assertQuietAndOneOutcome(run, [jwt.integration.clientSecrets[0]!, ...keyLines, ...tokens]);
       }),
       { numRuns: RUNS.answers },
     );
@@ -224,7 +225,7 @@ describe('properties of a run', () => {
           expect(parseTokenRecord(written.value).access_token).toMatch(/^generated-(oauth|jwt)-token$/);
         }
         // 2 and 3: the original secrets and any client secret the mutations put in.
-        const secrets = [jwt.integration.clientSecret, oauth.integration.clientSecret, ...keyLines];
+        const secrets = [jwt.integration.clientSecrets[0]!, oauth.integration.clientSecrets[0]!, ...keyLines];
         for (const { path, value } of mutations) if (path.at(-1) === 'clientSecret' && typeof value === 'string') secrets.push(value.trim());
         assertQuietAndOneOutcome(run, secrets);
       }),

@@ -54,7 +54,7 @@ describe('runRefresh: the JWT flow', () => {
     const [sent] = fetch.requests;
     expect(sent!.url).toBe('https://ims-na1.adobelogin.com/ims/exchange/jwt');
     expect(sent!.form.get('client_id')).toBe(jwt.integration.clientId);
-    expect(sent!.form.get('client_secret')).toBe(jwt.integration.clientSecret);
+    expect(sent!.form.get('client_secret')).toBe(jwt.integration.clientSecrets[0]!);
     expect(sent!.signal).toBeInstanceOf(AbortSignal);
 
     const token = sent!.form.get('jwt_token')!;
@@ -118,7 +118,7 @@ describe('runRefresh: OAuth Server-to-Server', () => {
     expect(Object.fromEntries(sent.form)).toEqual({
       grant_type: 'client_credentials',
       client_id: oauth.integration.clientId,
-      client_secret: oauth.integration.clientSecret,
+      client_secret: oauth.integration.clientSecrets[0]!,
       scope: 'openid,AdobeID,read_organizations',
     });
     const stored = parseTokenRecord(store.current(settings.tokenSecretId)!.value);

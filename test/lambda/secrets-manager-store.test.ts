@@ -24,6 +24,16 @@ describe('SecretsManagerStore', () => {
     await expect(store().read('s')).resolves.toEqual({ value: '{"a":1}', versionId: 'v-1', arn });
   });
 
+  it('reads the previous version by its staging label, and reports none as undefined', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: 's', VersionStage: 'AWSPREVIOUS' }).resolves({ SecretString: '{"b":2}', VersionId: 'v-0', ARN: arn });
+    await expect(store().read('s', { versionStage: 'AWSPREVIOUS' })).resolves.toEqual({ value: '{"b":2}', versionId: 'v-0', arn });
+
+    sm.reset();
+    sm.on(GetSecretValueCommand).rejects(notFound()); // what AWS answers for a label no version has
+    sm.on(DescribeSecretCommand, { SecretId: 's' }).resolves({ ARN: arn, Name: 's' });
+    await expect(store().read('s', { versionStage: 'AWSPREVIOUS' })).resolves.toBeUndefined();
+  });
+
   it('reports a secret that exists without a current value as undefined', async () => {
     sm.on(GetSecretValueCommand).rejects(notFound());
     sm.on(DescribeSecretCommand, { SecretId: 's' }).resolves({ ARN: arn, Name: 's' });

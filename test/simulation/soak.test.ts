@@ -39,7 +39,7 @@ describe('90-day soak on the default schedule', () => {
     const first = await generateJwtCredentials({ keyFormat: 'pkcs1-crlf', wrapped: true });
     const rotated = await generateJwtCredentials({ keyFormat: 'pkcs8', wrapped: true });
     store.put(settings.credentialsSecretId, first.json);
-    let validSecret = first.integration.clientSecret;
+    let validSecret = first.integration.clientSecrets[0]!;
 
     const faults: Fault[] = [
       { name: '1 h outage', day: 10, durationMs: HOUR, answer: json(503, { error: 'unavailable' }) },
@@ -70,7 +70,7 @@ describe('90-day soak on the default schedule', () => {
     const credentialEvents = [
       { at: badUpload, value: '{"integration": {"org": "oops"}}', secret: undefined },
       { at: badUpload + 3 * HOUR, value: first.json, secret: undefined },
-      { at: start + 80 * DAY + 7 * HOUR + 41 * MINUTE, value: rotated.json, secret: rotated.integration.clientSecret },
+      { at: start + 80 * DAY + 7 * HOUR + 41 * MINUTE, value: rotated.json, secret: rotated.integration.clientSecrets[0]! },
     ];
     const duplicateEvery = 37; // every 37th scheduled event is delivered twice
 

@@ -1,11 +1,11 @@
 import type { Fetch } from '../../lambda/ims.js';
 import type { RefreshDeps } from '../../lambda/refresh.js';
-import type { SecretStore, SecretVersion } from '../../lambda/store.js';
+import type { ReadOptions, SecretStore, SecretVersion } from '../../lambda/store.js';
 import { registerSecret } from './leak-guard.js';
 
 /** An in-memory `SecretStore` with Secrets Manager's versioning and ClientRequestToken rules. */
 export class MemoryStore implements SecretStore {
-  readonly calls: { op: 'read' | 'write'; secretId: string }[] = [];
+  readonly calls: { op: 'read' | 'write'; secretId: string; versionStage?: string }[] = [];
   private readonly versions = new Map<string, { value: string; versionId: string; requestToken: string }[]>();
   private counter = 0;
   /** Makes the next write fail (the adapter wraps SDK errors, so tests pass a `SecretStoreError`). */
@@ -19,8 +19,12 @@ export class MemoryStore implements SecretStore {
   }
 
   current(secretId: string): SecretVersion | undefined {
-    const version = this.history(secretId).at(-1);
-    return version && { value: version.value, versionId: version.versionId, arn: this.arn(secretId) };
+    return this.version(secretId, -1);
+  }
+
+  /** The version before the current one (Secrets Manager's AWSPREVIOUS). */
+  previous(secretId: string): SecretVersion | undefined {
+    return this.version(secretId, -2);
   }
 
   /** The secret's full ARN; the store answers to it as to the name, as Secrets Manager does. */
@@ -36,9 +40,9 @@ export class MemoryStore implements SecretStore {
     return this.calls.filter((call) => call.op === op && (secretId === undefined || call.secretId === secretId)).length;
   }
 
-  async read(secretId: string): Promise<SecretVersion | undefined> {
-    this.calls.push({ op: 'read', secretId });
-    return this.current(secretId);
+  async read(secretId: string, options: ReadOptions = {}): Promise<SecretVersion | undefined> {
+    this.calls.push({ op: 'read', secretId, ...(options.versionStage ? { versionStage: options.versionStage } : {}) });
+    return options.versionStage === 'AWSPREVIOUS' ? this.previous(secretId) : this.current(secretId);
   }
 
   async write(secretId: string, value: string, requestToken: string): Promise<{ duplicate: boolean }> {
@@ -52,6 +56,11 @@ export class MemoryStore implements SecretStore {
     if (same) return { duplicate: same.value !== value };
     this.history(secretId).push({ value, versionId: `v${++this.counter}`, requestToken });
     return { duplicate: false };
+  }
+
+  private version(secretId: string, at: number): SecretVersion | undefined {
+    const version = this.history(secretId).at(at);
+    return version && { value: version.value, versionId: version.versionId, arn: this.arn(secretId) };
   }
 
   private history(secretId: string) {
