@@ -1,19 +1,29 @@
 /**
  * The `ims-token` CLI: prints the access token held in a token secret (or a curl header, or the
- * token's metadata), or forces a deployed refresher to refresh. `bin/ims-token.ts` runs it; this
- * module only exports `main`, so tests call it with fake streams and clients.
+ * token's metadata), forces a deployed refresher to refresh, and checks and uploads credentials.
+ * `bin/ims-token.ts` runs it; this module only exports `main`, so tests call it with fake streams
+ * and clients.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { RefresherError } from '../lambda/errors.js';
+import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parseCredentials, type Credentials, type JwtCredentials } from '../lambda/credentials.js';
+import { CredentialsError, RefresherError } from '../lambda/errors.js';
 import { createTokenReader, DEFAULT_MIN_VALIDITY_MS } from '../lambda/reader.js';
-import { redact, redactedJson } from '../lambda/redact.js';
+import { redact, redactedJson, rememberSecret } from '../lambda/redact.js';
 import { secretsManagerClient } from '../lambda/secrets-manager-store.js';
+
+/** `credentials check` warns when the certificate has fewer days left (the alarm's default too). */
+const CERTIFICATE_WARNING_DAYS = 30;
+const DAY_MS = 86_400_000;
 
 const USAGE = `Usage:
   ims-token --secret-id <id> [--header | --json] [--region <region>]
   ims-token refresh --function <name> [--region <region>]
+  ims-token credentials check --file <path> [--credential <name>]
+  ims-token credentials put --secret-id <id> --file <path> [--credential <name>]
+                            [--refresh --function <name>] [--region <region>]
 
 Prints the access token in a token secret; refuses one that is expired or expires within ${DEFAULT_MIN_VALIDITY_MS / 60_000} minutes.
   --secret-id <id>     name or ARN of the token secret (stack output …TokenSecretArn)
@@ -21,10 +31,22 @@ Prints the access token in a token secret; refuses one that is expired or expire
   --json               print the token's metadata (expires_at, issued_at, client_id, …) without the token
   refresh              force a refresh: invoke the refresher with {"force": true} and print its summary
   --function <name>    name or ARN of the refresher function (stack output …FunctionName)
+  credentials check    check a credentials JSON file offline (shape, key and certificate, days until the
+                       certificate expires, IMS host) and print a summary without secrets; refuses an
+                       expired certificate, warns when it expires within ${CERTIFICATE_WARNING_DAYS} days
+  credentials put      the same check, then upload the file unchanged to the credentials secret
+                       (--secret-id: stack output …CredentialsSecretArn) and print the new version id
+  --file <path>        the credentials JSON as the AEM or Adobe Developer Console downloads it
+  --credential <name>  name or id of the OAuth Server-to-Server credential to use in a Developer Console
+                       project download that holds several; the refresher needs the same in its
+                       "credentialName" configuration key
+  --refresh            after the upload, force a refresh (needs --function) and fail unless the
+                       refresher used the uploaded version
   --region <region>    AWS region (default: the SDK's chain, e.g. AWS_REGION or the profile's region)
   -h, --help           print this help
 
-Exit codes: 0 ok; 1 failed (no or expired token, AWS error, refresh failed); 2 usage error.
+Exit codes: 0 ok; 1 failed (no or expired token, invalid or expired credentials, AWS error, refresh
+failed); 2 usage error.
 `;
 
 /** Where output goes, and the clients and clock to use instead of the defaults (tests inject fakes). */
@@ -42,17 +64,37 @@ export interface CliDeps {
 const COMMON = { region: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 const TOKEN_OPTIONS = { ...COMMON, 'secret-id': { type: 'string' }, header: { type: 'boolean' }, json: { type: 'boolean' } } as const;
 const REFRESH_OPTIONS = { ...COMMON, function: { type: 'string' } } as const;
+const CHECK_OPTIONS = { help: COMMON.help, file: { type: 'string' }, credential: { type: 'string' } } as const;
+const PUT_OPTIONS = {
+  ...COMMON,
+  ...CHECK_OPTIONS,
+  'secret-id': { type: 'string' },
+  refresh: { type: 'boolean' },
+  function: { type: 'string' },
+} as const;
 
 class UsageError extends Error {}
+
+/** A failure reported as one line with its code (exit 1). */
+class Failure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 const OUTCOMES = new Set<unknown>(['refreshed', 'skipped', 'failed']);
 
 /** Runs the CLI; returns the exit code: 0 ok, 1 operational failure, 2 usage error. */
 export async function main(argv: readonly string[], deps: CliDeps): Promise<number> {
   try {
-    return argv[0] === 'refresh' ? await refresh(argv.slice(1), deps) : await printToken(argv, deps);
+    const command = argv[0] === 'refresh' ? refresh : argv[0] === 'credentials' ? credentials : undefined;
+    return command ? await command(argv.slice(1), deps) : await printToken(argv, deps);
   } catch (error) {
     if (error instanceof UsageError) return fail(deps, 'USAGE', `${error.message} (see --help)`);
+    if (error instanceof Failure) return fail(deps, error.code, error.message);
     if (error instanceof RefresherError) return fail(deps, error.code, error.message + causeOf(error));
     return fail(deps, 'INTERNAL_ERROR', describeError(error));
   }
@@ -78,28 +120,123 @@ async function printToken(args: readonly string[], deps: CliDeps): Promise<numbe
 async function refresh(args: readonly string[], deps: CliDeps): Promise<number> {
   const values = parse(args, REFRESH_OPTIONS);
   if (values.help) return help(deps);
-  const functionName = values.function;
-  if (!functionName) throw new UsageError('refresh needs --function <name>');
-  const client = deps.lambdaClient ?? new LambdaClient(regionConfig(values.region));
+  if (!values.function) throw new UsageError('refresh needs --function <name>');
+  await forceRefresh(values.function, values.region, deps);
+  return 0;
+}
+
+/** Invokes the refresher with {"force": true}, prints its summary (never the token) and returns it. */
+async function forceRefresh(functionName: string, region: string | undefined, deps: CliDeps): Promise<Record<string, unknown>> {
+  const client = deps.lambdaClient ?? new LambdaClient(regionConfig(region));
   let out: InvokeCommandOutput;
   try {
     out = await client.send(
       new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: JSON.stringify({ force: true }) }),
     );
   } catch (error) {
-    return fail(deps, 'REFRESH_FAILED', `could not invoke function "${functionName}": ${describeError(error)}`);
+    throw new Failure('REFRESH_FAILED', `could not invoke function "${functionName}": ${describeError(error)}`);
   }
   const payload = parsePayload(out.Payload);
   if (out.FunctionError) {
-    return fail(deps, 'REFRESH_FAILED', `function "${functionName}" failed: ${payload.errorType}: ${payload.errorMessage}`);
+    throw new Failure('REFRESH_FAILED', `function "${functionName}" failed: ${payload.errorType}: ${payload.errorMessage}`);
   }
   if (!OUTCOMES.has(payload.outcome)) {
-    return fail(deps, 'REFRESH_FAILED', `function "${functionName}" did not return a refresher summary`);
+    throw new Failure('REFRESH_FAILED', `function "${functionName}" did not return a refresher summary`);
   }
   // The answer is text from elsewhere: only the summary's own fields, each through the redaction boundary.
-  const { outcome, reason, expiresAt } = payload;
-  deps.stdout.write(`${redactedJson({ outcome, reason, expiresAt })}\n`);
+  const { outcome, reason, expiresAt, issuedAt, credentialsVersionId, credentialsExpiresAt } = payload;
+  const summary = { outcome, reason, expiresAt, issuedAt, credentialsVersionId, credentialsExpiresAt };
+  deps.stdout.write(`${redactedJson(summary)}\n`);
+  return summary;
+}
+
+async function credentials(args: readonly string[], deps: CliDeps): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === 'check') return check(rest, deps);
+  if (action === 'put') return put(rest, deps);
+  if (action === '-h' || action === '--help') return help(deps);
+  throw new UsageError('credentials needs "check" or "put"');
+}
+
+async function check(args: readonly string[], deps: CliDeps): Promise<number> {
+  const values = parse(args, CHECK_OPTIONS);
+  if (values.help) return help(deps);
+  if (!values.file) throw new UsageError('credentials check needs --file <path>');
+  const { summary } = checkCredentials(values.file, values.credential, deps);
+  deps.stdout.write(`${redactedJson(summary, 2)}\n`);
   return 0;
+}
+
+async function put(args: readonly string[], deps: CliDeps): Promise<number> {
+  const values = parse(args, PUT_OPTIONS);
+  if (values.help) return help(deps);
+  const secretId = values['secret-id'];
+  if (!secretId || !values.file) throw new UsageError('credentials put needs --secret-id <id> and --file <path>');
+  if (values.refresh && !values.function) throw new UsageError('--refresh needs --function <name>');
+  if (values.function && !values.refresh) throw new UsageError('--function is only used with --refresh');
+  const { text, summary } = checkCredentials(values.file, values.credential, deps);
+  const client = deps.secretsClient ?? secretsManagerClient(regionConfig(values.region));
+  let versionId: string | undefined;
+  try {
+    // The file as it is: the refresher parses the same text that was checked.
+    ({ VersionId: versionId } = await client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text })));
+  } catch (error) {
+    throw new Failure('CREDENTIALS_WRITE_FAILED', `could not put the credentials into secret "${secretId}": ${describeError(error)}`);
+  }
+  deps.stdout.write(`${redactedJson({ uploaded: true, secretId, versionId, credentials: summary })}\n`);
+  if (!values.refresh || !values.function) return 0;
+  const refreshed = await forceRefresh(values.function, values.region, deps);
+  const used = refreshed.credentialsVersionId;
+  if (used !== versionId) {
+    const instead = used === undefined ? 'it reported no version' : `it used ${String(used)}`;
+    throw new Failure('REFRESH_FAILED', `the refresher did not use the uploaded version ${versionId}: ${instead}; see the function's logs`);
+  }
+  return 0;
+}
+
+/**
+ * Reads a credentials file and parses it as the refresher would. Unlike the refresher (which
+ * lets IMS decide), refuses an expired certificate; warns on stderr when it expires soon.
+ */
+function checkCredentials(file: string, credentialName: string | undefined, deps: CliDeps) {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CredentialsError(`cannot read "${file}" (${code === 'ENOENT' ? 'no such file' : code})`);
+  }
+  // The whole text too, so that an AWS error echoing the upload cannot print it.
+  rememberSecret(text);
+  const parsed = parseCredentials(text, { credentialName });
+  const now = (deps.now ?? Date.now)();
+  if (parsed.type === 'jwt') {
+    const { expiresAt, daysLeft } = certificateOf(parsed, now);
+    if (parsed.certificateExpiresAt <= now) {
+      throw new CredentialsError(`the certificate in "publicKey" expired on ${expiresAt}; refresh the credentials in the AEM Developer Console`);
+    }
+    if (daysLeft < CERTIFICATE_WARNING_DAYS) {
+      deps.stderr.write(
+        `ims-token: WARNING: the certificate in "publicKey" expires on ${expiresAt} (${daysLeft} days left); ` +
+          'refresh the credentials in the AEM Developer Console soon\n',
+      );
+    }
+  }
+  return { text, summary: summarize(parsed, now) };
+}
+
+/** What a person checks in credentials, without a secret: the client secrets are counted, the key left out. */
+function summarize(credentials: Credentials, now: number) {
+  const { shape, type, clientId, imsEndpoint, clientSecrets } = credentials;
+  const common = { valid: true, shape, type, clientId, imsEndpoint, clientSecrets: clientSecrets.length };
+  if (credentials.type === 'oauth') return { ...common, scopes: credentials.scopes, credentialName: credentials.credentialName };
+  const { metascopes, org, technicalAccountId } = credentials;
+  return { ...common, metascopes, org, technicalAccountId, certificate: certificateOf(credentials, now) };
+}
+
+/** When the certificate in AEM service credentials expires, and the whole days left until then. */
+function certificateOf({ certificateExpiresAt }: JwtCredentials, now: number) {
+  return { expiresAt: new Date(certificateExpiresAt).toISOString(), daysLeft: Math.floor((certificateExpiresAt - now) / DAY_MS) };
 }
 
 /** Strict parsing: an unknown flag or a stray argument is a usage error. */

@@ -149,6 +149,11 @@ function parseProject(root: Json, options: ParseOptions): OAuthCredentials {
   const list = path(root, ['project', 'workspace', 'details', 'credentials']);
   if (!Array.isArray(list)) throw new CredentialsError(`"${field}" is missing or not a list`);
   const candidates = list.filter((entry): entry is Json => isObject(entry) && entry.integration_type === OAUTH_S2S);
+  // Every credential's secrets, not only the chosen one's: none may be quoted by a later message.
+  for (const entry of list) {
+    const secrets = isObject(entry) && isObject(entry[OAUTH_S2S]) ? entry[OAUTH_S2S].client_secrets : undefined;
+    if (Array.isArray(secrets)) for (const secret of secrets) if (typeof secret === 'string') rememberSecret(secret, secret.trim());
+  }
   if (candidates.length === 0) {
     throw new CredentialsError(`"${field}" holds no credential with "integration_type": "${OAUTH_S2S}"; add OAuth Server-to-Server to the project`);
   }
@@ -159,7 +164,7 @@ function parseProject(root: Json, options: ParseOptions): OAuthCredentials {
     const names = candidates.map(label).join(', ');
     throw new CredentialsError(
       wanted === undefined
-        ? `"${field}" holds ${candidates.length} OAuth Server-to-Server credentials (${names}); set credentialName to one of them`
+        ? `"${field}" holds ${candidates.length} OAuth Server-to-Server credentials (${names}); set credentialName (CLI: --credential) to one of them`
         : `"${field}" holds no OAuth Server-to-Server credential named by credentialName (it holds ${names})`,
     );
   }

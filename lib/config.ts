@@ -12,6 +12,10 @@ export interface TokenConfig {
   readonly refreshThreshold?: number;
   readonly imsBaseUrl?: string;
   readonly credentialsType?: 'jwt' | 'oauth';
+  /** The `name` or `id` of one OAuth Server-to-Server credential in a Developer Console project download. */
+  readonly credentialName?: string;
+  /** Days before the credentials' certificate expires at which its alarm fires (1-365). */
+  readonly credentialsExpiryWarning?: number;
   readonly tokenSecretName?: string;
   /** `"create"` for a new customer-managed KMS key, or the ARN of an existing one. */
   readonly encryptionKey?: string;
@@ -110,14 +114,15 @@ function except(rule: Rule, reserved: readonly string[]): Rule {
   };
 }
 
-/** A whole number of `unit`, at least `minimum`. */
-function wholeNumber(unit: string, minimum: number): Rule {
+/** A whole number of `unit`, at least `minimum` and, when given, at most `maximum`. */
+function wholeNumber(unit: string, minimum: number, maximum?: number): Rule {
+  const range = maximum === undefined ? `at least ${minimum}` : `from ${minimum} to ${maximum}`;
   return {
-    schema: { type: 'integer', minimum },
+    schema: { type: 'integer', minimum, ...(maximum === undefined ? {} : { maximum }) },
     check: (value) =>
-      Number.isInteger(value) && (value as number) >= minimum
+      Number.isInteger(value) && (value as number) >= minimum && (value as number) <= (maximum ?? Infinity)
         ? []
-        : [problem(`must be a whole number of ${unit}, at least ${minimum}`)],
+        : [problem(`must be a whole number of ${unit}, ${range}`)],
   };
 }
 
@@ -335,6 +340,15 @@ const TOKEN_FIELDS = {
   credentialsType: {
     description: 'The kind of credentials; default: detected from the secret\'s shape.',
     rule: word('jwt', 'oauth'),
+  },
+  credentialName: {
+    description: 'The name or id of the OAuth Server-to-Server credential to use when the credentials are an Adobe ' +
+      'Developer Console project download holding several (default: its only one).',
+    rule: text(/\S(?:.*\S)?/, "must be a credential's name or id: not empty, no line breaks, no spaces at either end"),
+  },
+  credentialsExpiryWarning: {
+    description: 'Alarm when the certificate in AEM service credentials expires in fewer than this many days, 1-365 (default 30).',
+    rule: wholeNumber('days', 1, 365),
   },
   tokenSecretName: {
     description: 'Physical name of the token secret, unique across tokens and not a credentials secret (default: generated).',

@@ -117,6 +117,20 @@ export interface ImsTokenRefresherProps {
   readonly credentialsType?: 'jwt' | 'oauth';
 
   /**
+   * Which OAuth Server-to-Server credential to use, by its `name` or `id`, when the credentials
+   * secret holds an Adobe Developer Console project download with several of them.
+   * @default - the project's only OAuth Server-to-Server credential (several are an error)
+   */
+  readonly credentialName?: string;
+
+  /**
+   * Alarm when the certificate in AEM service credentials expires in less than this (1 to 365
+   * days). OAuth Server-to-Server credentials have no certificate and never trigger it.
+   * @default Duration.days(30)
+   */
+  readonly credentialsExpiryWarning?: Duration;
+
+  /**
    * Alarm when the token has less than this left: the refresher has missed several chances.
    * @default - half of the refresh window (`expectedTokenLifetime` × `refreshThreshold` / 2): 6 hours by default
    */
@@ -155,6 +169,8 @@ export class ImsTokenRefresher extends Construct {
   readonly expiringAlarm: cloudwatch.Alarm;
   /** No run reported for two schedule periods: the schedule or the function is broken. */
   readonly notRunningAlarm: cloudwatch.Alarm;
+  /** The certificate in the credentials expires in less than `credentialsExpiryWarning`: refresh and upload them. */
+  readonly credentialsExpiringAlarm: cloudwatch.Alarm;
   /** The `service` dimension of this refresher's metrics and logs: `<stack name>/<id>`. */
   readonly serviceName: string;
   private readonly metricPeriod: Duration;
@@ -174,6 +190,13 @@ export class ImsTokenRefresher extends Construct {
     if (expiryFloor.toSeconds() >= lifetime.toSeconds() * threshold) {
       throw new Error('`expiryAlarmThreshold` must be shorter than the refresh window (`expectedTokenLifetime` × `refreshThreshold`)');
     }
+
+    const credentialsWarning = props.credentialsExpiryWarning ?? Duration.days(30);
+    const warningDays = credentialsWarning.toDays({ integral: false });
+    if (!(warningDays >= 1 && warningDays <= 365)) {
+      throw new Error(`\`credentialsExpiryWarning\` must be between 1 and 365 days, got ${credentialsWarning.toHumanString()}`);
+    }
+    if (props.credentialName?.trim() === '') throw new Error('`credentialName` must not be empty');
 
     validateSharing(this, props);
 
@@ -229,6 +252,7 @@ export class ImsTokenRefresher extends Construct {
         REFRESH_THRESHOLD: String(threshold),
         ...(props.imsBaseUrl ? { IMS_BASE_URL: props.imsBaseUrl } : {}),
         ...(props.credentialsType ? { CREDENTIALS_TYPE: props.credentialsType } : {}),
+        ...(props.credentialName ? { CREDENTIAL_NAME: props.credentialName } : {}),
         POWERTOOLS_SERVICE_NAME: this.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
         // Stack traces point into lambda/*.ts, not the minified bundle.
@@ -296,8 +320,20 @@ export class ImsTokenRefresher extends Construct {
       // No data is the failure this alarm exists for.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+    this.credentialsExpiringAlarm = this.metric('CredentialsSecondsToExpiry', 'Minimum').createAlarm(this, 'CredentialsExpiringAlarm', {
+      alarmDescription:
+        `${this.node.path}: the certificate in the credentials expires in less than ${credentialsWarning.toHumanString()} ` +
+        '(see credentialsExpiresAt in the logs). AEM Developer Console → Integrations → refresh the credentials, then upload ' +
+        `the new JSON: ims-token credentials put --secret-id ${this.credentialsSecret.secretArn} --file <json> --refresh ` +
+        `--function ${fn.functionName}`,
+      threshold: credentialsWarning.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // Only credentials with a certificate (AEM service credentials) report the metric.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     if (props.alarmTopic) {
-      for (const alarm of [this.permanentFailureAlarm, this.expiringAlarm, this.notRunningAlarm]) {
+      for (const alarm of [this.permanentFailureAlarm, this.expiringAlarm, this.notRunningAlarm, this.credentialsExpiringAlarm]) {
         alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
         alarm.addOkAction(new actions.SnsAction(props.alarmTopic));
       }
@@ -306,8 +342,9 @@ export class ImsTokenRefresher extends Construct {
 
   /**
    * A metric the refresher publishes (namespace `ImsTokenRefresher`, dimension `service` = the
-   * construct id): `TokenSecondsToExpiry`, `Refreshed`, `Skipped`, `FailedTransient`,
-   * `FailedPermanent`, `ImsAttempts`, `ImsLatency`. Period: the schedule period (at most a day).
+   * construct id): `TokenSecondsToExpiry`, `CredentialsSecondsToExpiry`, `Runs`, `Refreshed`,
+   * `Skipped`, `FailedTransient`, `FailedPermanent`, `ImsAttempts`, `ImsLatency`. Period: the
+   * schedule period (at most a day).
    */
   metric(metricName: string, statistic: string): cloudwatch.Metric {
     return new cloudwatch.Metric({

@@ -1,4 +1,4 @@
-import { CfnOutput, CfnResource, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -30,6 +30,9 @@ export class ImsTokenStack extends Stack {
         refreshThreshold: token.refreshThreshold,
         imsBaseUrl: token.imsBaseUrl,
         credentialsType: token.credentialsType,
+        credentialName: token.credentialName,
+        credentialsExpiryWarning:
+          token.credentialsExpiryWarning === undefined ? undefined : Duration.days(token.credentialsExpiryWarning),
         tokenSecretName: token.tokenSecretName,
         encryptionKey: encryptionKey(this, token),
         crossAccountReaders: token.crossAccountReaders?.map((reader) =>

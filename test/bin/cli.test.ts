@@ -1,14 +1,22 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../bin/cli.js';
+import { countSecrets } from '../../sandbox/secret-registry.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
 import { fakeClock } from '../support/fakes.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** The fake clock's start: what the CLI takes as now. */
+const NOW = fakeClock().time;
 const TOKEN = 'cli-test-access-token-1';
 const sm = mockClient(SecretsManagerClient);
 const lambda = mockClient(LambdaClient);
@@ -101,7 +109,14 @@ describe('ims-token: print the token', () => {
 
 describe('ims-token refresh', () => {
   it('invokes the function with {"force": true} and prints its summary', async () => {
-    const summary = { outcome: 'refreshed', reason: 'forced', expiresAt: '2026-11-23T12:00:00.000Z' };
+    const summary = {
+      outcome: 'refreshed',
+      reason: 'forced',
+      expiresAt: '2026-11-23T12:00:00.000Z',
+      issuedAt: '2026-11-22T12:00:00.000Z',
+      credentialsVersionId: 'credentials-v2',
+      credentialsExpiresAt: '2027-06-10T12:00:00.000Z',
+    };
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(summary) });
 
     const result = await run(['refresh', '--function', 'aem-prod-refresher']);
@@ -163,6 +178,246 @@ describe('ims-token refresh', () => {
   });
 });
 
+/** A folder of its own for the credentials files tests write; `file` writes one and returns its path. */
+const dir = mkdtempSync(join(tmpdir(), 'ims-cli-credentials-'));
+let files = 0;
+function file(text: string): string {
+  const path = join(dir, `credentials-${++files}.json`);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** Certificate validity around the fake clock's now. */
+const validity = (daysLeft: number) => ({ validFrom: new Date(NOW - 300 * DAY), validTo: new Date(NOW + daysLeft * DAY) });
+
+/** One line on stderr, no output, exit 1, and no secret anywhere. */
+function expectOneLineFailure(result: { code: number; stdout: string; stderr: string }, line: string) {
+  expect(result).toEqual({ code: 1, stdout: '', stderr: `${line}\n` });
+}
+
+describe('ims-token credentials check', () => {
+  let aem: Awaited<ReturnType<typeof generateJwtCredentials>>;
+  beforeAll(async () => {
+    aem = await generateJwtCredentials(validity(200));
+  });
+
+  it('prints a summary of AEM service credentials without a secret, with the days left on the certificate', async () => {
+    const result = await run(['credentials', 'check', '--file', file(aem.json)]);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      valid: true,
+      shape: 'aem-service-credentials',
+      type: 'jwt',
+      clientId: aem.integration.clientId,
+      imsEndpoint: 'ims-na1.adobelogin.com',
+      clientSecrets: 1,
+      metascopes: ['ent_aem_cloud_api'],
+      org: aem.integration.org,
+      technicalAccountId: aem.integration.technicalAccountId,
+      certificate: { expiresAt: new Date(aem.integration.certificateExpiresAt).toISOString(), daysLeft: 200 },
+    });
+    expect(countSecrets(result.stdout + result.stderr)).toBe(0);
+  });
+
+  it('picks the credential named with --credential in a Developer Console project download', async () => {
+    const project = generateOAuthCredentials({ shape: 'project', clientSecrets: 2, otherCredentials: 1 });
+
+    const result = await run(['credentials', 'check', '--file', file(project.json), '--credential', project.integration.name]);
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      valid: true,
+      shape: 'developer-console-project',
+      type: 'oauth',
+      clientId: project.integration.clientId,
+      imsEndpoint: 'ims-na1.adobelogin.com',
+      clientSecrets: 2,
+      scopes: ['openid', 'AdobeID', 'read_organizations'],
+      credentialName: project.integration.name,
+    });
+    expect(countSecrets(result.stdout + result.stderr)).toBe(0);
+  });
+
+  it('refuses a project download with several credentials and no --credential, naming them', async () => {
+    const project = generateOAuthCredentials({ shape: 'project', otherCredentials: 1 });
+    const result = await run(['credentials', 'check', '--file', file(project.json)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^ims-token: CREDENTIALS_INVALID: .*holds 2 OAuth Server-to-Server credentials \(.+\).*\n$/);
+    expect(result.stderr).toContain(JSON.stringify(project.integration.name));
+    expect(countSecrets(result.stderr)).toBe(0);
+  });
+
+  it('warns on stderr, and still exits 0, when the certificate expires within 30 days', async () => {
+    const soon = await generateJwtCredentials(validity(29.5));
+    const expiresAt = new Date(soon.integration.certificateExpiresAt).toISOString();
+
+    const result = await run(['credentials', 'check', '--file', file(soon.json)]);
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).certificate).toEqual({ expiresAt, daysLeft: 29 });
+    expect(result.stderr).toBe(
+      `ims-token: WARNING: the certificate in "publicKey" expires on ${expiresAt} (29 days left); ` +
+        'refresh the credentials in the AEM Developer Console soon\n',
+    );
+  });
+
+  it('refuses credentials whose certificate has expired', async () => {
+    const expired = await generateJwtCredentials({ validFrom: new Date(NOW - 400 * DAY), validTo: new Date(NOW - DAY) });
+    const expiresAt = new Date(expired.integration.certificateExpiresAt).toISOString();
+    const result = await run(['credentials', 'check', '--file', file(expired.json)]);
+    expectOneLineFailure(
+      result,
+      `ims-token: CREDENTIALS_INVALID: the certificate in "publicKey" expired on ${expiresAt}; refresh the credentials in the AEM Developer Console`,
+    );
+  });
+
+  it('refuses a private key that does not belong to the certificate, naming both fields', async () => {
+    const mismatched = await generateJwtCredentials({ ...validity(200), mismatchedKey: true });
+    const result = await run(['credentials', 'check', '--file', file(mismatched.json)]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^ims-token: CREDENTIALS_INVALID: "integration\.privateKey" .*"integration\.publicKey".*\n$/);
+    expect(countSecrets(result.stderr)).toBe(0);
+  });
+
+  it.each([
+    ['a file that is not there', () => join(dir, 'missing.json'), `cannot read "${join(dir, 'missing.json')}" (no such file)`],
+    ['a file that is not JSON', () => file('p8e-this-is-not-json'), 'credentials secret is not JSON'],
+    ['JSON of no known shape', () => file('{"hello": "world"}'), 'credentials are not AEM service credentials'],
+  ])('refuses %s on one line', async (_name, path, reason) => {
+    const result = await run(['credentials', 'check', '--file', path()]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.startsWith(`ims-token: CREDENTIALS_INVALID: ${reason}`)).toBe(true);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('ims-token credentials put', () => {
+  const SECRET_ID = 'adobe/aem-prod/credentials';
+  let aem: Awaited<ReturnType<typeof generateJwtCredentials>>;
+  let aemFile: string;
+  beforeAll(async () => {
+    aem = await generateJwtCredentials(validity(200));
+    aemFile = file(aem.json);
+  });
+  beforeEach(() => {
+    sm.on(PutSecretValueCommand).resolves({ VersionId: 'credentials-v2' });
+  });
+  const refreshed = (credentialsVersionId: string) => ({
+    outcome: 'refreshed',
+    reason: 'forced',
+    expiresAt: '2026-11-23T12:00:00.000Z',
+    issuedAt: '2026-11-22T12:00:00.000Z',
+    credentialsVersionId,
+    credentialsExpiresAt: new Date(NOW + 200 * DAY).toISOString(),
+  });
+
+  it('uploads the file unchanged and prints the version id with the summary', async () => {
+    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', aemFile]);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(sm.commandCalls(PutSecretValueCommand).map((call) => call.args[0].input)).toEqual([
+      { SecretId: SECRET_ID, SecretString: aem.json },
+    ]);
+    expect(JSON.parse(result.stdout)).toEqual({
+      uploaded: true,
+      secretId: SECRET_ID,
+      versionId: 'credentials-v2',
+      credentials: expect.objectContaining({ valid: true, shape: 'aem-service-credentials', clientSecrets: 1 }),
+    });
+    expect(countSecrets(result.stdout)).toBe(0);
+    expect(lambda.calls()).toHaveLength(0);
+  });
+
+  it('passes --credential to the check', async () => {
+    const project = generateOAuthCredentials({ shape: 'project', otherCredentials: 2 });
+    const argv = ['credentials', 'put', '--secret-id', SECRET_ID, '--file', file(project.json)];
+
+    const without = await run(argv);
+    const withName = await run([...argv, '--credential', project.integration.name]);
+
+    expect(without.code).toBe(1);
+    expect(withName.code).toBe(0);
+    expect(JSON.parse(withName.stdout).credentials.credentialName).toBe(project.integration.name);
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    ['an expired certificate', () => generateJwtCredentials({ validFrom: new Date(NOW - 400 * DAY), validTo: new Date(NOW - DAY) }), 'expired on'],
+    ['a mismatched key', () => generateJwtCredentials({ ...validity(200), mismatchedKey: true }), 'does not belong to the certificate'],
+    ['a file that is not JSON', async () => ({ json: '{"ok": true, "integration": ' }), 'credentials secret is not JSON'],
+  ])('refuses %s: exit 1, one line, nothing uploaded', async (_name, make, reason) => {
+    const { json } = await make();
+
+    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', file(json), '--refresh', '--function', 'f']);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^ims-token: CREDENTIALS_INVALID: [^\n]+\n$/);
+    expect(result.stderr).toContain(reason);
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(lambda.calls()).toHaveLength(0);
+  });
+
+  it('reports a failed upload on one line without a secret, even when the AWS error echoes the upload', async () => {
+    // Other credentials of the project are in the file, but not in what the refresher uses.
+    const project = generateOAuthCredentials({ shape: 'project', otherCredentials: 1 });
+    sm.on(PutSecretValueCommand).rejects(Object.assign(new Error(`bad value: ${project.json}`), { name: 'ValidationException' }));
+
+    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', file(project.json), '--credential', project.integration.name]);
+
+    expect(countSecrets(result.stderr)).toBe(0);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `ims-token: CREDENTIALS_WRITE_FAILED: could not put the credentials into secret "${SECRET_ID}": ValidationException: bad value: [redacted]\n`,
+    });
+  });
+
+  it('with --refresh, forces a refresh and prints its summary when it used the uploaded version', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(refreshed('credentials-v2')) });
+
+    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', aemFile, '--refresh', '--function', 'aem-prod-refresher']);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const [upload, summary, ...rest] = result.stdout.trimEnd().split('\n');
+    expect(JSON.parse(upload!)).toMatchObject({ uploaded: true, versionId: 'credentials-v2' });
+    expect(JSON.parse(summary!)).toEqual(refreshed('credentials-v2'));
+    expect(rest).toEqual([]);
+    const input = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+    expect(input).toMatchObject({ FunctionName: 'aem-prod-refresher', InvocationType: 'RequestResponse' });
+    expect(JSON.parse(String(input.Payload))).toEqual({ force: true });
+  });
+
+  it('with --refresh, fails when the refresher did not use the uploaded version', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(refreshed('credentials-v1')) });
+
+    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', aemFile, '--refresh', '--function', 'f']);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout.trimEnd().split('\n')).toHaveLength(2);
+    expect(result.stderr).toBe(
+      "ims-token: REFRESH_FAILED: the refresher did not use the uploaded version credentials-v2: it used credentials-v1; see the function's logs\n",
+    );
+  });
+
+  it('with --refresh, reports a refresher that failed with the uploaded credentials, after saying they were uploaded', async () => {
+    const error = { errorType: 'CredentialsError', errorMessage: 'credentials version credentials-v2 was rejected' };
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: payload(error) });
+
+    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', aemFile, '--refresh', '--function', 'f']);
+
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ uploaded: true, versionId: 'credentials-v2' });
+    expect(result.stderr).toBe('ims-token: REFRESH_FAILED: function "f" failed: CredentialsError: credentials version credentials-v2 was rejected\n');
+  });
+});
+
 describe('ims-token usage', () => {
   it.each([
     ['no --secret-id', [], '--secret-id is required'],
@@ -171,6 +426,14 @@ describe('ims-token usage', () => {
     ['a stray argument', ['refesh'], "Unexpected argument 'refesh'"],
     ['refresh without --function', ['refresh'], 'refresh needs --function <name>'],
     ['a token flag on refresh', ['refresh', '--function', 'f', '--secret-id', 's'], "Unknown option '--secret-id'"],
+    ['credentials without an action', ['credentials'], 'credentials needs "check" or "put"'],
+    ['an unknown credentials action', ['credentials', 'rotate'], 'credentials needs "check" or "put"'],
+    ['check without --file', ['credentials', 'check'], 'credentials check needs --file <path>'],
+    ['an AWS flag on check, which works offline', ['credentials', 'check', '--file', 'f', '--region', 'eu-west-1'], "Unknown option '--region'"],
+    ['put without --secret-id', ['credentials', 'put', '--file', 'f'], 'credentials put needs --secret-id <id> and --file <path>'],
+    ['put without --file', ['credentials', 'put', '--secret-id', 's'], 'credentials put needs --secret-id <id> and --file <path>'],
+    ['--refresh without --function', ['credentials', 'put', '--secret-id', 's', '--file', 'f', '--refresh'], '--refresh needs --function <name>'],
+    ['--function without --refresh', ['credentials', 'put', '--secret-id', 's', '--file', 'f', '--function', 'x'], '--function is only used with --refresh'],
   ])('rejects %s with exit 2 and one line', async (_name, argv, message) => {
     const result = await run(argv);
     expect(result.code).toBe(2);
@@ -180,11 +443,15 @@ describe('ims-token usage', () => {
     expect(lambda.calls()).toHaveLength(0);
   });
 
-  it.each([[['--help']], [['refresh', '-h']]])('prints usage for %j and exits 0', async (argv) => {
-    const result = await run(argv);
-    expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(result.stdout).toContain('ims-token refresh --function <name>');
-  });
+  it.each([[['--help']], [['refresh', '-h']], [['credentials', '--help']], [['credentials', 'put', '-h']]])(
+    'prints usage for %j and exits 0',
+    async (argv) => {
+      const result = await run(argv);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(result.stdout).toContain('ims-token refresh --function <name>');
+      expect(result.stdout).toContain('ims-token credentials put --secret-id <id> --file <path>');
+    },
+  );
 });
 
 describe('ims-token as a process', () => {

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RefreshSettings } from '../../lambda/config.js';
 import { parseCredentials } from '../../lambda/credentials.js';
+import { redact } from '../../lambda/redact.js';
 import { runRefresh, type RefreshRequest } from '../../lambda/refresh.js';
 import { parseTokenRecord } from '../../lambda/token.js';
 import { MemoryStore, fakeClock, fakeDeps, json, jwtTokenAnswer, networkError, oauthTokenAnswer, scriptedFetch, type Answer } from '../support/fakes.js';
@@ -13,7 +14,6 @@ import { tokenSecretValue } from '../support/token-secret.js';
 import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
 
 const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const settings: RefreshSettings = { credentialsSecretId: 'creds', tokenSecretId: 'token', refreshThreshold: 0.5 };
 const invalidClient = json(401, { error: 'invalid_client', error_description: 'invalid client_secret parameter' });
 
@@ -94,6 +94,13 @@ describe('the shapes Adobe downloads', () => {
     });
     // By id as well as by name.
     expect(parseCredentials(project.json, { credentialName: other.id }).clientId).toBe(other.oauth_server_to_server.client_id);
+  });
+
+  it('remembers every credential\'s client secrets in a project download for redaction, not only the chosen one\'s', () => {
+    const project = generateOAuthCredentials({ shape: 'project', otherCredentials: 1 });
+    const other = JSON.parse(project.json).project.workspace.details.credentials[1].oauth_server_to_server.client_secrets[0];
+    parseCredentials(project.json, { credentialName: project.integration.name });
+    expect(redact(`IMS said ${other}`)).toBe('IMS said [redacted]');
   });
 
   it('skips credentials of other integration types in a project download', () => {

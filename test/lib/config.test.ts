@@ -26,6 +26,8 @@ const FULL = {
   refreshThreshold: 0.6,
   imsBaseUrl: 'https://ims.proxy.example',
   credentialsType: 'oauth',
+  credentialName: 'Credential in Workspace',
+  credentialsExpiryWarning: 45,
   tokenSecretName: 'adobe/aem-stage/token',
   encryptionKey: KEY_ARN,
   crossAccountReaders: ['222222222222', 'arn:aws:iam::333333333333:role/aem-reader'],
@@ -107,6 +109,24 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
         `refreshThreshold ${refreshThreshold}`,
         one({ refreshThreshold }),
         ['tokens.json: tokens["a"].refreshThreshold: must be a number between 0 and 1 (exclusive)'],
+        'schema rejects',
+      ] as const,
+  ),
+  ...[0, 366, 1.5, '30'].map(
+    (credentialsExpiryWarning) =>
+      [
+        `credentialsExpiryWarning ${JSON.stringify(credentialsExpiryWarning)}`,
+        one({ credentialsExpiryWarning }),
+        ['tokens.json: tokens["a"].credentialsExpiryWarning: must be a whole number of days, from 1 to 365'],
+        'schema rejects',
+      ] as const,
+  ),
+  ...['', ' Credential in Workspace', 'two\nlines', 42].map(
+    (credentialName) =>
+      [
+        `credentialName ${JSON.stringify(credentialName)}`,
+        one({ credentialName }),
+        [`tokens.json: tokens["a"].credentialName: must be a credential's name or id: not empty, no line breaks, no spaces at either end`],
         'schema rejects',
       ] as const,
   ),

@@ -43,7 +43,12 @@ describe('ImsTokenRefresher', () => {
   });
 
   it('passes the configuration contract through the environment', () => {
-    const { template } = synth({ refreshThreshold: 0.4, imsBaseUrl: 'https://ims.proxy.example', credentialsType: 'jwt' });
+    const { template } = synth({
+      refreshThreshold: 0.4,
+      imsBaseUrl: 'https://ims.proxy.example',
+      credentialsType: 'oauth',
+      credentialName: 'Credential in Workspace',
+    });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -51,7 +56,8 @@ describe('ImsTokenRefresher', () => {
           TOKEN_SECRET_ID: { Ref: Match.stringLikeRegexp('AemProdToken') },
           REFRESH_THRESHOLD: '0.4',
           IMS_BASE_URL: 'https://ims.proxy.example',
-          CREDENTIALS_TYPE: 'jwt',
+          CREDENTIALS_TYPE: 'oauth',
+          CREDENTIAL_NAME: 'Credential in Workspace',
           POWERTOOLS_SERVICE_NAME: 'Test/AemProd',
         }),
       },
@@ -61,7 +67,9 @@ describe('ImsTokenRefresher', () => {
   it('leaves optional variables out when their props are not set', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ IMS_BASE_URL: Match.absent(), CREDENTIALS_TYPE: Match.absent() }) },
+      Environment: {
+        Variables: Match.objectLike({ IMS_BASE_URL: Match.absent(), CREDENTIALS_TYPE: Match.absent(), CREDENTIAL_NAME: Match.absent() }),
+      },
     });
   });
 
@@ -166,6 +174,9 @@ describe('ImsTokenRefresher', () => {
     [{ refreshThreshold: 0.05 }, /leaves fewer than two full refresh chances/],
     // Two 6 h periods fill the 12 h window exactly, leaving no room for the last run's 90 s retry budget.
     [{ schedule: Duration.hours(6) }, /each with its 1 minute 30 seconds retry budget/],
+    [{ credentialsExpiryWarning: Duration.hours(12) }, /`credentialsExpiryWarning` must be between 1 and 365 days, got 12 hours/],
+    [{ credentialsExpiryWarning: Duration.days(366) }, /`credentialsExpiryWarning` must be between 1 and 365 days, got 366 days/],
+    [{ credentialName: ' ' }, /`credentialName` must not be empty/],
   ] as [ImsTokenRefresherProps, RegExp][])('rejects %o at synth', (props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
@@ -213,6 +224,35 @@ describe('ImsTokenRefresher', () => {
     });
   });
 
+  it('alarms 30 days before the certificate in the credentials expires, saying what to do; no data is normal', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'ImsTokenRefresher',
+      MetricName: 'CredentialsSecondsToExpiry',
+      Dimensions: [{ Name: 'service', Value: 'Test/AemProd' }],
+      Statistic: 'Minimum',
+      Threshold: 30 * 86_400,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 1,
+      // OAuth credentials carry no certificate, so they report no data.
+      TreatMissingData: 'notBreaching',
+    });
+    const alarms = template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'CredentialsSecondsToExpiry' } });
+    const description = JSON.stringify(Object.values(alarms)[0]!.Properties.AlarmDescription);
+    expect(description).toContain('Test/AemProd: the certificate in the credentials expires in less than 30 days');
+    expect(description).toContain('AEM Developer Console → Integrations → refresh the credentials');
+    expect(description).toMatch(/ims-token credentials put --secret-id ",\{"Ref":"AemProdCredentials\w+"\}," --file <json> --refresh --function ",\{"Ref":"AemProdFunction\w+"\}/);
+  });
+
+  it('alarms at the credentialsExpiryWarning given', () => {
+    const { template } = synth({ credentialsExpiryWarning: Duration.days(45) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'CredentialsSecondsToExpiry',
+      Threshold: 45 * 86_400,
+      AlarmDescription: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('expires in less than 45 days')])] },
+    });
+  });
+
   it('sends alarm and OK notifications to the alarm topic when given', () => {
     const { template } = synth({}, () => undefined);
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
@@ -223,7 +263,12 @@ describe('ImsTokenRefresher', () => {
     const withTopic = Template.fromStack(stack);
     expect(Object.keys(withTopic.findResources('AWS::CloudWatch::Alarm', {
       Properties: { AlarmActions: [{ Ref: Match.stringLikeRegexp('Topic') }], OKActions: [{ Ref: Match.stringLikeRegexp('Topic') }] },
-    }))).toHaveLength(3);
+    }))).toHaveLength(4);
+    withTopic.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'CredentialsSecondsToExpiry',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('Topic') }],
+      OKActions: [{ Ref: Match.stringLikeRegexp('Topic') }],
+    });
   });
 
   it('rejects an expiry alarm threshold outside the refresh window', () => {

@@ -29,7 +29,7 @@ describe('ImsTokenStack', () => {
     const template = synth(entries);
     template.resourceCountIs('AWS::Lambda::Function', 3);
     template.resourceCountIs('AWS::Scheduler::Schedule', 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     // One created credentials secret plus three token secrets.
     template.resourceCountIs('AWS::SecretsManager::Secret', 4);
     const keys = Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => fn.Properties.Code.S3Key);
@@ -38,6 +38,14 @@ describe('ImsTokenStack', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ CREDENTIALS_TYPE: 'oauth', POWERTOOLS_SERVICE_NAME: 'Tokens/analytics' }) },
     });
+  });
+
+  it('passes credentialName and credentialsExpiryWarning (days) to the refresher', () => {
+    const template = synth([{ name: 'project', credentialName: 'Credential in Workspace', credentialsExpiryWarning: 45 }]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CREDENTIAL_NAME: 'Credential in Workspace' }) },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'CredentialsSecondsToExpiry', Threshold: 45 * 86_400 });
   });
 
   it('keeps logical ids when entries are reordered or added', () => {
