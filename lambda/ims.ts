@@ -180,7 +180,9 @@ function token(
 ): ImsToken {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidAnswer(path, debugId, 'is not a JSON object');
   const answer = body as Record<string, unknown>;
-  const tokenProblem = sent.includes(answer.access_token as string) ? 'is the client secret or JWT we sent' : accessTokenProblem(answer.access_token);
+  const tokenProblem = sent.includes(answer.access_token as string)
+    ? 'is the client secret or JWT we sent'
+    : accessTokenProblem(answer.access_token);
   if (tokenProblem) throw invalidAnswer(path, debugId, `has an "access_token" that ${tokenProblem}`);
   // Remembered only once it is a token: junk could be any text, even words of our own log lines.
   rememberSecret(answer.access_token as string);

@@ -78,7 +78,13 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
   let credentialsVersionId: string | undefined;
   let credentialsExpiresAt: number | undefined;
   const rejectedClientSecrets: number[] = [];
-  const result = (outcome: Outcome, reason: RunResult['reason'], token: TokenRecord | undefined, error?: RefresherError, fallback?: string): RunResult => ({
+  const result = (
+    outcome: Outcome,
+    reason: RunResult['reason'],
+    token: TokenRecord | undefined,
+    error?: RefresherError,
+    fallback?: string,
+  ): RunResult => ({
     outcome,
     reason,
     token,
@@ -206,8 +212,11 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
   ): Promise<{ token: TokenRecord | undefined; reason?: 'newer-token-stored' | 'duplicate-delivery' }> {
     const latest = await store.read(settings.tokenSecretId);
     const latestToken = latest?.versionId === before?.versionId ? undefined : ourToken(latest);
-    if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) return { token: latestToken, reason: 'newer-token-stored' };
-    const written = await store.write(settings.tokenSecretId, JSON.stringify(fresh), requestToken(settings.tokenSecretId, request.requestKey));
+    if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) {
+      return { token: latestToken, reason: 'newer-token-stored' };
+    }
+    const key = requestToken(settings.tokenSecretId, request.requestKey);
+    const written = await store.write(settings.tokenSecretId, JSON.stringify(fresh), key);
     if (written.duplicate) return { token: ourToken(latest), reason: 'duplicate-delivery' };
     return { token: fresh };
   }
@@ -226,8 +235,8 @@ function credentialsRejected(error: unknown): boolean {
 /** Whether the secret needs a token now: none, or due by its own dates (whichever credentials made it). */
 function tokenNeeded(token: TokenRecord | undefined, settings: RefreshSettings, now: number): boolean {
   if (!token) return true;
-  const sameCredentials = { token, credentialsVersionId: token.credentials_version_id, now, threshold: settings.refreshThreshold, force: false };
-  return refreshReason(sameCredentials) === 'due';
+  const byDates = { token, credentialsVersionId: token.credentials_version_id, now, threshold: settings.refreshThreshold, force: false };
+  return refreshReason(byDates) === 'due';
 }
 
 /** Retries transient IMS failures with exponential backoff and full jitter, honouring Retry-After. */
