@@ -1,4 +1,4 @@
-import { createPublicKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { randomBytes, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -46,7 +46,7 @@ export const OAUTH_EXPIRES_IN_SECONDS = 86_399;
 const DAY_SECONDS = 24 * 3600;
 
 type Client =
-  | { readonly kind: 'jwt'; readonly integration: JwtIntegration; readonly certificate: KeyObject }
+  | { readonly kind: 'jwt'; readonly integration: JwtIntegration; readonly certificate: X509Certificate }
   | { readonly kind: 'oauth'; readonly integration: OAuthIntegration };
 
 /** An IMS error answer (ims-protocol.md §3). */
@@ -62,10 +62,12 @@ class Rejection extends Error {
 
 /**
  * An Adobe IMS test peer on 127.0.0.1 that verifies what IMS verifies (ims-protocol.md):
- * `POST /ims/exchange/jwt` checks the client, its secret, the JWT's RS256 signature against the
- * integration's certificate, `aud`, `iss`, `sub`, `exp` and the metascope claims;
- * `POST /ims/token/v3` checks the client, its secret and the scopes. Errors are IMS's
- * `{ error, error_description }` with an `X-Debug-Id`. Faults can be queued for the next requests.
+ * `POST /ims/exchange/jwt` checks the client, its secret (any of the integration's), the
+ * certificate's validity at the peer's `now`, the JWT's RS256 signature against the certificate,
+ * `aud`, `iss`, `sub`, `exp` and the metascope claims;
+ * `POST /ims/token/v3` checks the client, its secret (any of the integration's) and the scopes.
+ * Errors are IMS's `{ error, error_description }` with an `X-Debug-Id`. Faults can be queued for
+ * the next requests.
  * Every client secret, JWT and access token it sees is registered with the leak guard.
  */
 export class ImsPeer {
@@ -81,7 +83,7 @@ export class ImsPeer {
     private readonly now: () => number,
   ) {}
 
-  /** Starts a peer on an ephemeral port; `now` is its clock for `exp` checks. */
+  /** Starts a peer on an ephemeral port; `now` is its clock for `exp` and certificate validity checks. */
   static async start(options: { now?: () => number } = {}): Promise<ImsPeer> {
     let peer: ImsPeer | undefined;
     const server = await listen((request, response) => peer!.serve(request, response));
@@ -94,12 +96,16 @@ export class ImsPeer {
     return this.server.url;
   }
 
-  /** Registers an integration: AEM service credentials (it has a certificate) or an OAuth client. */
+  /**
+   * Registers an integration: AEM service credentials (it has a certificate) or an OAuth client.
+   * Any of its `clientSecrets` is accepted. Registering a `clientId` again replaces the integration,
+   * its secrets included: that is how a test revokes a secret during a rotation.
+   */
   register(integration: JwtIntegration | OAuthIntegration): void {
-    registerSecret(integration.clientSecret);
+    registerSecret(...integration.clientSecrets);
     const client: Client =
       'certificatePem' in integration
-        ? { kind: 'jwt', integration, certificate: createPublicKey(integration.certificatePem) }
+        ? { kind: 'jwt', integration, certificate: new X509Certificate(integration.certificatePem) }
         : { kind: 'oauth', integration };
     this.clients.set(integration.clientId, client);
   }
@@ -191,7 +197,7 @@ export class ImsPeer {
   private client<K extends Client['kind']>(form: Record<string, string>, kind: K): Extract<Client, { kind: K }> {
     const client = this.clients.get(form.client_id ?? '');
     if (!client) throw new Rejection(400, 'invalid_client', 'invalid client_id parameter');
-    if (form.client_secret !== client.integration.clientSecret) {
+    if (!client.integration.clientSecrets.includes(form.client_secret ?? '')) {
       throw new Rejection(401, 'invalid_client', 'invalid client_secret parameter');
     }
     if (client.kind !== kind) throw new Rejection(401, 'invalid_client', 'client is not allowed this grant');
@@ -202,7 +208,8 @@ export class ImsPeer {
     const client = this.client(form, 'jwt');
     const { integration } = client;
     const host = integration.imsEndpoint;
-    const claims = await this.verifySignature(form.jwt_token ?? '', client.certificate);
+    this.verifyCertificateValidity(client.certificate);
+    const claims = await this.verifySignature(form.jwt_token ?? '', client.certificate.publicKey);
     if (claims.aud !== `https://${host}/c/${integration.clientId}`) {
       throw new Rejection(400, 'invalid_client', 'aud does not match client_id');
     }
@@ -220,10 +227,25 @@ export class ImsPeer {
     return client;
   }
 
-  /** RS256 against the certificate, and `exp` not passed (jose checks it when present). */
-  private async verifySignature(jwt: string, certificate: KeyObject): Promise<JWTPayload> {
+  /**
+   * The integration's certificate must be valid now. What the real IMS answers for an expired
+   * certificate is not documented (ims-protocol.md §5): this peer says `invalid_signature`, as for
+   * a signature that matches no certificate; the refresher must handle any 4xx rejection alike.
+   */
+  private verifyCertificateValidity(certificate: X509Certificate): void {
+    const now = this.now();
+    if (now > Date.parse(certificate.validTo)) {
+      throw new Rejection(400, 'invalid_signature', 'certificate of the integration has expired');
+    }
+    if (now < Date.parse(certificate.validFrom)) {
+      throw new Rejection(400, 'invalid_signature', 'certificate of the integration is not yet valid');
+    }
+  }
+
+  /** RS256 against the certificate's key, and `exp` not passed (jose checks it when present). */
+  private async verifySignature(jwt: string, publicKey: KeyObject): Promise<JWTPayload> {
     try {
-      const { payload } = await jwtVerify(jwt, certificate, { algorithms: ['RS256'], currentDate: new Date(this.now()) });
+      const { payload } = await jwtVerify(jwt, publicKey, { algorithms: ['RS256'], currentDate: new Date(this.now()) });
       return payload;
     } catch (error) {
       if (error instanceof errors.JWSSignatureVerificationFailed) {

@@ -46,6 +46,14 @@ export class LocalRefresher {
     return new LocalRefresher(fn, emulator, peer, credentialsSecretId, tokenSecretId);
   }
 
+  /**
+   * Puts `json` in the credentials secret as an admin uploading would: it becomes AWSCURRENT and
+   * the version before it AWSPREVIOUS. Returns the new version's id.
+   */
+  putCredentials(json: string): string {
+    return this.emulator.put(this.credentialsSecretId, json);
+  }
+
   /** Invokes the bundle once with `event`, as the schedule or an operator would. */
   async invoke(event: unknown = {}, options: RunOptions = {}): Promise<Run> {
     const imsMark = this.peer.requests.length;

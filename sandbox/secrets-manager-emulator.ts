@@ -9,6 +9,8 @@ export interface EmulatorCall {
   readonly action: string;
   /** The request's `SecretId` (or `Name` for CreateSecret), as sent. */
   readonly secretId: string | undefined;
+  /** The request's `VersionStage`, when it names one. */
+  readonly versionStage?: string;
 }
 
 /**
@@ -169,7 +171,9 @@ export class SecretsManagerEmulator {
       const run = this.actions[action];
       if (request.method !== 'POST' || !run) throw new AwsError('UnknownOperationException', `unknown operation "${target}"`);
       const input = parseInput(body);
-      this.calls.push({ action, secretId: optionalString(input, action === 'CreateSecret' ? 'Name' : 'SecretId') });
+      const secretId = optionalString(input, action === 'CreateSecret' ? 'Name' : 'SecretId');
+      const versionStage = optionalString(input, 'VersionStage');
+      this.calls.push({ action, secretId, ...(versionStage ? { versionStage } : {}) });
       const fault = this.faults.get(action)?.shift();
       if (fault === 'hang') return;
       if (fault === 'stall') {

@@ -48,7 +48,14 @@ describe('the synthesized refresher, end to end', () => {
     const result = await run();
 
     const token = storedToken();
-    expect(result.result).toEqual({ outcome: 'refreshed', reason: 'no-token', expiresAt: token.expires_at });
+    expect(result.result).toEqual({
+      outcome: 'refreshed',
+      reason: 'no-token',
+      expiresAt: token.expires_at,
+      issuedAt: token.issued_at,
+      credentialsVersionId: token.credentials_version_id,
+      credentialsExpiresAt: new Date(credentials.integration.certificateExpiresAt).toISOString(),
+    });
     expect(result.imsRequests.map((request) => request.path)).toEqual(['/ims/exchange/jwt']);
     expect(token).toMatchObject({
       access_token: local.peer.issued[0],
@@ -67,7 +74,13 @@ describe('the synthesized refresher, end to end', () => {
     const result = await run();
 
     const token = storedToken();
-    expect(result.result).toMatchObject({ outcome: 'refreshed' });
+    expect(result.result).toEqual({
+      outcome: 'refreshed',
+      reason: 'no-token',
+      expiresAt: token.expires_at,
+      issuedAt: token.issued_at,
+      credentialsVersionId: token.credentials_version_id,
+    });
     expect(result.imsRequests.map((request) => request.path)).toEqual(['/ims/token/v3']);
     expect(token).toMatchObject({ access_token: local.peer.issued[0], credentials_type: 'oauth' });
     expect(lifetimeSeconds(token)).toBe(86_399);
@@ -163,7 +176,7 @@ describe('the synthesized refresher, end to end', () => {
 
     const result = await run();
 
-    const handled = [credentials.integration.clientSecret, result.imsRequests[0]!.form.jwt_token!, storedToken().access_token];
+    const handled = [credentials.integration.clientSecrets[0]!, result.imsRequests[0]!.form.jwt_token!, storedToken().access_token];
     expect(handled.every((secret) => registeredSecrets.has(secret))).toBe(true);
     expect(countSecrets(credentials.json)).toBeGreaterThan(10); // client secret and the private key's lines
     expect(countSecrets(`${result.logs}\n${storedToken().access_token}`)).toBe(1);

@@ -7,14 +7,16 @@ import { generateJwtCredentials, generateOAuthCredentials, type JwtIntegration }
 
 type Generated = Awaited<ReturnType<typeof generateJwtCredentials>>;
 
-/** The claims IMS expects (ims-protocol.md §1), valid for five minutes. */
-function claims(integration: JwtIntegration): JWTPayload {
+const DAY = 24 * 3_600_000;
+
+/** The claims IMS expects (ims-protocol.md §1), valid for five minutes from `now`. */
+function claims(integration: JwtIntegration, now = Date.now()): JWTPayload {
   const host = integration.imsEndpoint;
   return {
     iss: integration.org,
     sub: integration.technicalAccountId,
     aud: `https://${host}/c/${integration.clientId}`,
-    exp: Math.floor(Date.now() / 1000) + 300,
+    exp: Math.floor(now / 1000) + 300,
     [`https://${host}/s/ent_aem_cloud_api`]: true,
   };
 }
@@ -43,7 +45,7 @@ describe('IMS test peer', () => {
     return { status: response.status, headers: response.headers, text: await response.text() };
   }
 
-  const form = (jwt: string, clientSecret = credentials.integration.clientSecret) => ({
+  const form = (jwt: string, clientSecret = credentials.integration.clientSecrets[0]!) => ({
     client_id: credentials.integration.clientId,
     client_secret: clientSecret,
     jwt_token: jwt,
@@ -95,13 +97,48 @@ describe('IMS test peer', () => {
   it('answers client_credentials with expires_in in seconds, and rejects scopes the client lacks', async () => {
     const oauth = generateOAuthCredentials({}).integration;
     peer.register(oauth);
-    const form = { grant_type: 'client_credentials', client_id: oauth.clientId, client_secret: oauth.clientSecret };
+    const form = { grant_type: 'client_credentials', client_id: oauth.clientId, client_secret: oauth.clientSecrets[0]! };
 
     const granted = await post('/ims/token/v3', { ...form, scope: 'openid,AdobeID' });
     const refused = await post('/ims/token/v3', { ...form, scope: 'openid,admin' });
 
     expect(JSON.parse(granted.text)).toEqual({ access_token: peer.issued[0], token_type: 'bearer', expires_in: 86_399 });
     expect([refused.status, JSON.parse(refused.text).error]).toEqual([400, 'invalid_scope']);
+  });
+
+  it('accepts any of an integration\'s client secrets, and only those registered last for its client id', async () => {
+    const oauth = generateOAuthCredentials({ clientSecrets: 2 }).integration;
+    const [first, second] = oauth.clientSecrets;
+    peer.register(oauth);
+    const grant = (clientSecret: string) =>
+      post('/ims/token/v3', { grant_type: 'client_credentials', client_id: oauth.clientId, client_secret: clientSecret, scope: 'openid' });
+
+    const before = [await grant(first!), await grant(second!)];
+    peer.register({ ...oauth, clientSecrets: [second!] }); // the first secret revoked, as in a rotation
+    const after = [await grant(first!), await grant(second!)];
+
+    expect(before.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(after.map((answer) => answer.status)).toEqual([401, 200]);
+    expect(JSON.parse(after[0]!.text).error).toBe('invalid_client');
+    expect(peer.issued).toHaveLength(3);
+  });
+
+  it.each([
+    ['expired', () => credentials.integration.certificateExpiresAt + DAY, 'certificate of the integration has expired'],
+    ['not yet valid', () => Date.now() - 3 * DAY, 'certificate of the integration is not yet valid'],
+  ])('rejects a JWT exchange with invalid_signature when the certificate is %s at the peer\'s clock', async (_case, at, description) => {
+    const now = at();
+    const later = await ImsPeer.start({ now: () => now });
+    later.register(credentials.integration);
+    // Signed with the certificate's key and valid at the peer's clock: only the certificate is wrong.
+    const jwt = await sign(claims(credentials.integration, now), key);
+
+    const response = await fetch(`${later.url}/ims/exchange/jwt`, { method: 'POST', body: new URLSearchParams(form(jwt)) });
+    const answer = { status: response.status, body: await response.json() };
+    await later.close();
+
+    expect(answer).toEqual({ status: 400, body: { error: 'invalid_signature', error_description: description } });
+    expect(later.issued).toEqual([]);
   });
 
   it('answers queued faults in order, then normally', async () => {
@@ -148,7 +185,7 @@ describe('IMS test peer', () => {
 
     const answer = await exchange(jwt);
 
-    const { clientSecret } = credentials.integration;
+    const clientSecret = credentials.integration.clientSecrets[0];
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.text)).toEqual({
       error: clientSecret,
