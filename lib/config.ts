@@ -23,7 +23,15 @@ export interface TokenConfig {
   readonly crossAccountReaders?: readonly string[];
   /** Regions the token secret is replicated to. */
   readonly replicaRegions?: readonly string[];
-  /** The stack this token belongs to; 26 tokens fit in one (CloudFormation's quotas). */
+  /** Deny reading the credentials secret to all but the refresher and `credentialsReaders` (default: true for "create"). */
+  readonly restrictCredentialsReaders?: boolean;
+  /** IAM role or user ARNs of this account that may still read the credentials secret: break-glass roles. */
+  readonly credentialsReaders?: readonly string[];
+  /** Deny reading the token secret to all but the refresher, `crossAccountReaders` and `tokenReaders` (default false). */
+  readonly restrictTokenReaders?: boolean;
+  /** IAM role or user ARNs of this account that may read the token under `restrictTokenReaders`. */
+  readonly tokenReaders?: readonly string[];
+  /** The stack this token belongs to; about 23 tokens fit in one (CloudFormation's quotas; synth says when one is full). */
   readonly stack?: string;
 }
 
@@ -125,6 +133,12 @@ function wholeNumber(unit: string, minimum: number, maximum?: number): Rule {
         : [problem(`must be a whole number of ${unit}, ${range}`)],
   };
 }
+
+/** true or false. */
+const BOOLEAN: Rule = {
+  schema: { type: 'boolean' },
+  check: (value) => (typeof value === 'boolean' ? [] : [problem('must be true or false')]),
+};
 
 /** A number strictly between `low` and `high`. */
 function between(low: number, high: number): Rule {
@@ -290,6 +304,17 @@ const NAME = /[A-Za-z][A-Za-z0-9-]{0,39}/;
 const SECRET_CHAR = /[A-Za-z0-9/_+=.@-]/;
 const SECRET_NAME = new RegExp(`${SECRET_CHAR.source}{1,512}`);
 const SECRET_NAME_MESSAGE = 'must be a secret name: up to 512 of A-Z a-z 0-9 /_+=.@-';
+/** An IAM role or user ARN, as a request's `aws:PrincipalArn` carries it (with the path). */
+const ROLE_OR_USER_ARN = arn({
+  what: 'an IAM role or user ARN',
+  form: 'arn:aws:iam::<account>:role/<path/><name>',
+  service: 'iam',
+  regional: false,
+  types: ['role', 'user'],
+  resource: /(?:role|user)\/[\w+=,.@/-]+/,
+});
+const ROLE_OR_USER_ARNS = list(ROLE_OR_USER_ARN, 'IAM role or user ARNs');
+
 /** A bare account id; digits alone are evidently meant as one. */
 const ACCOUNT_ID: Rule = { ...text(ACCOUNT, ACCOUNT_MESSAGE), claims: (value) => /^\d+$/.test(String(value)) };
 
@@ -394,9 +419,30 @@ const TOKEN_FIELDS = {
     description: 'Regions to replicate the token secret to, e.g. ["us-east-1"].',
     rule: list(text(REGION, 'must be a region name like "eu-west-1"'), 'region names like "eu-west-1"'),
   },
+  restrictCredentialsReaders: {
+    description: 'Deny secretsmanager:GetSecretValue on the credentials secret to every principal but the refresher and ' +
+      '"credentialsReaders" (default: true for a created secret, false for an existing one, whose resource policy it replaces).',
+    rule: BOOLEAN,
+  },
+  credentialsReaders: {
+    description: 'IAM role or user ARNs of this account, with their paths, that may still read the credentials secret ' +
+      '(break-glass roles); their IAM policies must allow it too.',
+    rule: ROLE_OR_USER_ARNS,
+  },
+  restrictTokenReaders: {
+    description: 'Deny secretsmanager:GetSecretValue on the token secret to every principal but the refresher, ' +
+      '"crossAccountReaders" and "tokenReaders" (default false).',
+    rule: BOOLEAN,
+  },
+  tokenReaders: {
+    description: 'IAM role or user ARNs of this account, with their paths, that may read the token under ' +
+      '"restrictTokenReaders"; their IAM policies must allow it too.',
+    needs: { key: 'restrictTokenReaders', because: 'without it, IAM policies alone decide who reads the token' },
+    rule: ROLE_OR_USER_ARNS,
+  },
   stack: {
     description:
-      'The CloudFormation stack this token lives in (default: ImsTokenRefresher, or -c stackName=…); 26 tokens fit in one.',
+      'The CloudFormation stack this token lives in (default: ImsTokenRefresher, or -c stackName=…); about 23 tokens fit in one.',
     rule: text(/[A-Za-z][A-Za-z0-9-]{0,127}/, 'must be a stack name: up to 128 letters, digits or hyphens, starting with a letter'),
   },
 } satisfies { readonly [K in keyof TokenConfig]-?: Field };

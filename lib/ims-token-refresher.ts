@@ -1,7 +1,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Annotations, ArnFormat, Duration, Fn, RemovalPolicy, Resource, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import {
+  Annotations,
+  ArnFormat,
+  Duration,
+  Fn,
+  Lazy,
+  RemovalPolicy,
+  Resource,
+  Stack,
+  Token,
+  TokenComparison,
+  Validations,
+  type CfnElement,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -53,6 +66,42 @@ export interface ImsTokenRefresherProps {
    *   It is retained when the construct is removed, so uploaded credentials are never deleted.
    */
   readonly credentialsSecret?: secretsmanager.ISecret;
+
+  /**
+   * Attach a resource policy to the credentials secret that denies `secretsmanager:GetSecretValue`
+   * to every principal but the refresher's role and `credentialsReaders`, whatever their IAM
+   * policies allow. Other actions (put, describe, the policy itself, delete) stay with IAM. For a
+   * given `credentialsSecret` that is not defined in this CDK app, this REPLACES the secret's
+   * resource policy (a secret has one), and removing it deletes the policy.
+   * @default - true for a created credentials secret, false for a given one
+   */
+  readonly restrictCredentialsReaders?: boolean;
+
+  /**
+   * Principals of this account that may still read the credentials secret under
+   * `restrictCredentialsReaders`: break-glass roles. Each is an IAM role or user with a fixed ARN
+   * (a `Role`, a `User`, or an `ArnPrincipal` of a role or user ARN, with its path); its own IAM
+   * policy must still allow `secretsmanager:GetSecretValue`.
+   * @default - only the refresher reads the credentials
+   */
+  readonly credentialsReaders?: readonly iam.IPrincipal[];
+
+  /**
+   * Deny `secretsmanager:GetSecretValue` on the token secret to every principal but the refresher,
+   * those given `grantRead` (on this construct, not on `tokenSecret`), `crossAccountReaders` and
+   * `tokenReaders`. A grantee without a fixed role or user ARN then fails `grantRead`.
+   * @default false - IAM policies alone decide who reads the token
+   */
+  readonly restrictTokenReaders?: boolean;
+
+  /**
+   * Principals of this account that may read the token secret under `restrictTokenReaders`
+   * though not given `grantRead` here, because their own IAM policies allow the read (e.g. roles
+   * managed in another stack). Roles or users with fixed ARNs, as for `credentialsReaders`.
+   * Needs `restrictTokenReaders`.
+   * @default - none
+   */
+  readonly tokenReaders?: readonly iam.IPrincipal[];
 
   /**
    * Physical name of the token secret that workloads read.
@@ -175,6 +224,8 @@ export class ImsTokenRefresher extends Construct {
   readonly serviceName: string;
   private readonly metricPeriod: Duration;
   private readonly replicas: readonly secretsmanager.ReplicaRegion[];
+  /** Who may read the token secret under `restrictTokenReaders`; `grantRead` adds to it. */
+  private readonly tokenReaders: Readers | undefined;
 
   constructor(scope: Construct, id: string, props: ImsTokenRefresherProps = {}) {
     super(scope, id);
@@ -199,6 +250,8 @@ export class ImsTokenRefresher extends Construct {
     if (props.credentialName?.trim() === '') throw new Error('`credentialName` must not be empty');
 
     validateSharing(this, props);
+    const restrictCredentials = props.restrictCredentialsReaders ?? !props.credentialsSecret;
+    validateReaders(this, props, restrictCredentials);
 
     this.credentialsSecret =
       props.credentialsSecret ??
@@ -273,6 +326,22 @@ export class ImsTokenRefresher extends Construct {
     for (const replica of this.replicas) replicaKeyGrant(replica, role, 'kms:GenerateDataKey', 'kms:Encrypt');
     // Through the resource policy, for this region's secret: a replica's ARN is not known to other accounts' policies here.
     for (const reader of props.crossAccountReaders ?? []) this.tokenSecret.grantRead(reader);
+
+    if (restrictCredentials) {
+      const readers = new Readers(this, '`restrictCredentialsReaders`');
+      readers.add(role, 'the refresher');
+      for (const reader of props.credentialsReaders ?? []) readers.add(reader, '`credentialsReaders`', { thisAccountOnly: true });
+      const statement = readers.denyOthers('OnlyRefresherAndCredentialsReaders');
+      addToSecretPolicy(this, 'CredentialsPolicy', this.credentialsSecret, statement);
+    }
+    if (props.restrictTokenReaders) {
+      this.tokenReaders = new Readers(this, '`restrictTokenReaders`');
+      this.tokenReaders.add(role, 'the refresher');
+      for (const reader of props.tokenReaders ?? []) this.tokenReaders.add(reader, '`tokenReaders`', { thisAccountOnly: true });
+      for (const reader of props.crossAccountReaders ?? []) this.tokenReaders.add(reader, '`crossAccountReaders`');
+      // Lazy lists: principals given grantRead after this constructor count too.
+      addToSecretPolicy(this, 'TokenPolicy', this.tokenSecret, this.tokenReaders.denyOthers('OnlyGrantedTokenReaders'));
+    }
 
     const scheduleFailures = deadLetterQueue(this, 'ScheduleFailures');
     // A role per schedule (not the stack-wide singleton) so the acknowledgement below stays narrow.
@@ -388,9 +457,12 @@ export class ImsTokenRefresher extends Construct {
   /**
    * Lets `grantee` read the token secret and its replicas, and decrypt them with their
    * customer-managed keys. A principal of another account is added to the secret's resource
-   * policy instead (this needs `encryptionKey`) and reads this region's secret.
+   * policy instead (this needs `encryptionKey`) and reads this region's secret. Under
+   * `restrictTokenReaders` the grantee is also exempted from the deny, so it must be an IAM role or
+   * user with a fixed ARN (a function, task or project grants its role); anything else throws.
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
+    this.tokenReaders?.add(grantee.grantPrincipal, '`grantRead`');
     const grant = this.tokenSecret.grantRead(grantee);
     if (this.replicas.length === 0) return grant;
     const stack = Stack.of(this);
@@ -438,6 +510,127 @@ function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
     reason: 'this queue is itself a dead-letter queue (Lambda on-failure destination or schedule DLQ)',
   });
   return queue;
+}
+
+/**
+ * Who may still read a secret whose resource policy denies `secretsmanager:GetSecretValue` to
+ * everyone else: IAM roles and users by `aws:PrincipalArn` (a role's sessions carry the role's
+ * ARN, path included), and other accounts by `aws:PrincipalAccount`.
+ */
+class Readers {
+  private readonly arns: string[] = [];
+  private readonly accounts: string[] = [];
+
+  /** `setting` names the prop that asked for the restriction, in errors. */
+  constructor(
+    private readonly scope: Construct,
+    private readonly setting: string,
+  ) {}
+
+  /** Exempts `principal`, or throws naming `source` when the policy cannot name it. */
+  add(principal: iam.IPrincipal, source: string, options: { thisAccountOnly?: boolean } = {}): void {
+    const stackAccount = Stack.of(this.scope).account;
+    const account = wholeAccount(principal);
+    if (account !== undefined) {
+      if (options.thisAccountOnly) throw new Error(`${source}: ${principal} is a whole account; name IAM roles or users`);
+      // An account id cannot be told from an environment-agnostic stack's account: only a match is refused.
+      const comparison = Token.compareStrings(account, stackAccount);
+      const same = comparison === TokenComparison.SAME || comparison === TokenComparison.BOTH_UNRESOLVED;
+      if (same || principal instanceof iam.AccountRootPrincipal) {
+        throw new Error(
+          `${source}: ${principal} is this whole account, which would undo ${this.setting}; name IAM roles or users`,
+        );
+      }
+      if (!this.accounts.includes(account)) this.accounts.push(account);
+      return;
+    }
+    const arn = principalArn(principal);
+    if (arn === undefined) {
+      throw new Error(
+        `${source}: ${principal} has no fixed IAM role or user ARN, so ${this.setting} cannot exempt it from its deny: ` +
+          'give the read to an IAM role or user (for a workload, its execution or task role; import roles with ' +
+          '`Role.fromRoleArn` and the full ARN, path included)',
+      );
+    }
+    const arnAccount = Token.isUnresolved(arn) ? principal.principalAccount : arn.split(':')[4];
+    if (options.thisAccountOnly && arnAccount && Token.compareStrings(arnAccount, stackAccount) === TokenComparison.DIFFERENT) {
+      throw new Error(`${source}: ${arn} is in another account; name principals of this account`);
+    }
+    if (!this.arns.includes(arn)) this.arns.push(arn);
+  }
+
+  /**
+   * Denies `secretsmanager:GetSecretValue` to any principal that matches neither list (the keys of
+   * one condition are ANDed). A request without the keys (anonymous, an AWS service) is denied.
+   * The lists are read at synth, so principals added later count.
+   */
+  denyOthers(sid: string): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid,
+      effect: iam.Effect.DENY,
+      principals: [new iam.StarPrincipal()],
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: ['*'],
+      conditions: {
+        StringNotEquals: {
+          'aws:PrincipalArn': Lazy.list({ produce: () => this.arns }),
+          'aws:PrincipalAccount': Lazy.list({ produce: () => this.accounts }, { omitEmpty: true }),
+        },
+      },
+    });
+  }
+}
+
+/** The account id when `principal` stands for a whole account (`AccountPrincipal`, a root ARN). */
+function wholeAccount(principal: iam.IPrincipal): string | undefined {
+  if (principal instanceof iam.AccountPrincipal) return String(principal.accountId);
+  if (!(principal instanceof iam.ArnPrincipal) || Token.isUnresolved(principal.arn)) return undefined;
+  return /^arn:[\w-]+:iam::(\d{12}):root$/.exec(principal.arn)?.[1];
+}
+
+/** The `aws:PrincipalArn` of `principal`'s requests: a role's or user's ARN; undefined for anything else. */
+function principalArn(principal: iam.IPrincipal): string | undefined {
+  if ('roleArn' in principal && typeof principal.roleArn === 'string') return principal.roleArn;
+  if ('userArn' in principal && typeof principal.userArn === 'string') return principal.userArn;
+  if (!(principal instanceof iam.ArnPrincipal) || principal instanceof iam.AccountPrincipal) return undefined;
+  // An assumed-role session, a root or a federated ARN is never a request's aws:PrincipalArn of a role or user.
+  const roleOrUser = /^arn:[\w-]+:iam::\d{12}:(?:role|user)\//;
+  return Token.isUnresolved(principal.arn) || roleOrUser.test(principal.arn) ? principal.arn : undefined;
+}
+
+/**
+ * Adds `statement` to `secret`'s resource policy: to the one CDK keeps for a secret defined in
+ * this app, else to a new one, which replaces the secret's policy (a secret has one).
+ */
+function addToSecretPolicy(scope: Construct, id: string, secret: secretsmanager.ISecret, statement: iam.PolicyStatement): void {
+  const { statementAdded, policyDependable } = secret.addToResourcePolicy(statement);
+  const policy = statementAdded
+    ? ((policyDependable as Construct).node.defaultChild as secretsmanager.CfnResourcePolicy)
+    : new secretsmanager.CfnResourcePolicy(scope, id, {
+        secretId: secret.secretFullArn ?? secret.secretName,
+        resourcePolicy: new iam.PolicyDocument({ statements: [statement] }),
+      });
+  // CloudFormation's default, stated: the deploy fails should the policy ever allow broad access.
+  policy.blockPublicPolicy = true;
+}
+
+/** Fails synth on reader settings that would do nothing, naming the props. */
+function validateReaders(scope: Construct, props: ImsTokenRefresherProps, restrictCredentials: boolean): void {
+  if (props.credentialsReaders?.length && !restrictCredentials) {
+    throw new Error(
+      '`credentialsReaders` needs `restrictCredentialsReaders`: a given credentials secret gets no resource policy without it',
+    );
+  }
+  if (props.tokenReaders?.length && !props.restrictTokenReaders) {
+    throw new Error('`tokenReaders` needs `restrictTokenReaders`: without it, IAM policies alone decide who reads the token');
+  }
+  const secretAccount = props.credentialsSecret?.env.account;
+  const elsewhere = secretAccount && Token.compareStrings(secretAccount, Stack.of(scope).account) === TokenComparison.DIFFERENT;
+  if (restrictCredentials && elsewhere) {
+    throw new Error(
+      '`restrictCredentialsReaders` needs a credentials secret of this account: only its owner can set its resource policy',
+    );
+  }
 }
 
 /** Fails synth on sharing settings that cannot work, naming the props. */

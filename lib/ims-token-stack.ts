@@ -39,6 +39,10 @@ export class ImsTokenStack extends Stack {
           /^\d{12}$/.test(reader) ? new iam.AccountPrincipal(reader) : new iam.ArnPrincipal(reader),
         ),
         replicaRegions: token.replicaRegions?.map((region) => ({ region })),
+        restrictCredentialsReaders: token.restrictCredentialsReaders,
+        credentialsReaders: token.credentialsReaders?.map((arn) => new iam.ArnPrincipal(arn)),
+        restrictTokenReaders: token.restrictTokenReaders,
+        tokenReaders: token.tokenReaders?.map((arn) => new iam.ArnPrincipal(arn)),
       });
       new CfnOutput(refresher, 'TokenSecretArn', { value: refresher.tokenSecret.secretArn });
       new CfnOutput(refresher, 'CredentialsSecretArn', { value: refresher.credentialsSecret.secretArn });

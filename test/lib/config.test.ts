@@ -17,6 +17,7 @@ const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/a
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const EXPECTED_SECRET_ARN = 'expected a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>)';
 const EXPECTED_IAM_ARN = 'expected an IAM role, user or root ARN (arn:aws:iam::<account>:role/<name>)';
+const EXPECTED_ROLE_OR_USER_ARN = 'expected an IAM role or user ARN (arn:aws:iam::<account>:role/<path/><name>)';
 
 /** Every key, each with a value a user would write. */
 const FULL = {
@@ -32,6 +33,10 @@ const FULL = {
   encryptionKey: KEY_ARN,
   crossAccountReaders: ['222222222222', 'arn:aws:iam::333333333333:role/aem-reader'],
   replicaRegions: ['us-east-1'],
+  restrictCredentialsReaders: true,
+  credentialsReaders: ['arn:aws:iam::111111111111:role/ops/break-glass'],
+  restrictTokenReaders: true,
+  tokenReaders: ['arn:aws:iam::111111111111:role/aem-client', 'arn:aws:iam::111111111111:user/ci'],
   stack: 'AdobeTokens-stage',
 };
 
@@ -260,6 +265,36 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
     'readers without encryptionKey',
     one({ crossAccountReaders: ['222222222222'] }),
     ['tokens.json: tokens["a"].crossAccountReaders: needs "encryptionKey": other accounts cannot decrypt the AWS managed key'],
+    'schema rejects',
+  ],
+  [
+    'a string for a boolean',
+    one({ restrictTokenReaders: 'yes' }),
+    ['tokens.json: tokens["a"].restrictTokenReaders: must be true or false'],
+    'schema rejects',
+  ],
+  [
+    'an assumed-role session as break-glass reader (aws:PrincipalArn is the role)',
+    one({ credentialsReaders: ['arn:aws:sts::111111111111:assumed-role/break-glass/alice'] }),
+    [`tokens.json: tokens["a"].credentialsReaders[0]: ${EXPECTED_ROLE_OR_USER_ARN}, got a sts assumed-role ARN`],
+    'schema rejects',
+  ],
+  [
+    'an account root as break-glass reader',
+    one({ credentialsReaders: ['arn:aws:iam::111111111111:root'] }),
+    [`tokens.json: tokens["a"].credentialsReaders[0]: ${EXPECTED_ROLE_OR_USER_ARN}, got an iam root ARN`],
+    'schema rejects',
+  ],
+  [
+    'an account id as token reader',
+    one({ restrictTokenReaders: true, tokenReaders: ['111111111111'] }),
+    [`tokens.json: tokens["a"].tokenReaders[0]: ${EXPECTED_ROLE_OR_USER_ARN}; this is not a complete ARN`],
+    'schema rejects',
+  ],
+  [
+    'token readers without restrictTokenReaders',
+    one({ tokenReaders: ['arn:aws:iam::111111111111:role/aem-client'] }),
+    ['tokens.json: tokens["a"].tokenReaders: needs "restrictTokenReaders": without it, IAM policies alone decide who reads the token'],
     'schema rejects',
   ],
   [

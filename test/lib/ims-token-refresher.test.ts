@@ -390,8 +390,12 @@ describe('ImsTokenRefresher: sharing the token', () => {
     expect(keyStatements(template, '222222222222')).toEqual([
       expect.objectContaining({ Action: 'kms:Decrypt', Condition: viaSecretsManager }),
     ]);
-    // Only the token secret is shared: the credentials secret has no resource policy.
-    template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
+    // Only the token secret is shared: the credentials secret's policy allows nothing (it only denies).
+    const credentialsPolicies = template.findResources('AWS::SecretsManager::ResourcePolicy', {
+      Properties: { SecretId: { Ref: Match.stringLikeRegexp('AemProdCredentials') } },
+    });
+    const statements = Object.values(credentialsPolicies).flatMap((policy) => policy.Properties.ResourcePolicy.Statement);
+    expect(statements.map((statement) => statement.Effect)).toEqual(['Deny']);
   });
 
   it('replicates the token secret to other regions, each with its key when given', () => {
@@ -425,7 +429,7 @@ describe('ImsTokenRefresher: sharing the token', () => {
     });
     const { stack, template } = synth(imported);
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('`encryptionKey` is imported, so its key policy cannot be changed here'));
-    template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
+    template.resourcePropertiesCountIs('AWS::SecretsManager::ResourcePolicy', { SecretId: { Ref: Match.stringLikeRegexp('AemProdToken') } }, 1);
   });
 
   it('grants readers the replicas and their keys, and the function what propagating to them needs', () => {

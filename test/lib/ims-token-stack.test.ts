@@ -117,6 +117,31 @@ describe('ImsTokenStack', () => {
     });
   });
 
+  it('passes the reader settings: break-glass readers of an existing secret, and token readers', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod-author-AbC123';
+    const template = synth([
+      {
+        name: 'author',
+        credentialsSecret: arn,
+        restrictCredentialsReaders: true,
+        credentialsReaders: ['arn:aws:iam::111111111111:role/ops/break-glass'],
+        restrictTokenReaders: true,
+        tokenReaders: ['arn:aws:iam::111111111111:role/app/aem-client'],
+      },
+    ]);
+    const refresher = { 'Fn::GetAtt': [Match.stringLikeRegexp('^authorRole'), 'Arn'] };
+    const denyExcept = (readers: unknown[]) =>
+      Match.objectLike({ Effect: 'Deny', Condition: { StringNotEquals: { 'aws:PrincipalArn': readers } } });
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: arn,
+      ResourcePolicy: { Statement: [denyExcept([refresher, 'arn:aws:iam::111111111111:role/ops/break-glass'])] },
+    });
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: { Ref: Match.stringLikeRegexp('^authorToken') },
+      ResourcePolicy: { Statement: [denyExcept([refresher, 'arn:aws:iam::111111111111:role/app/aem-client'])] },
+    });
+  });
+
   it('fails synth when a stack would exceed CloudFormation quotas, saying how many tokens fit', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens: manyTokens(30) }).tokens });

@@ -12,14 +12,26 @@ function appWithNag() {
 }
 
 describe('cdk-nag AwsSolutions', () => {
-  it('finds nothing unacknowledged in the app (created and existing credentials secrets, a shared token with its key)', () => {
+  it('finds nothing unacknowledged in the app (created and existing credentials secrets, restricted readers, a shared token with its key)', () => {
     const app = appWithNag();
     new ImsTokenStack(app, 'Tokens', {
       tokens: parseAppConfig({
         tokens: [
           { name: 'aem-prod' },
-          { name: 'aem-stage', credentialsSecret: 'adobe/aem-stage', scheduleMinutes: 30 },
-          { name: 'shared', encryptionKey: 'create', crossAccountReaders: ['222222222222'], replicaRegions: ['us-east-1'] },
+          {
+            name: 'aem-stage',
+            credentialsSecret: 'adobe/aem-stage',
+            scheduleMinutes: 30,
+            restrictCredentialsReaders: true,
+            credentialsReaders: ['arn:aws:iam::111111111111:role/break-glass'],
+          },
+          {
+            name: 'shared',
+            encryptionKey: 'create',
+            crossAccountReaders: ['222222222222'],
+            replicaRegions: ['us-east-1'],
+            restrictTokenReaders: true,
+          },
         ],
       }).tokens,
     });
