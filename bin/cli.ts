@@ -187,7 +187,7 @@ async function put(args: readonly string[], deps: CliDeps): Promise<number> {
   if (!values.refresh || !values.function) return 0;
   const refreshed = await forceRefresh(values.function, values.region, deps);
   const used = refreshed.credentialsVersionId;
-  if (used !== versionId) {
+  if (versionId === undefined || used !== versionId) {
     const instead = used === undefined ? 'it reported no version' : `it used ${String(used)}`;
     throw new Failure('REFRESH_FAILED', `the refresher did not use the uploaded version ${versionId}: ${instead}; see the function's logs`);
   }

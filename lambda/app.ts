@@ -166,5 +166,9 @@ function report(result: RunResult, logger: Logger, metrics: Metrics, now: number
     ...(result.fallbackCredentialsVersionId === undefined
       ? {}
       : { rejectedCredentialsVersionId: result.credentialsVersionId, fallbackCredentialsVersionId: result.fallbackCredentialsVersionId }),
+    // The previous version was tried and could not mint either: a second bad upload, or its own trouble.
+    ...(result.fallbackFailure === undefined
+      ? {}
+      : { fallbackCredentialsVersionId: result.fallbackFailure.versionId, fallbackErrorCode: result.fallbackFailure.errorCode }),
   });
 }

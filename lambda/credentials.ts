@@ -107,6 +107,7 @@ function parseJwt(root: Json, options: ParseOptions): JwtCredentials {
   const account = integration.technicalAccount;
   if (!isObject(account)) throw new CredentialsError(`"${prefix}technicalAccount" is missing or not an object`);
 
+  const clientSecret = secretString(account, 'clientSecret', `${prefix}technicalAccount.`);
   const privateKey = readRsaKey(requireString(integration, 'privateKey', prefix), `${prefix}privateKey`);
   const certificate = readCertificate(requireString(integration, 'publicKey', prefix), `${prefix}publicKey`);
   if (!certificate.checkPrivateKey(privateKey)) {
@@ -118,7 +119,7 @@ function parseJwt(root: Json, options: ParseOptions): JwtCredentials {
     type: 'jwt',
     shape: 'aem-service-credentials',
     clientId: requireString(account, 'clientId', `${prefix}technicalAccount.`),
-    clientSecrets: [secretString(account, 'clientSecret', `${prefix}technicalAccount.`)],
+    clientSecrets: [clientSecret],
     org: requireString(integration, 'org', prefix),
     technicalAccountId: requireString(integration, 'id', prefix),
     imsEndpoint: imsHost(requireString(integration, 'imsEndpoint', prefix), `${prefix}imsEndpoint`, options),
@@ -148,12 +149,9 @@ function parseProject(root: Json, options: ParseOptions): OAuthCredentials {
   const field = 'project.workspace.details.credentials';
   const list = path(root, ['project', 'workspace', 'details', 'credentials']);
   if (!Array.isArray(list)) throw new CredentialsError(`"${field}" is missing or not a list`);
+  // Every secret in the download, not only the chosen credential's: none may be quoted by a later message.
+  rememberSecretsIn(root);
   const candidates = list.filter((entry): entry is Json => isObject(entry) && entry.integration_type === OAUTH_S2S);
-  // Every credential's secrets, not only the chosen one's: none may be quoted by a later message.
-  for (const entry of list) {
-    const secrets = isObject(entry) && isObject(entry[OAUTH_S2S]) ? entry[OAUTH_S2S].client_secrets : undefined;
-    if (Array.isArray(secrets)) for (const secret of secrets) if (typeof secret === 'string') rememberSecret(secret, secret.trim());
-  }
   if (candidates.length === 0) {
     throw new CredentialsError(`"${field}" holds no credential with "integration_type": "${OAUTH_S2S}"; add OAuth Server-to-Server to the project`);
   }
@@ -196,6 +194,20 @@ function requireString(object: Json, key: string, prefix: string): string {
 function secretString(object: Json, key: string, prefix: string): string {
   if (typeof object[key] === 'string') rememberSecret(object[key], object[key].trim());
   return requireString(object, key, prefix);
+}
+
+/** Keys whose values are secrets in Adobe's downloads: client secrets, App Builder's `auth`, keys, passwords, tokens. */
+const SECRET_KEY = /^(client_?secrets?|auth|private_?key|password|(access|refresh)_?token)$/i;
+
+/** Remembers every string (or list of strings) under a secret-looking key, at any depth. */
+function rememberSecretsIn(value: unknown, secret = false): void {
+  if (typeof value === 'string') {
+    if (secret) rememberSecret(value, value.trim());
+  } else if (Array.isArray(value)) {
+    for (const item of value) rememberSecretsIn(item, secret);
+  } else if (isObject(value)) {
+    for (const [key, item] of Object.entries(value)) rememberSecretsIn(item, secret || SECRET_KEY.test(key));
+  }
 }
 
 /** A non-empty list of secret strings, each remembered for redaction first. */

@@ -39,8 +39,8 @@ export async function exchange(credentials: Credentials, clientSecret: string, o
   const base = (options.baseUrl ?? `https://${credentials.imsEndpoint}`).replace(/\/+$/, '');
   const form = new URLSearchParams({ client_id: credentials.clientId, client_secret: clientSecret });
   let path: string;
-  // What we send that a peer could hand back as a "token": storing it would give the secret to every reader.
-  const sent = [clientSecret];
+  // Secrets a peer could hand back as a "token": storing one would give it to every reader.
+  const sent = [...credentials.clientSecrets];
   if (credentials.type === 'jwt') {
     path = '/ims/exchange/jwt';
     const jwt = await signJwt(credentials, options.now);
@@ -181,7 +181,7 @@ function token(
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidAnswer(path, debugId, 'is not a JSON object');
   const answer = body as Record<string, unknown>;
   const tokenProblem = sent.includes(answer.access_token as string)
-    ? 'is the client secret or JWT we sent'
+    ? 'is a client secret of the credentials or the JWT we sent'
     : accessTokenProblem(answer.access_token);
   if (tokenProblem) throw invalidAnswer(path, debugId, `has an "access_token" that ${tokenProblem}`);
   // Remembered only once it is a token: junk could be any text, even words of our own log lines.

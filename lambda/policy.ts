@@ -19,7 +19,12 @@ export function refreshReason(input: {
   if (input.force) return 'forced';
   if (!token) return 'no-token';
   if (token.credentials_version_id !== input.credentialsVersionId) return 'credentials-changed';
+  return isDue(token, input.now, input.threshold) ? 'due' : undefined;
+}
+
+/** Whether `threshold` or less of the token's own lifetime (`issued_at` → `expires_at`) is left at `now`. */
+export function isDue(token: TokenRecord, now: number, threshold: number): boolean {
   const expiresAt = expiresAtMs(token);
   const lifetime = expiresAt - Date.parse(token.issued_at);
-  return expiresAt - input.now <= lifetime * input.threshold ? 'due' : undefined;
+  return expiresAt - now <= lifetime * threshold;
 }

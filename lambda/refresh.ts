@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { RefreshSettings } from './config.js';
 import { parseCredentials, type Credentials } from './credentials.js';
-import { ConfigurationError, CredentialsError, ImsError, RefresherError, SecretStoreError } from './errors.js';
+import { ConfigurationError, CredentialsError, ImsError, RefresherError, SecretStoreError, type ErrorCode } from './errors.js';
 import { exchange, type Fetch, type ImsToken } from './ims.js';
-import { refreshReason, type RefreshReason } from './policy.js';
+import { isDue, refreshReason, type RefreshReason } from './policy.js';
 import type { SecretStore, SecretVersion } from './store.js';
 import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from './token.js';
 
@@ -50,6 +50,8 @@ export interface RunResult {
   readonly rejectedClientSecrets: readonly number[];
   /** Set when the current credentials failed and the token in the secret was minted from the previous version. */
   readonly fallbackCredentialsVersionId?: string;
+  /** Set when the current credentials failed and the previous version could not mint either: its id and why. */
+  readonly fallbackFailure?: { readonly versionId: string; readonly errorCode: ErrorCode };
   readonly error?: RefresherError;
 }
 
@@ -83,7 +85,7 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
     reason: RunResult['reason'],
     token: TokenRecord | undefined,
     error?: RefresherError,
-    fallback?: string,
+    fallback?: Pick<RunResult, 'fallbackCredentialsVersionId' | 'fallbackFailure'>,
   ): RunResult => ({
     outcome,
     reason,
@@ -94,10 +96,11 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
     ...(credentialsVersionId === undefined ? {} : { credentialsVersionId }),
     ...(credentialsExpiresAt === undefined ? {} : { credentialsExpiresAt }),
     rejectedClientSecrets,
-    ...(fallback === undefined ? {} : { fallbackCredentialsVersionId: fallback }),
+    ...fallback,
     ...(error ? { error } : {}),
   });
   const store = bounded(deps.store, request.signal);
+  const timeForAnAttempt = () => deps.now() + RETRY.attemptTimeoutMs <= request.deadline;
   const ourToken = (secret: SecretVersion | undefined) => trustedToken(secret, deps.now());
   const parse = (secret: SecretVersion) =>
     parseCredentials(secret.value, {
@@ -125,9 +128,13 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
               signal: request.signal,
             });
           } catch (error) {
+            if (!wrongClientSecret(error) || secret + 1 >= credentials.clientSecrets.length) throw error;
             // A refused secret is not a retry: the next one is tried at once, while the deadline allows.
-            const next = secret + 1 < credentials.clientSecrets.length && deps.now() + RETRY.attemptTimeoutMs <= request.deadline;
-            if (!wrongClientSecret(error) || !next) throw error;
+            if (!timeForAnAttempt()) {
+              throw new ImsError('IMS_UNAVAILABLE', `IMS refused client secret ${secret} and the run's deadline left no time to try the next one`, {
+                cause: error,
+              });
+            }
             rejectedClientSecrets.push(secret);
             secret += 1;
           }
@@ -179,22 +186,26 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
       fresh = await mint(credentials, credentialsSecret);
     } catch (error) {
       // A bad upload must not take the token down: the previous version may still work.
-      if (!credentialsRejected(error) || !tokenNeeded(stored, settings, deps.now())) throw error;
+      const needed = !stored || isDue(stored, deps.now(), settings.refreshThreshold);
+      if (!credentialsRejected(error) || !needed || !timeForAnAttempt()) throw error;
       const previous = await store.read(settings.credentialsSecretId, { versionStage: 'AWSPREVIOUS' });
       if (!previous) throw error;
       let fallback: TokenRecord;
       try {
         fallback = await mint(parse(previous), previous);
-      } catch {
-        throw error; // the current version is what someone must fix
+      } catch (previousError) {
+        // The current version is what someone must fix; why the previous one did not help goes to the log.
+        const errorCode = asRefresherError(previousError).code;
+        return result('failed', undefined, stored, asRefresherError(error), { fallbackFailure: { versionId: previous.versionId, errorCode } });
       }
       const kept = await save(fallback, current);
+      if (kept.reason) throw error; // another run stored a token meanwhile: nothing of ours to report
       const failure = new CredentialsError(
         `credentials version "${credentialsSecret.versionId}" (AWSCURRENT) failed: ${(error as Error).message}; ` +
           `the token was minted from version "${previous.versionId}" (AWSPREVIOUS) meanwhile: upload working credentials`,
         { cause: error },
       );
-      return result('failed', reason, kept.token, failure, previous.versionId);
+      return result('failed', reason, kept.token, failure, { fallbackCredentialsVersionId: previous.versionId });
     }
     const saved = await save(fresh, current);
     return result(saved.reason ? 'skipped' : 'refreshed', saved.reason ?? reason, saved.token);
@@ -230,13 +241,6 @@ function wrongClientSecret(error: unknown): boolean {
 /** Failures only new credentials fix: unusable credentials, or IMS refusing them (4xx other than 429). */
 function credentialsRejected(error: unknown): boolean {
   return error instanceof CredentialsError || (error instanceof ImsError && error.code === 'IMS_REJECTED');
-}
-
-/** Whether the secret needs a token now: none, or due by its own dates (whichever credentials made it). */
-function tokenNeeded(token: TokenRecord | undefined, settings: RefreshSettings, now: number): boolean {
-  if (!token) return true;
-  const byDates = { token, credentialsVersionId: token.credentials_version_id, now, threshold: settings.refreshThreshold, force: false };
-  return refreshReason(byDates) === 'due';
 }
 
 /** Retries transient IMS failures with exponential backoff and full jitter, honouring Retry-After. */

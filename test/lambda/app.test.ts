@@ -210,6 +210,18 @@ describe('createHandler', () => {
     expect(linesSince(mark).find((line) => line._aws)).toMatchObject({ FailedPermanent: 1, TokenSecondsToExpiry: 86_399 });
   });
 
+  it('names the previous version and its error code when it could not mint either', async () => {
+    const { handler, store } = setup(json(400, { error: 'invalid_client' }));
+    store.put('creds', generateOAuthCredentials().json);
+    const mark = capturedOutput().length;
+    await expect(handler({}, context)).rejects.toMatchObject({ code: 'IMS_REJECTED' });
+    expect(linesSince(mark).find((line) => line.message === 'refresh failed')).toMatchObject({
+      credentialsVersionId: 'v2',
+      fallbackCredentialsVersionId: 'v1',
+      fallbackErrorCode: 'IMS_REJECTED',
+    });
+  });
+
   it('does not let a junk access token blank words of its own log line (only valid tokens are remembered)', async () => {
     const { handler } = setup(json(200, { access_token: 'refresh failed', token_type: 'bearer', expires_in: 86_399_999 }));
     const mark = capturedOutput().length;

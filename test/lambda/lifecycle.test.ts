@@ -103,6 +103,16 @@ describe('the shapes Adobe downloads', () => {
     expect(redact(`IMS said ${other}`)).toBe('IMS said [redacted]');
   });
 
+  it('remembers every secret-looking value of a project download, such as App Builder\'s runtime auth', () => {
+    const project = generateOAuthCredentials({ shape: 'project' });
+    const document = JSON.parse(project.json);
+    const auth = `${'a1b2c3d4'.repeat(3)}:${'e5f6'.repeat(8)}`;
+    document.project.workspace.details.runtime = { namespaces: [{ name: '12345-app-stage', auth }] };
+    parseCredentials(JSON.stringify(document));
+    expect(redact(`echo ${auth}`)).toBe('echo [redacted]');
+    expect(redact(project.integration.clientId)).toBe(project.integration.clientId); // ids stay readable
+  });
+
   it('skips credentials of other integration types in a project download', () => {
     const project = generateOAuthCredentials({ shape: 'project', otherCredentials: 1 });
     const document = JSON.parse(project.json);
@@ -174,12 +184,27 @@ describe('several client secrets', () => {
     expect(fetch.requests.map((sent) => sent.form.get('client_secret'))).toEqual([...oauth.integration.clientSecrets, oauth.integration.clientSecrets[1]]);
   });
 
-  it('does not try the next secret when no attempt fits before the deadline', async () => {
-    const { store, clock } = setup(twoSecrets().json);
+  it('ends transiently, without falling back, when the deadline leaves no time for the next secret', async () => {
+    // A previous version exists and the token is due: a refused secret with others untried must not look like bad credentials.
+    const { store, clock } = setup(jwt.json, twoSecrets().json);
+    store.put(settings.tokenSecretId, tokenSecretValue('old-token', clock.now() - 20 * HOUR));
     const fetch = scriptedFetch(invalidClient, oauthTokenAnswer());
     const result = await runRefresh(settings, request(clock, { deadline: clock.now() + 5_000 }), fakeDeps(store, fetch, clock));
 
     expect(result).toMatchObject({ outcome: 'failed', imsAttempts: 1 });
+    expect(result.error).toMatchObject({ code: 'IMS_UNAVAILABLE', transient: true });
+    expect(result.error?.message).toBe("IMS refused client secret 0 and the run's deadline left no time to try the next one");
+    expect(store.calls.filter((call) => call.versionStage === 'AWSPREVIOUS')).toEqual([]);
+  });
+
+  it('refuses a "token" that is another of the credentials\' client secrets', async () => {
+    const oauth = twoSecrets();
+    const { store, clock } = setup(oauth.json);
+    const fetch = scriptedFetch(invalidClient, json(200, { access_token: oauth.integration.clientSecrets[0], token_type: 'bearer', expires_in: 86_399 }));
+    const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
+
+    expect(result.error).toMatchObject({ code: 'IMS_RESPONSE_INVALID' });
+    expect(store.count('write')).toBe(0);
   });
 });
 
@@ -225,7 +250,62 @@ describe('a bad upload does not take the token down', () => {
     const result = await runRefresh(settings, request(clock), deps);
     expect(result).toMatchObject({ outcome: 'refreshed', reason: 'credentials-changed' });
     expect(parseTokenRecord(store.current(settings.tokenSecretId)!.value).credentials_version_id).toBe(fixed);
-    expect(ids).toHaveLength(2);
+  });
+
+  it('calls IMS once a run for current credentials it refuses, and mints nothing more while the fallback token is fresh', async () => {
+    const refused = generateOAuthCredentials();
+    const { store, clock } = setup(jwt.json, refused.json);
+    store.put(settings.tokenSecretId, due(clock));
+    const fetch = scriptedFetch((sent) =>
+      (sent.form.get('client_id') === refused.integration.clientId ? json(400, { error: 'invalid_client' }) : jwtTokenAnswer())(sent),
+    );
+    const deps = fakeDeps(store, fetch, clock);
+    await runRefresh(settings, request(clock), deps);
+    const afterFallback = fetch.requests.length;
+
+    for (let hour = 1; hour <= 3; hour += 1) {
+      clock.advance(HOUR);
+      expect(await runRefresh(settings, request(clock), deps)).toMatchObject({ outcome: 'failed', error: { code: 'IMS_REJECTED' } });
+    }
+    expect(afterFallback).toBe(2);
+    expect(fetch.requests.slice(afterFallback).map((sent) => sent.form.get('client_id'))).toEqual(Array(3).fill(refused.integration.clientId));
+    expect(store.versionCount(settings.tokenSecretId)).toBe(2);
+  });
+
+  it('reports the previous version\'s failure too when it cannot mint either', async () => {
+    const { store, clock, ids } = setup(generateOAuthCredentials().json, generateOAuthCredentials().json);
+    store.put(settings.tokenSecretId, due(clock));
+    const result = await runRefresh(settings, request(clock), fakeDeps(store, scriptedFetch(json(400, { error: 'invalid_client' })), clock));
+
+    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'IMS_REJECTED' }, fallbackFailure: { versionId: ids[0], errorCode: 'IMS_REJECTED' } });
+    expect(result).not.toHaveProperty('fallbackCredentialsVersionId');
+    expect(store.versionCount(settings.tokenSecretId)).toBe(1);
+  });
+
+  it('claims no fallback when another run stored a newer token meanwhile (the re-check before writing)', async () => {
+    const { store, clock } = setup(jwt.json, generateOAuthCredentials().json);
+    store.put(settings.tokenSecretId, due(clock));
+    const concurrentRun: Answer = (sent) => {
+      store.put(settings.tokenSecretId, tokenSecretValue('newer-token', clock.now(), 30 * HOUR));
+      return jwtTokenAnswer('from-previous')(sent);
+    };
+    const fetch = scriptedFetch(json(401, { error: 'invalid_client' }), concurrentRun);
+    const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
+
+    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'IMS_REJECTED' } });
+    expect(result).not.toHaveProperty('fallbackCredentialsVersionId');
+    expect(parseTokenRecord(store.current(settings.tokenSecretId)!.value).access_token).toBe('newer-token');
+  });
+
+  it('does not fall back when no attempt fits before the deadline', async () => {
+    const { store, clock } = setup(jwt.json, generateOAuthCredentials().json);
+    store.put(settings.tokenSecretId, due(clock));
+    const fetch = scriptedFetch(json(401, { error: 'invalid_client' }), jwtTokenAnswer());
+    const result = await runRefresh(settings, request(clock, { deadline: clock.now() + 5_000 }), fakeDeps(store, fetch, clock));
+
+    expect(result.error?.code).toBe('IMS_REJECTED');
+    expect(fetch.requests).toHaveLength(1);
+    expect(store.calls.filter((call) => call.versionStage === 'AWSPREVIOUS')).toEqual([]);
   });
 
   it('does not touch AWSPREVIOUS while the stored token is fresh', async () => {
