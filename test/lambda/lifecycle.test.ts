@@ -229,7 +229,7 @@ describe('a bad upload does not take the token down', () => {
   });
 
   it('keeps the token from the previous version on the next runs instead of minting every hour, until the upload is fixed', async () => {
-    const { store, clock, ids } = setup(jwt.json, '{"integration": {"org": "oops"}}');
+    const { store, clock } = setup(jwt.json, '{"integration": {"org": "oops"}}');
     store.put(settings.tokenSecretId, due(clock));
     const fetch = scriptedFetch(jwtTokenAnswer('from-previous'));
     const deps = fakeDeps(store, fetch, clock);
