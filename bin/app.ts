@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { CONTEXT_SOURCE, ConfigError, defaultStackName, loadAppConfig, tokensByStack } from '../lib/config.js';
 import { ImsTokenRefresher } from '../lib/ims-token-refresher.js';
 import { ImsTokenStack } from '../lib/ims-token-stack.js';
+import { GuardRules } from './guard-rules.js';
 
 /**
  * The CDK app. Configuration comes from the `imsTokenRefresher` context in cdk.json, or from a
@@ -14,18 +15,21 @@ import { ImsTokenStack } from '../lib/ims-token-stack.js';
 function main(): number {
   // Synthesized here rather than at exit, so that synth-time validation errors are caught below.
   const app = new App({ autoSynth: false });
-  // Synth fails on any AwsSolutions finding that is not acknowledged with a reason.
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // Synth fails on any AwsSolutions (cdk-nag) or Control Tower guard rule (cfn-guard) finding not acknowledged with a reason.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new GuardRules());
   const file = app.node.tryGetContext('config') as string | undefined;
   try {
     const config = loadAppConfig({ file, context: app.node.tryGetContext('imsTokenRefresher') });
     const defaultStack = defaultStackName(app.node.tryGetContext('stackName'));
-    for (const [name, tokens] of tokensByStack(config, defaultStack)) {
-      new ImsTokenStack(app, name, {
-        tokens,
-        env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-      });
-    }
+    const stacks = [...tokensByStack(config, defaultStack)].map(
+      ([name, tokens]) =>
+        new ImsTokenStack(app, name, {
+          tokens,
+          env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+        }),
+    );
+    // One dashboard for the whole app, in its first stack.
+    if (config.dashboard) stacks[0]!.addDashboard(stacks.flatMap((stack) => stack.refreshers));
     app.synth();
     return 0;
   } catch (error) {

@@ -143,6 +143,11 @@ async function forceRefresh(functionName: string, region: string | undefined, de
   if (!OUTCOMES.has(payload.outcome)) {
     throw new Failure('REFRESH_FAILED', `function "${functionName}" did not return a refresher summary`);
   }
+  if (payload.outcome === 'failed') {
+    // A transient failure: the refresher returns it (the next scheduled run retries) instead of throwing.
+    const message = `${String(payload.errorCode)}: ${String(payload.errorMessage)}`;
+    throw new Failure('REFRESH_FAILED', `function "${functionName}" failed: ${redact(message)} (transient: the next scheduled run retries)`);
+  }
   // The answer is text from elsewhere: only the summary's own fields, each through the redaction boundary.
   const { outcome, reason, expiresAt, issuedAt, credentialsVersionId, credentialsExpiresAt } = payload;
   const summary = { outcome, reason, expiresAt, issuedAt, credentialsVersionId, credentialsExpiresAt };

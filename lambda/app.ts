@@ -24,6 +24,9 @@ export interface RefreshSummary {
   readonly credentialsVersionId?: string;
   /** When the current credentials' certificate expires (AEM service credentials). */
   readonly credentialsExpiresAt?: string;
+  /** A failed run that did not throw (a transient failure: the next scheduled run retries): its error code and message. */
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
 }
 
 export interface HandlerOverrides extends Partial<RefreshDeps> {
@@ -64,14 +67,17 @@ export function createHandler(overrides: HandlerOverrides = {}) {
 
   return async (event: unknown, context: InvocationContext): Promise<RefreshSummary> => {
     const result = await runRefresh(settings, request(event, context, deps.now()), deps);
-    report(result, logger, metrics, deps.now());
-    if (result.error) throw result.error;
+    const signals = runSignals(result, deps.now());
+    report(result, signals, logger, metrics);
+    // Lambda's own Errors metric (free) is the permanent-failure alarm: only what a person must fix throws.
+    if (signals.throws) throw result.error;
     return {
       outcome: result.outcome,
       reason: result.reason,
       expiresAt: result.token?.expires_at,
       ...(result.token ? { issuedAt: result.token.issued_at, credentialsVersionId: result.token.credentials_version_id } : {}),
       ...(result.credentialsExpiresAt === undefined ? {} : { credentialsExpiresAt: isoDate(result.credentialsExpiresAt) }),
+      ...(result.error ? { errorCode: result.error.code, errorMessage: redact(result.error.message) } : {}),
     };
   };
 }
@@ -95,41 +101,42 @@ function request(event: unknown, context: InvocationContext, now: number): Refre
   };
 }
 
-const OUTCOME_METRIC = {
-  refreshed: 'Refreshed',
-  skipped: 'Skipped',
-  failedTransient: 'FailedTransient',
-  failedPermanent: 'FailedPermanent',
-} as const;
-
 /**
- * What a run reports to metrics: the alarms are defined on these values. Time to expiry is 0
- * when the secret holds no token, and unknown (undefined) when the secret could not be read.
+ * What a run reports to CloudWatch; the construct's alarms are defined on exactly this. Custom
+ * metrics are billed for each hour in which they are sent, so a run sends only what an alarm reads:
+ * - `TokenSecondsToExpiry` (0 when the secret holds no token, absent when it could not be read) and
+ *   `CredentialsSecondsToExpiry` (AEM service credentials only), on runs that refreshed or failed:
+ *   about two hours a day. A skipped run found the token fresh, with more than the refresh window
+ *   left, which is above the expiry alarm's floor: it has nothing to tell that alarm.
+ * - `throws`: the run ends in an error only when a person must act (bad credentials, IMS 4xx), so
+ *   Lambda's free `Errors` metric counts permanent failures; its `Invocations` show it runs.
+ * Everything else (outcome, IMS attempts and latency) is a field of the run's log line.
  */
 export function runSignals(result: RunResult, now: number) {
   const secondsLeft = (expiresAt: number) => Math.max(0, Math.floor((expiresAt - now) / 1000));
+  const metrics: { TokenSecondsToExpiry?: number; CredentialsSecondsToExpiry?: number } = {};
+  if (result.outcome !== 'skipped') {
+    if (result.token) metrics.TokenSecondsToExpiry = secondsLeft(expiresAtMs(result.token));
+    else if (result.tokenRead) metrics.TokenSecondsToExpiry = 0;
+    if (result.credentialsExpiresAt !== undefined) metrics.CredentialsSecondsToExpiry = secondsLeft(result.credentialsExpiresAt);
+  }
   return {
     outcome:
       result.outcome !== 'failed' ? result.outcome : result.error?.transient ? 'failedTransient' : 'failedPermanent',
+    /** Seconds the token in the secret has left, logged on every run that read it. */
     secondsToExpiry: result.token ? secondsLeft(expiresAtMs(result.token)) : result.tokenRead ? 0 : undefined,
-    credentialsSecondsToExpiry: result.credentialsExpiresAt === undefined ? undefined : secondsLeft(result.credentialsExpiresAt),
+    metrics,
+    throws: result.error !== undefined && !result.error.transient,
   } as const;
 }
 
 const isoDate = (ms: number) => new Date(ms).toISOString();
 
-/** One log line and one metrics blob per run; time to expiry on every run that could read it, failed ones too. */
-function report(result: RunResult, logger: Logger, metrics: Metrics, now: number): void {
-  const { outcome, secondsToExpiry, credentialsSecondsToExpiry } = runSignals(result, now);
-  metrics.addMetric('Runs', MetricUnit.Count, 1);
-  metrics.addMetric(OUTCOME_METRIC[outcome], MetricUnit.Count, 1);
-  if (secondsToExpiry !== undefined) metrics.addMetric('TokenSecondsToExpiry', MetricUnit.Seconds, secondsToExpiry);
-  if (credentialsSecondsToExpiry !== undefined) {
-    metrics.addMetric('CredentialsSecondsToExpiry', MetricUnit.Seconds, credentialsSecondsToExpiry);
-  }
-  metrics.addMetric('ImsAttempts', MetricUnit.Count, result.imsAttempts);
-  if (result.imsLatencyMs !== undefined) metrics.addMetric('ImsLatency', MetricUnit.Milliseconds, result.imsLatencyMs);
-  metrics.publishStoredMetrics();
+/** One log line per run, and the metrics of `signals` when it has any. */
+function report(result: RunResult, signals: ReturnType<typeof runSignals>, logger: Logger, metrics: Metrics): void {
+  const { outcome, secondsToExpiry } = signals;
+  for (const [name, seconds] of Object.entries(signals.metrics)) metrics.addMetric(name, MetricUnit.Seconds, seconds);
+  if (Object.keys(signals.metrics).length > 0) metrics.publishStoredMetrics();
 
   const fields = {
     outcome,

@@ -33,10 +33,24 @@ export interface TokenConfig {
   readonly tokenReaders?: readonly string[];
   /** The stack this token belongs to; about 23 tokens fit in one (CloudFormation's quotas; synth says when one is full). */
   readonly stack?: string;
+  /** An existing SNS topic the alarms notify; overrides the app's `alarmTopicArn` and `alarmEmail`. */
+  readonly alarmTopicArn?: string;
+  /** An email address the alarms notify through a topic the stack creates; overrides the app's alarm keys. */
+  readonly alarmEmail?: string;
+  /** Reserve one concurrent execution for the function (default true). */
+  readonly reservedConcurrency?: boolean;
+  /** Days the function's logs are kept, one of CloudWatch Logs' values (default 365). */
+  readonly logRetentionDays?: number;
 }
 
-export interface AppConfig {
+/** The keys that may be set for the whole app and overridden by a token. */
+export type SharedConfig = Pick<TokenConfig, 'alarmTopicArn' | 'alarmEmail' | 'reservedConcurrency' | 'logRetentionDays'>;
+
+export interface AppConfig extends SharedConfig {
+  /** Each token with the app's shared keys applied (a token's own alarm key replaces both of the app's). */
   readonly tokens: readonly TokenConfig[];
+  /** One CloudWatch dashboard for all tokens, in the first stack (default true). */
+  readonly dashboard: boolean;
 }
 
 /** What names the configuration in messages when it comes from cdk.json rather than a file. */
@@ -318,6 +332,49 @@ const ROLE_OR_USER_ARNS = list(ROLE_OR_USER_ARN, 'IAM role or user ARNs');
 /** A bare account id; digits alone are evidently meant as one. */
 const ACCOUNT_ID: Rule = { ...text(ACCOUNT, ACCOUNT_MESSAGE), claims: (value) => /^\d+$/.test(String(value)) };
 
+/** CloudWatch Logs' retention periods, in days. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** The keys a token may set and the app may set for all tokens; `satisfies` keeps them and `SharedConfig` in step. */
+const SHARED_FIELDS = {
+  alarmTopicArn: {
+    description: 'An existing SNS topic the alarms notify (alarm and OK), e.g. your on-call topic. Not with "alarmEmail".',
+    rule: text(
+      new RegExp(`arn:${PARTITION.source}:sns:${REGION.source}:${ACCOUNT.source}:[A-Za-z0-9_-]{1,256}(?:\\.fifo)?`),
+      'must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic name>)',
+    ),
+  },
+  alarmEmail: {
+    description: 'An email address the alarms notify: the stack creates a KMS-encrypted topic with this subscription ' +
+      '(confirm the email AWS sends). Not with "alarmTopicArn".',
+    rule: text(/[^@\s]+@[^@\s]+\.[^@\s]+/, 'must be an email address'),
+  },
+  reservedConcurrency: {
+    description: 'Reserve one concurrent execution per token so runs never overlap (default true). Set false in ' +
+      'accounts whose Lambda concurrency quota is too low; overlapping runs stay correct.',
+    rule: BOOLEAN,
+  },
+  logRetentionDays: {
+    description: `Days the function's logs are kept (default 365): one of ${LOG_RETENTION_DAYS.join(', ')}.`,
+    rule: {
+      schema: { enum: LOG_RETENTION_DAYS },
+      check: (value) =>
+        LOG_RETENTION_DAYS.includes(value as number) ? [] : [problem(`must be one of ${LOG_RETENTION_DAYS.join(', ')} (days)`)],
+    },
+  },
+} satisfies { readonly [K in keyof SharedConfig]-?: Field };
+
+/** `rule` for an object in which the keys `a` and `b` cannot both be meant. */
+function notBoth(rule: Rule, a: string, b: string): Rule {
+  return {
+    schema: { ...rule.schema, not: { required: [a, b] } },
+    check: (value) => [
+      ...rule.check(value),
+      ...(isObject(value) && value[a] !== undefined && value[b] !== undefined ? [problem(`set "${a}" or "${b}", not both`, `.${b}`)] : []),
+    ],
+  };
+}
+
 /** The keys of one token; `satisfies` keeps them and `TokenConfig` in step. */
 const TOKEN_FIELDS = {
   name: {
@@ -445,6 +502,7 @@ const TOKEN_FIELDS = {
       'The CloudFormation stack this token lives in (default: ImsTokenRefresher, or -c stackName=…); about 23 tokens fit in one.',
     rule: text(/[A-Za-z][A-Za-z0-9-]{0,127}/, 'must be a stack name: up to 128 letters, digits or hyphens, starting with a letter'),
   },
+  ...SHARED_FIELDS,
 } satisfies { readonly [K in keyof TokenConfig]-?: Field };
 
 /** A token is named by its name in messages once that name is valid, else by its index. */
@@ -493,11 +551,17 @@ const APP = object(
     tokens: {
       required: true,
       description: 'The tokens to keep fresh: each becomes its own refresher (function, schedule, token secret, alarms).',
-      rule: list(object(TOKEN_FIELDS, 'an object'), 'tokens', { label: tokenLabel, across: sharedNames }),
+      rule: list(notBoth(object(TOKEN_FIELDS, 'an object'), 'alarmTopicArn', 'alarmEmail'), 'tokens', { label: tokenLabel, across: sharedNames }),
     },
+    dashboard: {
+      description: 'One CloudWatch dashboard for all tokens of the app, in its first stack ($3 a month; default true).',
+      rule: BOOLEAN,
+    },
+    ...SHARED_FIELDS,
   },
   'an object with a "tokens" list',
 );
+const APP_RULE = notBoth(APP, 'alarmTopicArn', 'alarmEmail');
 
 /**
  * The JSON Schema (draft-07) of the configuration file, derived from the same rules as
@@ -510,7 +574,7 @@ export function configJsonSchema(): JsonSchema {
     title: 'ims-token-refresher configuration',
     description:
       'The Adobe IMS tokens to keep fresh: `cdk deploy -c config=<this file>`, or the "imsTokenRefresher" context in cdk.json.',
-    ...APP.schema,
+    ...APP_RULE.schema,
   };
 }
 
@@ -519,7 +583,7 @@ export function configJsonSchema(): JsonSchema {
  * one line per problem, each starting with `source` when given (a file path, or `CONTEXT_SOURCE`).
  */
 export function parseAppConfig(raw: unknown, source?: string): AppConfig {
-  const problems = APP.check(raw);
+  const problems = APP_RULE.check(raw);
   if (problems.length > 0) {
     throw new ConfigError(
       problems.map(({ at, message }) => [source, at.replace(/^\./, '') || undefined, message].filter(Boolean).join(': ')),
@@ -531,7 +595,14 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
       .filter(([, field]) => field.default !== undefined)
       .map(([key, field]) => [key, field.default]),
   );
-  return { tokens: (raw as { tokens: object[] }).tokens.map((token) => ({ ...defaults, ...token }) as unknown as TokenConfig) };
+  const app = raw as SharedConfig & { tokens: TokenConfig[]; dashboard?: boolean };
+  const shared = Object.fromEntries(Object.keys(SHARED_FIELDS).flatMap((key) => (key in app ? [[key, app[key as keyof SharedConfig]]] : [])));
+  const tokens = app.tokens.map((token) => {
+    // A token's own alarm target replaces the app's, whichever key each uses.
+    const inherited = token.alarmTopicArn ?? token.alarmEmail ? { ...shared, alarmTopicArn: undefined, alarmEmail: undefined } : shared;
+    return Object.fromEntries(Object.entries({ ...defaults, ...inherited, ...token }).filter(([, value]) => value !== undefined)) as unknown as TokenConfig;
+  });
+  return { ...(shared as SharedConfig), tokens, dashboard: app.dashboard ?? true };
 }
 
 /**

@@ -186,16 +186,26 @@ export interface ImsTokenRefresherProps {
   readonly expiryAlarmThreshold?: Duration;
 
   /**
-   * Where alarms send notifications (alarm and OK).
-   * @default - alarms without actions
+   * Where alarms send notifications (alarm and OK). A topic encrypted with a customer-managed KMS
+   * key needs a key policy that lets `cloudwatch.amazonaws.com` use it.
+   * @default - alarms without actions (synth warns: nobody is told)
    */
   readonly alarmTopic?: sns.ITopic;
 
   /**
-   * How long the function's logs are kept.
-   * @default logs.RetentionDays.THREE_MONTHS
+   * How long the function's logs are kept. Control Tower's CT.CLOUDWATCH.PR.2 asks for a year or more.
+   * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Reserve one concurrent execution for the function, so runs never overlap. Without it two runs
+   * can overlap (a forced run during a scheduled one), which is still correct: a write re-checks the
+   * secret first and never replaces a longer-lived token; turn it off in accounts whose concurrency
+   * quota is too low to reserve one per token.
+   * @default true
+   */
+  readonly reservedConcurrency?: boolean;
 }
 
 /**
@@ -212,11 +222,11 @@ export class ImsTokenRefresher extends Construct {
   readonly schedule: scheduler.Schedule;
   /** Events the function could not process (async invocation failures). */
   readonly failureQueue: sqs.IQueue;
-  /** A run failed for a reason only a person can fix (bad credentials, IMS 4xx). */
+  /** A run failed for a reason only a person can fix (bad credentials, IMS 4xx): the function's `Errors`. */
   readonly permanentFailureAlarm: cloudwatch.Alarm;
   /** The token has less than `expiryAlarmThreshold` left. */
   readonly expiringAlarm: cloudwatch.Alarm;
-  /** No run reported for two schedule periods: the schedule or the function is broken. */
+  /** The function was not invoked for two schedule periods: the schedule is broken or disabled. */
   readonly notRunningAlarm: cloudwatch.Alarm;
   /** The certificate in the credentials expires in less than `credentialsExpiryWarning`: refresh and upload them. */
   readonly credentialsExpiringAlarm: cloudwatch.Alarm;
@@ -277,7 +287,9 @@ export class ImsTokenRefresher extends Construct {
       });
     }
 
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS });
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention });
+    acknowledgeLogRules(logGroup, retention);
     // Our own role instead of AWSLambdaBasicExecutionRole: logs for this group only, nothing else.
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
@@ -293,8 +305,8 @@ export class ImsTokenRefresher extends Construct {
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      // One run at a time per token: no two runs race to write.
-      reservedConcurrentExecutions: 1,
+      // One run at a time per token by default; overlapping runs are safe too (see `reservedConcurrency`).
+      reservedConcurrentExecutions: props.reservedConcurrency === false ? undefined : 1,
       // A failed run is not retried by Lambda: the next scheduled run is the retry.
       retryAttempts: 0,
       maxEventAge: Duration.seconds(Math.min(6 * 3600, Math.max(60, period.toSeconds() / 2))),
@@ -313,6 +325,12 @@ export class ImsTokenRefresher extends Construct {
       },
     });
     this.function = fn;
+    Validations.of(fn).acknowledge({
+      id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+      reason:
+        'the function calls only public endpoints (Adobe IMS, Secrets Manager) and reaches nothing private: a VPC would add ' +
+        'a NAT gateway or interface endpoints (from about $16 a month) and no protection',
+    });
 
     this.credentialsSecret.grantRead(fn);
     this.tokenSecret.grantRead(fn);
@@ -367,22 +385,39 @@ export class ImsTokenRefresher extends Construct {
     this.onCredentialsChange(fn);
 
     this.metricPeriod = Duration.seconds(Math.min(period.toSeconds(), 86_400));
-    this.permanentFailureAlarm = this.metric('FailedPermanent', 'Sum').createAlarm(this, 'PermanentFailureAlarm', {
-      alarmDescription: `${this.node.path}: a refresh failed for a reason retrying cannot fix; see the errorCode in the logs`,
+    const logsAt = `log group ${logGroup.logGroupName}`;
+    // Names an on-call person can read in a notification's subject; unique per account and region, like serviceName.
+    const alarmName = (what: string) => `${this.serviceName} ${what}`;
+    this.permanentFailureAlarm = fn.metricErrors({ period: this.metricPeriod, statistic: 'Sum' }).createAlarm(this, 'PermanentFailureAlarm', {
+      alarmName: alarmName('permanent failure'),
+      alarmDescription:
+        `${this.node.path}: a refresh failed for a reason retrying cannot fix (the function errs only then). ` +
+        `The "refresh failed" line in the ${logsAt} names it: errorCode and imsError. CREDENTIALS_INVALID: upload working ` +
+        `credentials with ims-token credentials put --secret-id ${this.credentialsSecret.secretArn} --file <json> --refresh ` +
+        `--function ${fn.functionName}; IMS_REJECTED: fix the integration in the Adobe Developer Console.`,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.expiringAlarm = this.metric('TokenSecondsToExpiry', 'Minimum').createAlarm(this, 'ExpiringAlarm', {
-      alarmDescription: `${this.node.path}: the token expires in less than ${expiryFloor.toHumanString()}`,
+      alarmName: alarmName('token expiring'),
+      alarmDescription:
+        `${this.node.path}: the token expires in less than ${expiryFloor.toHumanString()} and the refresher could not ` +
+        `renew it (transient failures: IMS or Secrets Manager unavailable). See the "refresh failed" lines in the ${logsAt}; ` +
+        `once the cause is gone, force a run: aws lambda invoke --function-name ${fn.functionName} --payload '{"force":true}' ` +
+        '--cli-binary-format raw-in-base64-out /dev/stdout',
       threshold: expiryFloor.toSeconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      // Sent only by runs that refreshed or failed: between them, keep the state.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
-    this.notRunningAlarm = this.metric('Runs', 'Sum').createAlarm(this, 'NotRunningAlarm', {
-      alarmDescription: `${this.node.path}: no refresher run reported for two schedule periods`,
+    this.notRunningAlarm = fn.metricInvocations({ period: this.metricPeriod, statistic: 'Sum' }).createAlarm(this, 'NotRunningAlarm', {
+      alarmName: alarmName('not running'),
+      alarmDescription:
+        `${this.node.path}: the function was not invoked for two schedule periods. Check that its EventBridge ` +
+        `schedule is enabled and the schedule's dead-letter queue (${scheduleFailures.queueName}) for failed deliveries.`,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 2,
@@ -390,6 +425,7 @@ export class ImsTokenRefresher extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     this.credentialsExpiringAlarm = this.metric('CredentialsSecondsToExpiry', 'Minimum').createAlarm(this, 'CredentialsExpiringAlarm', {
+      alarmName: alarmName('certificate expiring'),
       alarmDescription:
         `${this.node.path}: the certificate in the credentials expires in less than ${credentialsWarning.toHumanString()} ` +
         '(see credentialsExpiresAt in the logs). AEM Developer Console → Integrations → refresh the credentials, then upload ' +
@@ -398,22 +434,35 @@ export class ImsTokenRefresher extends Construct {
       threshold: credentialsWarning.toSeconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
-      // Only credentials with a certificate (AEM service credentials) report the metric.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      // Sent by runs that refreshed or failed, and only for credentials with a certificate: between them, keep the state.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
+    const alarms = [this.permanentFailureAlarm, this.expiringAlarm, this.notRunningAlarm, this.credentialsExpiringAlarm];
     if (props.alarmTopic) {
-      for (const alarm of [this.permanentFailureAlarm, this.expiringAlarm, this.notRunningAlarm, this.credentialsExpiringAlarm]) {
+      for (const alarm of alarms) {
         alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
         alarm.addOkAction(new actions.SnsAction(props.alarmTopic));
+      }
+    } else {
+      Annotations.of(this).addWarningV2(
+        'ims-token-refresher:alarmsNotifyNobody',
+        'the alarms notify nobody: set `alarmTopic` (configuration: "alarmTopicArn" or "alarmEmail")',
+      );
+      for (const alarm of alarms) {
+        Validations.of(alarm).acknowledge({
+          id: 'cdk-validator-cfnguard::cloudwatch_alarm_action_check',
+          reason: 'no alarmTopic was given, and synth warns that these alarms notify nobody',
+        });
       }
     }
   }
 
   /**
-   * A metric the refresher publishes (namespace `ImsTokenRefresher`, dimension `service` = the
-   * construct id): `TokenSecondsToExpiry`, `CredentialsSecondsToExpiry`, `Runs`, `Refreshed`,
-   * `Skipped`, `FailedTransient`, `FailedPermanent`, `ImsAttempts`, `ImsLatency`. Period: the
-   * schedule period (at most a day).
+   * A metric the refresher publishes (namespace `ImsTokenRefresher`, dimension `service` =
+   * `serviceName`), sent by runs that refreshed or failed: `TokenSecondsToExpiry`, and
+   * `CredentialsSecondsToExpiry` for credentials with a certificate. Period: the schedule period
+   * (at most a day). Run outcomes, IMS attempts and latency are fields of the log lines; failures
+   * that need a person are the function's `Errors`.
    */
   metric(metricName: string, statistic: string): cloudwatch.Metric {
     return new cloudwatch.Metric({
@@ -504,12 +553,47 @@ function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
+    // SQS's default, stated: it marks the queue as a dead-letter queue (Control Tower's CT.SQS.PR.1).
+    redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
   });
   Validations.of(queue).acknowledge({
     id: 'AwsSolutions-SQS3',
     reason: 'this queue is itself a dead-letter queue (Lambda on-failure destination or schedule DLQ)',
   });
   return queue;
+}
+
+/** Control Tower's log group rules (cdk-validator-cfnguard) that this log group need not meet, with the reasons. */
+function acknowledgeLogRules(logGroup: logs.LogGroup, retention: logs.RetentionDays): void {
+  Validations.of(logGroup).acknowledge({
+    id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
+    reason:
+      'no secret reaches these logs (every line passes the redaction boundary, tested) and CloudWatch Logs encrypts them ' +
+      'at rest; a customer-managed key would cost $1 a month each',
+  });
+  if (retention < logs.RetentionDays.ONE_YEAR) {
+    Validations.of(logGroup).acknowledge({
+      id: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
+      reason: `\`logRetention\` keeps these logs ${retention} days, by choice`,
+    });
+  }
+}
+
+/**
+ * Adds the key policy statement Control Tower's CT.KMS.PR.3 asks for: only AWS services (Secrets
+ * Manager, SNS) may create grants on `key`, never a principal directly.
+ */
+export function denyGrantsToOthers(key: kms.Key): void {
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'GrantsOnlyForAwsServices',
+      effect: iam.Effect.DENY,
+      principals: [new iam.StarPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }),
+  );
 }
 
 /**

@@ -2,10 +2,13 @@ import { CfnOutput, CfnResource, Duration, Stack, type StackProps } from 'aws-cd
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { scheduleOf, type TokenConfig } from './config.js';
-import { ImsTokenRefresher } from './ims-token-refresher.js';
+import { denyGrantsToOthers, ImsTokenRefresher, METRIC_NAMESPACE } from './ims-token-refresher.js';
 
 /** CloudFormation's per-stack quotas. */
 const MAX_RESOURCES = 500;
@@ -19,6 +22,10 @@ export interface ImsTokenStackProps extends StackProps {
 /** One `ImsTokenRefresher` per configured token, with outputs a person or script can use. */
 export class ImsTokenStack extends Stack {
   readonly refreshers: readonly ImsTokenRefresher[];
+
+  /** The topics this stack created for `alarmEmail` addresses, one per address. */
+  private readonly emailTopics = new Map<string, sns.Topic>();
+  private alarmTopicKey: kms.Key | undefined;
 
   constructor(scope: Construct, id: string, props: ImsTokenStackProps) {
     super(scope, id, props);
@@ -43,13 +50,15 @@ export class ImsTokenStack extends Stack {
         credentialsReaders: token.credentialsReaders?.map((arn) => new iam.ArnPrincipal(arn)),
         restrictTokenReaders: token.restrictTokenReaders,
         tokenReaders: token.tokenReaders?.map((arn) => new iam.ArnPrincipal(arn)),
+        alarmTopic: this.alarmTopic(token),
+        reservedConcurrency: token.reservedConcurrency,
+        logRetention: token.logRetentionDays as logs.RetentionDays | undefined,
       });
       new CfnOutput(refresher, 'TokenSecretArn', { value: refresher.tokenSecret.secretArn });
       new CfnOutput(refresher, 'CredentialsSecretArn', { value: refresher.credentialsSecret.secretArn });
       new CfnOutput(refresher, 'FunctionName', { value: refresher.function.functionName });
       return refresher;
     });
-    this.dashboard(this.refreshers);
     this.node.addValidation({ validate: () => this.withinQuotas(props.tokens.length) });
   }
 
@@ -66,47 +75,106 @@ export class ImsTokenStack extends Stack {
     ];
   }
 
-  /** One dashboard for all tokens: time to expiry and run outcomes over time, a row per token. */
-  private dashboard(refreshers: readonly ImsTokenRefresher[]): void {
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard');
-    for (const refresher of refreshers) {
-      const name = refresher.node.id;
-      const seconds = refresher.metric('TokenSecondsToExpiry', 'Minimum');
-      dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: `${name}: hours until the token expires`,
-          left: [
-            new cloudwatch.MathExpression({
-              expression: 'seconds / 3600',
-              usingMetrics: { seconds },
-              period: seconds.period,
-              label: 'hours left',
-            }),
-          ],
-          leftYAxis: { min: 0 },
-          width: 12,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${name}: runs by outcome`,
-          left: ['Refreshed', 'Skipped', 'FailedTransient', 'FailedPermanent'].map((outcome) =>
-            refresher.metric(outcome, 'Sum').with({ label: outcome }),
-          ),
-          stacked: true,
-          width: 12,
-        }),
-      );
-    }
+  /**
+   * One dashboard for the app: every token's hours and its certificate's days left (SEARCH over the
+   * refreshers' metrics in this account and region, so tokens of other stacks show too), and the
+   * state of the `refreshers`' alarms, found by name (no cross-stack reference).
+   */
+  addDashboard(refreshers: readonly ImsTokenRefresher[]): cloudwatch.Dashboard {
+    const search = (metricName: string, divisor: number, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${METRIC_NAMESPACE},service} MetricName="${metricName}"', 'Minimum', 3600) / ${divisor}`,
+        usingMetrics: {},
+        label,
+        period: Duration.hours(1),
+      });
+    const alarms = refreshers
+      .flatMap((refresher) => [refresher.permanentFailureAlarm, refresher.expiringAlarm, refresher.notRunningAlarm, refresher.credentialsExpiringAlarm])
+      .map((alarm, index) => cloudwatch.Alarm.fromAlarmName(this, `Dashboard.Alarm${index}`, alarmName(alarm)));
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-ims-tokens` });
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Adobe IMS token refreshers: alarms',
+        alarms,
+        sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+        width: 24,
+        height: Math.min(12, 2 + Math.ceil(alarms.length / 4)),
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Hours until each token expires (sent by runs that refresh or fail)',
+        left: [search('TokenSecondsToExpiry', 3600, '')],
+        leftYAxis: { min: 0 },
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Days until each certificate expires (AEM service credentials)',
+        left: [search('CredentialsSecondsToExpiry', 86_400, '')],
+        leftYAxis: { min: 0 },
+        width: 12,
+      }),
+    );
+    return dashboard;
   }
+
+  /**
+   * The topic `token`'s alarms notify: an existing one by ARN, or for an email address a topic of
+   * this stack (one per address), encrypted with a key of this stack that CloudWatch may use.
+   */
+  private alarmTopic(token: TokenConfig): sns.ITopic | undefined {
+    if (token.alarmTopicArn) return sns.Topic.fromTopicArn(this, `${token.name}.AlarmTopic`, token.alarmTopicArn);
+    const email = token.alarmEmail;
+    if (!email) return undefined;
+    const existing = this.emailTopics.get(email);
+    if (existing) return existing;
+    this.alarmTopicKey ??= alarmTopicKey(this);
+    const topic = new sns.Topic(this, `Alarms.${email}`, {
+      displayName: 'Adobe IMS token refresher alarms',
+      masterKey: this.alarmTopicKey,
+      enforceSSL: true,
+    });
+    topic.addSubscription(new subscriptions.EmailSubscription(email));
+    this.emailTopics.set(email, topic);
+    return topic;
+  }
+}
+
+/** The name an alarm was given (the refresher names each). */
+function alarmName(alarm: cloudwatch.Alarm): string {
+  return (alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName!;
+}
+
+/** A key for alarm topics: CloudWatch (alarms of this account) encrypts with it, SNS decrypts for delivery. */
+function alarmTopicKey(stack: Stack): kms.Key {
+  // A "." never occurs in a token name, so this id cannot meet a token's construct id.
+  const key = new kms.Key(stack, 'Alarms.Key', {
+    description: `Encrypts the alarm topics of ${stack.stackName} (Adobe IMS token refreshers)`,
+    enableKeyRotation: true,
+  });
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsOfThisAccount',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+    }),
+  );
+  denyGrantsToOthers(key);
+  return key;
 }
 
 function encryptionKey(scope: Construct, token: TokenConfig): kms.IKey | undefined {
   if (token.encryptionKey === undefined) return undefined;
   // A "." never occurs in a token name, so these ids cannot meet a token's own construct id.
   if (token.encryptionKey !== 'create') return kms.Key.fromKeyArn(scope, `${token.name}.Key`, token.encryptionKey);
-  return new kms.Key(scope, `${token.name}.Key`, {
+  const key = new kms.Key(scope, `${token.name}.Key`, {
     description: `Encrypts the Adobe IMS token and credentials secrets of ${token.name}`,
     enableKeyRotation: true,
   });
+  denyGrantsToOthers(key);
+  return key;
 }
 
 function existingSecret(scope: Construct, name: string, ref: string): secretsmanager.ISecret | undefined {

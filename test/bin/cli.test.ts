@@ -158,6 +158,11 @@ describe('ims-token refresh', () => {
       'ims-token: REFRESH_FAILED: function "f" did not return a refresher summary\n',
     ],
     [
+      'a transient failure the refresher returned (it throws only what a person must fix)',
+      { StatusCode: 200, Payload: payload({ outcome: 'failed', errorCode: 'IMS_UNAVAILABLE', errorMessage: 'IMS unavailable at /ims/token/v3: HTTP 503' }) },
+      'ims-token: REFRESH_FAILED: function "f" failed: IMS_UNAVAILABLE: IMS unavailable at /ims/token/v3: HTTP 503 (transient: the next scheduled run retries)\n',
+    ],
+    [
       'an answer that is not a refresher summary',
       { StatusCode: 200, Payload: payload(null) },
       'ims-token: REFRESH_FAILED: function "f" did not return a refresher summary\n',

@@ -50,7 +50,7 @@ describe('createHandler', () => {
     expect(() => createHandler({ env: { TOKEN_SECRET_ID: 't' } })).toThrow('environment variable CREDENTIALS_SECRET_ID is required');
   });
 
-  it('returns a summary without secrets, logs one JSON line and publishes EMF metrics', async () => {
+  it('returns a summary without secrets, logs one JSON line and publishes the two expiry metrics', async () => {
     const { handler } = setup();
     const mark = capturedOutput().length;
     const summary = await handler({ scheduledTime: '2026-11-22T12:00:00Z' }, context);
@@ -69,9 +69,24 @@ describe('createHandler', () => {
     expect(log).toMatchObject({ level: 'INFO', service: 'aem-prod', outcome: 'refreshed', imsAttempts: 1, credentialsExpiresAt: certificateExpiresAt });
     const emf = lines.find((line) => line._aws);
     expect(emf!._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'ImsTokenRefresher', Dimensions: [['service']] });
-    expect(emf).toMatchObject({ service: 'aem-prod', Runs: 1, Refreshed: 1, TokenSecondsToExpiry: 86_399, ImsAttempts: 1 });
-    expect(emf!.CredentialsSecondsToExpiry).toBe((credentials.integration.certificateExpiresAt - Date.parse('2026-11-22T12:00:00Z')) / 1000);
+    const expected = (credentials.integration.certificateExpiresAt - Date.parse('2026-11-22T12:00:00Z')) / 1000;
+    // Only what an alarm reads: every other custom metric would cost $0.30 a month per token.
+    expect(emf!._aws.CloudWatchMetrics[0].Metrics.map((metric: { Name: string }) => metric.Name).sort()).toEqual([
+      'CredentialsSecondsToExpiry',
+      'TokenSecondsToExpiry',
+    ]);
+    expect(emf).toMatchObject({ service: 'aem-prod', TokenSecondsToExpiry: 86_399, CredentialsSecondsToExpiry: expected });
     expect(JSON.stringify(lines)).not.toContain('app-test-access-token-1');
+  });
+
+  it('publishes no metric on a run that finds the token fresh: a skip has nothing to tell an alarm', async () => {
+    const { handler } = setup();
+    await handler({}, context);
+    const mark = capturedOutput().length;
+    await expect(handler({}, { ...context, awsRequestId: 'req-2' })).resolves.toMatchObject({ outcome: 'skipped', reason: 'fresh' });
+    const lines = linesSince(mark);
+    expect(lines.find((line) => line.message === 'token kept')).toMatchObject({ outcome: 'skipped', secondsToExpiry: 86_399 });
+    expect(lines.filter((line) => line._aws)).toEqual([]);
   });
 
   it('forces a refresh with {"force": true} and rejects a malformed force flag', async () => {
@@ -82,7 +97,7 @@ describe('createHandler', () => {
     await expect(handler({ force: 'yes' }, context)).rejects.toThrow('event field "force" must be true or false');
   });
 
-  it('throws the typed error after reporting a permanent failure and its metrics', async () => {
+  it('throws the typed error after reporting a permanent failure and its metrics (the function\'s Errors alarm)', async () => {
     const { handler, store } = setup(json(400, { error: 'invalid_scope', error_description: 'bad scope' }, { 'x-debug-id': 'd-1' }));
     const mark = capturedOutput().length;
     await expect(handler({}, context)).rejects.toMatchObject({ name: 'ImsError', code: 'IMS_REJECTED' });
@@ -95,7 +110,7 @@ describe('createHandler', () => {
       transient: false,
       secondsToExpiry: 0,
     });
-    expect(lines.find((line) => line._aws)).toMatchObject({ FailedPermanent: 1, TokenSecondsToExpiry: 0 });
+    expect(lines.find((line) => line._aws)).toMatchObject({ TokenSecondsToExpiry: 0 });
     expect(store.count('write')).toBe(0);
   });
 
@@ -104,10 +119,10 @@ describe('createHandler', () => {
     const unreadable: SecretStore = { read: () => Promise.reject(throttled), write: () => Promise.reject(new Error('unused')) };
     const { handler } = setup(undefined, { store: unreadable });
     const mark = capturedOutput().length;
-    await expect(handler({}, context)).rejects.toBe(throttled);
-    const emf = linesSince(mark).find((line) => line._aws);
-    expect(emf).toMatchObject({ Runs: 1, FailedTransient: 1 });
-    expect(emf).not.toHaveProperty('TokenSecondsToExpiry');
+    await expect(handler({}, context)).resolves.toMatchObject({ outcome: 'failed', errorCode: 'SECRET_READ_FAILED' });
+    const lines = linesSince(mark);
+    expect(lines.find((line) => line.message === 'refresh failed')).toMatchObject({ outcome: 'failedTransient' });
+    expect(lines.filter((line) => line._aws)).toEqual([]);
   });
 
   it('stops retrying in time for the function timeout the Lambda context reports', async () => {
@@ -123,15 +138,23 @@ describe('createHandler', () => {
       { clock },
     );
     const shortContext = { awsRequestId: 'req-9', getRemainingTimeInMillis: () => 30_000 };
-    await expect(handler({}, shortContext)).rejects.toMatchObject({ code: 'IMS_UNAVAILABLE' });
+    await expect(handler({}, shortContext)).resolves.toMatchObject({ outcome: 'failed', errorCode: 'IMS_UNAVAILABLE' });
     expect(fetch.requests).toHaveLength(1);
   });
 
-  it('counts transient failures apart from permanent ones', async () => {
+  it('returns a transient failure instead of throwing: the next run retries, and Errors stays for what a person must fix', async () => {
     const { handler } = setup(json(503, {}));
     const mark = capturedOutput().length;
-    await expect(handler({}, context)).rejects.toMatchObject({ code: 'IMS_UNAVAILABLE', transient: true });
-    expect(linesSince(mark).find((line) => line._aws)).toMatchObject({ FailedTransient: 1, ImsAttempts: 4 });
+    await expect(handler({}, context)).resolves.toMatchObject({
+      outcome: 'failed',
+      expiresAt: undefined,
+      errorCode: 'IMS_UNAVAILABLE',
+      errorMessage: 'IMS unavailable at /ims/exchange/jwt: HTTP 503',
+    });
+    const lines = linesSince(mark);
+    expect(lines.find((line) => line.message === 'refresh failed')).toMatchObject({ outcome: 'failedTransient', imsAttempts: 4, transient: true });
+    // The token's time to expiry (here: none) still reaches the expiry alarm.
+    expect(lines.find((line) => line._aws)).toMatchObject({ TokenSecondsToExpiry: 0 });
   });
 
   it('logs nothing secret: no private key, client secret, JWT or access token', async () => {
@@ -180,10 +203,9 @@ describe('createHandler', () => {
     // The run's signal fires when only the reporting reserve is left: here, at once.
     const lastSeconds = { awsRequestId: 'req-hang', getRemainingTimeInMillis: () => REPORT_RESERVE_MS };
     const mark = capturedOutput().length;
-    await expect(handler({}, lastSeconds)).rejects.toMatchObject({ code: 'SECRET_READ_FAILED', transient: true });
+    await expect(handler({}, lastSeconds)).resolves.toMatchObject({ outcome: 'failed', errorCode: 'SECRET_READ_FAILED' });
     const lines = linesSince(mark);
-    expect(lines.filter((line) => line.message === 'refresh failed')).toHaveLength(1);
-    expect(lines.find((line) => line._aws)).toMatchObject({ Runs: 1, FailedTransient: 1 });
+    expect(lines.filter((line) => line.message === 'refresh failed')).toMatchObject([{ outcome: 'failedTransient', transient: true }]);
   });
 
   it('names refused client secrets by index only, once a later one worked', async () => {
@@ -207,7 +229,7 @@ describe('createHandler', () => {
       fallbackCredentialsVersionId: 'v1',
       credentialsVersionId: 'v2',
     });
-    expect(linesSince(mark).find((line) => line._aws)).toMatchObject({ FailedPermanent: 1, TokenSecondsToExpiry: 86_399 });
+    expect(linesSince(mark).find((line) => line._aws)).toMatchObject({ TokenSecondsToExpiry: 86_399 });
   });
 
   it('names the previous version and its error code when it could not mint either', async () => {

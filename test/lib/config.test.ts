@@ -38,6 +38,9 @@ const FULL = {
   restrictTokenReaders: true,
   tokenReaders: ['arn:aws:iam::111111111111:role/aem-client', 'arn:aws:iam::111111111111:user/ci'],
   stack: 'AdobeTokens-stage',
+  alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call',
+  reservedConcurrency: false,
+  logRetentionDays: 90,
 };
 
 /** A configuration of one token named "a" with `fields`. */
@@ -135,6 +138,32 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
         'schema rejects',
       ] as const,
   ),
+  [
+    'both alarm keys on a token',
+    one({ alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call', alarmEmail: 'ops@example.com' }),
+    ['tokens.json: tokens["a"].alarmEmail: set "alarmTopicArn" or "alarmEmail", not both'],
+    'schema rejects',
+  ],
+  [
+    'both alarm keys for the app',
+    { alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call', alarmEmail: 'ops@example.com', tokens: [{ name: 'a' }] },
+    ['tokens.json: alarmEmail: set "alarmTopicArn" or "alarmEmail", not both'],
+    'schema rejects',
+  ],
+  [
+    'an alarm topic that is not an SNS topic ARN',
+    one({ alarmTopicArn: 'arn:aws:sqs:eu-west-1:111111111111:on-call' }),
+    ['tokens.json: tokens["a"].alarmTopicArn: must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic name>)'],
+    'schema rejects',
+  ],
+  ['an alarm email without a domain', one({ alarmEmail: 'ops' }), ['tokens.json: tokens["a"].alarmEmail: must be an email address'], 'schema rejects'],
+  [
+    'a log retention CloudWatch does not offer',
+    { logRetentionDays: 100, tokens: [{ name: 'a' }] },
+    [`tokens.json: logRetentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (days)`],
+    'schema rejects',
+  ],
+  ['a dashboard flag that is not a boolean', { dashboard: 'no', tokens: [{ name: 'a' }] }, ['tokens.json: dashboard: must be true or false'], 'schema rejects'],
   ['an empty imsBaseUrl', one({ imsBaseUrl: '' }), ['tokens.json: tokens["a"].imsBaseUrl: must be a URL'], 'schema rejects'],
   ['an imsBaseUrl that is no URL', one({ imsBaseUrl: 'not a url' }), ['tokens.json: tokens["a"].imsBaseUrl: is not a URL'], 'schema rejects'],
   [
@@ -397,6 +426,35 @@ describe('loadAppConfig', () => {
   });
 });
 
+describe('app-wide keys', () => {
+  it('apply to every token; a token overrides them, its own alarm key replacing both of the app\'s', () => {
+    const config = parseAppConfig({
+      alarmEmail: 'ops@example.com',
+      reservedConcurrency: false,
+      logRetentionDays: 731,
+      dashboard: false,
+      tokens: [
+        { name: 'a' },
+        { name: 'b', alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call', reservedConcurrency: true },
+      ],
+    });
+    expect(config.dashboard).toBe(false);
+    expect(config.tokens[0]).toMatchObject({ alarmEmail: 'ops@example.com', reservedConcurrency: false, logRetentionDays: 731 });
+    expect(config.tokens[1]).toEqual({
+      name: 'b',
+      credentialsSecret: 'create',
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call',
+      reservedConcurrency: true,
+      logRetentionDays: 731,
+    });
+  });
+
+  it('default to a dashboard and nothing else', () => {
+    const config = parseAppConfig({ tokens: [{ name: 'a' }] });
+    expect(config).toEqual({ dashboard: true, tokens: [{ name: 'a', credentialsSecret: 'create' }] });
+  });
+});
+
 describe('defaultStackName', () => {
   it('is -c stackName=… when valid, else ImsTokenRefresher', () => {
     expect(defaultStackName('AdobeTokens')).toBe('AdobeTokens');
@@ -436,7 +494,8 @@ describe('configJsonSchema', () => {
     };
     const keys = schema.properties.tokens.items.properties;
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
-    expect(Object.keys(keys)).toEqual(Object.keys(FULL));
+    // FULL holds every key but alarmEmail, which cannot go with its alarmTopicArn.
+    expect(Object.keys(keys).filter((key) => key !== 'alarmEmail')).toEqual(Object.keys(FULL));
     expect(Object.values(keys).every((key) => key.description)).toBe(true);
     expect(keys.credentialsSecret!.anyOf).toContainEqual({ const: 'create' });
   });

@@ -39,7 +39,13 @@ describe('ImsTokenRefresher', () => {
       ReservedConcurrentExecutions: 1,
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue() }),
     });
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    // A year, as Control Tower's CT.CLOUDWATCH.PR.2 asks: about 18 MB a token, under a cent a month.
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  it('lets runs overlap when reservedConcurrency is off (accounts with a low concurrency quota)', () => {
+    const { template } = synth({ reservedConcurrency: false });
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent() });
   });
 
   it('passes the configuration contract through the environment', () => {
@@ -186,12 +192,13 @@ describe('ImsTokenRefresher', () => {
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('only 2 refresh chances before expiry'));
   });
 
-  it('alarms at once on a permanent failure', () => {
+  it('alarms at once on a permanent failure: the function errs only then, so Lambda\'s free Errors metric counts them', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'ImsTokenRefresher',
-      MetricName: 'FailedPermanent',
-      Dimensions: [{ Name: 'service', Value: 'Test/AemProd' }],
+      AlarmName: 'Test/AemProd permanent failure',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('AemProdFunction') } }],
       Statistic: 'Sum',
       Period: 3600,
       EvaluationPeriods: 1,
@@ -201,20 +208,27 @@ describe('ImsTokenRefresher', () => {
     });
   });
 
-  it('alarms when the token has less than half the refresh window left (6 h by default)', () => {
+  it('alarms when the token has less than half the refresh window left (6 h by default), keeping its state between runs that send it', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Test/AemProd token expiring',
+      Namespace: 'ImsTokenRefresher',
       MetricName: 'TokenSecondsToExpiry',
+      Dimensions: [{ Name: 'service', Value: 'Test/AemProd' }],
       Statistic: 'Minimum',
       Threshold: 6 * 3600,
       ComparisonOperator: 'LessThanThreshold',
+      // Only runs that refresh or fail send it: a missing hour is a skipped run, not news.
+      TreatMissingData: 'ignore',
     });
   });
 
-  it('alarms when no run reported for two schedule periods, missing data breaching', () => {
+  it('alarms when the function was not invoked for two schedule periods (Lambda\'s free Invocations), missing data breaching', () => {
     const { template } = synth({ schedule: Duration.minutes(30) });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'Runs',
+      AlarmName: 'Test/AemProd not running',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
       Statistic: 'Sum',
       Period: 1800,
       EvaluationPeriods: 2,
@@ -224,7 +238,7 @@ describe('ImsTokenRefresher', () => {
     });
   });
 
-  it('alarms 30 days before the certificate in the credentials expires, saying what to do; no data is normal', () => {
+  it('alarms 30 days before the certificate in the credentials expires, saying what to do; no data keeps the state', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'ImsTokenRefresher',
@@ -234,8 +248,8 @@ describe('ImsTokenRefresher', () => {
       Threshold: 30 * 86_400,
       ComparisonOperator: 'LessThanThreshold',
       EvaluationPeriods: 1,
-      // OAuth credentials carry no certificate, so they report no data.
-      TreatMissingData: 'notBreaching',
+      // Sent by runs that refresh or fail, and never for OAuth credentials (no certificate).
+      TreatMissingData: 'ignore',
     });
     const alarms = template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'CredentialsSecondsToExpiry' } });
     const description = JSON.stringify(Object.values(alarms)[0]!.Properties.AlarmDescription);
@@ -253,9 +267,10 @@ describe('ImsTokenRefresher', () => {
     });
   });
 
-  it('sends alarm and OK notifications to the alarm topic when given', () => {
-    const { template } = synth({}, () => undefined);
+  it('sends alarm and OK notifications to the alarm topic when given; warns at synth when not', () => {
+    const { template, stack: withoutTopic } = synth({}, () => undefined);
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
+    Annotations.fromStack(withoutTopic).hasWarning('/Test/AemProd', Match.stringLikeRegexp('the alarms notify nobody'));
     const app = new App();
     const stack = new Stack(app, 'WithTopic');
     const topic = new sns.Topic(stack, 'Topic');
@@ -269,6 +284,20 @@ describe('ImsTokenRefresher', () => {
       AlarmActions: [{ Ref: Match.stringLikeRegexp('Topic') }],
       OKActions: [{ Ref: Match.stringLikeRegexp('Topic') }],
     });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('notify nobody'))).toEqual([]);
+  });
+
+  it('tells the on-call person what to do in each alarm description', () => {
+    const { template } = synth();
+    const descriptions = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => ({
+      name: alarm.Properties.AlarmName as string,
+      text: JSON.stringify(alarm.Properties.AlarmDescription),
+    }));
+    const of = (suffix: string) => descriptions.find((alarm) => alarm.name.endsWith(suffix))!.text;
+    expect(of('permanent failure')).toMatch(/errorCode.*CREDENTIALS_INVALID: upload working credentials with ims-token credentials put/);
+    expect(of('token expiring')).toMatch(/aws lambda invoke --function-name ",\{"Ref":"AemProdFunction\w+"\}," --payload '\{\\"force\\":true\}'/);
+    expect(of('not running')).toMatch(/schedule is enabled.*dead-letter queue/);
+    expect(descriptions).toHaveLength(4);
   });
 
   it('rejects an expiry alarm threshold outside the refresh window', () => {

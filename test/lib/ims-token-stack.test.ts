@@ -65,14 +65,88 @@ describe('ImsTokenStack', () => {
     }
   });
 
-  it('draws a dashboard with time to expiry and outcomes for every token', () => {
-    const template = synth(entries);
-    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  it('draws no dashboard unless asked: an app asks one stack, for the alarms of all its stacks', () => {
+    expect(synth(entries).findResources('AWS::CloudWatch::Dashboard')).toEqual({});
+    const app = new App();
+    const stacks = [...tokensByStack(parseAppConfig({ tokens: manyTokens(3, 2) }), 'Tokens')].map(
+      ([name, tokens]) => new ImsTokenStack(app, name, { tokens }),
+    );
+    stacks[0]!.addDashboard(stacks.flatMap((stack) => stack.refreshers));
+    const [first, second] = stacks.map((stack) => Template.fromStack(stack));
+    second!.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    const [dashboard] = Object.values(first!.findResources('AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(dashboard!.Properties.DashboardBody);
-    for (const name of ['aem-prod-author', 'aem-prod-publish', 'analytics']) {
-      expect(body).toContain(`${name}: hours until the token expires`);
-      expect(body).toContain(`${name}: runs by outcome`);
+    // Alarms by ARN built from their names: the other stack's too, with no cross-stack export.
+    for (const stack of stacks) {
+      for (const refresher of stack.refreshers) {
+        for (const what of ['permanent failure', 'token expiring', 'not running', 'certificate expiring']) {
+          expect(body).toContain(`:alarm:${refresher.serviceName} ${what}`);
+        }
+      }
     }
+    expect(body).toMatch(/SEARCH\('\{ImsTokenRefresher,service\} MetricName=\\+"TokenSecondsToExpiry\\+"', 'Minimum', 3600\) \/ 3600/);
+    expect(body).toContain('CredentialsSecondsToExpiry');
+    expect(Object.keys(first!.toJSON().Outputs ?? {}).some((key) => key.startsWith('Export'))).toBe(false);
+    expect(JSON.stringify(second!.toJSON())).not.toContain('Fn::ImportValue');
+    expect(JSON.stringify(first!.toJSON())).not.toContain('Fn::ImportValue');
+  });
+
+  it('notifies an existing topic by ARN, or an email address through one encrypted topic per address', () => {
+    const template = synth([
+      { name: 'a', alarmEmail: 'ops@example.com' },
+      { name: 'b', alarmEmail: 'ops@example.com' },
+      { name: 'c', alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call' },
+    ]);
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.resourceCountIs('AWS::SNS::Subscription', 1);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlarmsKey'), 'Arn'] } });
+    // CloudWatch of this account may use the key, so alarms can publish to the encrypted topic.
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
+    });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const actionsOf = (token: string) =>
+      alarms.filter((alarm) => alarm.Properties.AlarmName.startsWith(`Tokens/${token} `)).map((alarm) => JSON.stringify(alarm.Properties.AlarmActions));
+    // Both tokens of the address share its topic: eight alarms, one action.
+    expect([...actionsOf('a'), ...actionsOf('b')]).toHaveLength(8);
+    expect(new Set([...actionsOf('a'), ...actionsOf('b')]).size).toBe(1);
+    expect(actionsOf('a')[0]).toMatch(/^\[\{"Ref":"Alarms/);
+    expect(actionsOf('c')).toEqual(Array(4).fill('["arn:aws:sns:eu-west-1:111111111111:on-call"]'));
+  });
+
+  it('lets only AWS services create grants on the keys it creates (Control Tower CT.KMS.PR.3)', () => {
+    const template = synth([{ name: 'shared', encryptionKey: 'create', alarmEmail: 'ops@example.com' }]);
+    template.resourceCountIs('AWS::KMS::Key', 2);
+    template.allResourcesProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'GrantsOnlyForAwsServices',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'kms:CreateGrant',
+            Resource: '*',
+            Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+          },
+        ]),
+      },
+    });
+  });
+
+  it('passes reservedConcurrency and logRetentionDays to every refresher', () => {
+    const template = synth([{ name: 'a', reservedConcurrency: false, logRetentionDays: 30 }]);
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent() });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
   it('creates a rotating KMS key for "encryptionKey": "create", and shares the token with other accounts', () => {

@@ -1,21 +1,32 @@
 import { App, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { parseAppConfig } from '../../lib/config.js';
+import { GuardRules } from '../../bin/guard-rules.js';
+import { parseAppConfig, type AppConfig } from '../../lib/config.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
 
-function appWithNag() {
+/** An app with the validations bin/app.ts registers: cdk-nag's AwsSolutions and Control Tower's guard rules. */
+function appWithChecks() {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new GuardRules());
   return app;
 }
 
-describe('cdk-nag AwsSolutions', () => {
-  it('finds nothing unacknowledged in the app (created and existing credentials secrets, restricted readers, a shared token with its key)', () => {
-    const app = appWithNag();
-    new ImsTokenStack(app, 'Tokens', {
-      tokens: parseAppConfig({
+function stackOf(app: App, config: AppConfig) {
+  const stack = new ImsTokenStack(app, 'Tokens', { tokens: config.tokens });
+  if (config.dashboard) stack.addDashboard(stack.refreshers);
+  return stack;
+}
+
+describe('policy validation: cdk-nag AwsSolutions and the Control Tower guard rules', () => {
+  it.each([
+    ['the default configuration (no alarm target: acknowledged, and synth warns)', { tokens: [{ name: 'aem-prod' }] }],
+    [
+      'created and existing credentials secrets, restricted readers, a shared token with its key, email alarms, short logs',
+      {
+        alarmEmail: 'ops@example.com',
         tokens: [
           { name: 'aem-prod' },
           {
@@ -24,6 +35,8 @@ describe('cdk-nag AwsSolutions', () => {
             scheduleMinutes: 30,
             restrictCredentialsReaders: true,
             credentialsReaders: ['arn:aws:iam::111111111111:role/break-glass'],
+            reservedConcurrency: false,
+            logRetentionDays: 30,
           },
           {
             name: 'shared',
@@ -31,17 +44,26 @@ describe('cdk-nag AwsSolutions', () => {
             crossAccountReaders: ['222222222222'],
             replicaRegions: ['us-east-1'],
             restrictTokenReaders: true,
+            alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call',
           },
         ],
-      }).tokens,
-    });
+      },
+    ],
+  ])('finds nothing unacknowledged in %s', (_what, raw) => {
+    const app = appWithChecks();
+    stackOf(app, parseAppConfig(raw));
     expect(() => app.synth()).not.toThrow();
   });
 
-  it('still fails on a finding nobody acknowledged (the check is live)', () => {
-    const app = appWithNag();
-    const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens: [{ name: 'aem-prod' }] }).tokens });
+  it('still fails on a finding nobody acknowledged (both checks are live)', () => {
+    const app = appWithChecks();
+    const stack = stackOf(app, parseAppConfig({ tokens: [{ name: 'aem-prod' }] }));
     new secretsmanager.Secret(stack, 'Unrotated');
+    new cloudwatch.Alarm(stack, 'Silent', { metric: stack.refreshers[0]!.metric('TokenSecondsToExpiry', 'Minimum'), threshold: 1, evaluationPeriods: 1 });
     expect(() => app.synth()).toThrow(/Tokens\/Unrotated\/Resource[\s\S]*AwsSolutions-SMG4/);
+    const guarded = appWithChecks();
+    const alone = stackOf(guarded, parseAppConfig({ tokens: [{ name: 'aem-prod' }] }));
+    new cloudwatch.Alarm(alone, 'Silent', { metric: alone.refreshers[0]!.metric('TokenSecondsToExpiry', 'Minimum'), threshold: 1, evaluationPeriods: 1 });
+    expect(() => guarded.synth()).toThrow(/CT\.CLOUDWATCH\.PR\.1[\s\S]*Tokens\/Silent\/Resource/);
   });
 });

@@ -1,5 +1,9 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { runSignals } from '../../lambda/app.js';
+import { ImsTokenRefresher } from '../../lib/ims-token-refresher.js';
+import { alarmsOf, evaluate } from '../support/alarms.js';
 import { DEFAULT_REFRESH_THRESHOLD } from '../../lambda/config.js';
 import { refreshReason } from '../../lambda/policy.js';
 import type { RefreshSettings } from '../../lambda/config.js';
@@ -13,17 +17,22 @@ import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/
  * the token's life) against a fake IMS with outages, a 429 storm and duplicate deliveries, through
  * a credential lifecycle: a certificate that expires on day 60 (the warning is acted on by day 45),
  * a bad upload that stays broken for 30 hours, a move to OAuth Server-to-Server and a rotation of
- * its client secret through two secrets. A reader samples the token every minute.
+ * its client secret through two secrets, and a schedule disabled for 3 hours. A reader samples the
+ * token every minute. The construct's own alarms (from its template) are evaluated on what the
+ * runs publish: the custom metrics of their EMF lines, and Lambda's Invocations and Errors.
  */
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const DAYS = 90;
 const settings: RefreshSettings = { credentialsSecretId: 'creds', tokenSecretId: 'token', refreshThreshold: DEFAULT_REFRESH_THRESHOLD };
-/** The construct's default expiry alarm: half the refresh window of a 24 h token. */
-const EXPIRY_ALARM_SECONDS = (24 * 3600 * DEFAULT_REFRESH_THRESHOLD) / 2;
-/** The construct's default credentials expiry warning (`credentialsExpiryWarning`). */
-const CREDENTIALS_WARNING_SECONDS = 30 * 24 * 3600;
+
+/** The alarms of a refresher with default props, by the end of their names. */
+function defaultAlarms() {
+  const stack = new Stack(new App(), 'Soak');
+  const alarms = alarmsOf(Template.fromStack(new ImsTokenRefresher(stack, 'Token') && stack));
+  return (suffix: string) => alarms.find((alarm) => alarm.name.endsWith(suffix))!;
+}
 
 interface Fault {
   readonly name: string;
@@ -78,8 +87,12 @@ describe('90-day soak on the default schedule', () => {
       return json(200, { token_type: 'bearer', access_token: `token-${minted}`, expires_in: expiresIn })({} as never);
     }) as typeof globalThis.fetch;
     const deps = { store, fetch, now: clock.now, sleep: clock.sleep, random: () => 0.5 };
+    function at0(day: number, hour: number, minute = 0) {
+      return start + day * DAY + hour * HOUR + minute * MINUTE;
+    }
 
     const signals: ({ at: number } & ReturnType<typeof runSignals>)[] = [];
+    const stopped = { from: at0(20, 3), to: at0(20, 6) }; // the schedule is disabled: no scheduled run
     const results: RunResult[] = [];
     const invoke = async (requestKey: string, force = false) => {
       const result = await runRefresh(settings, { force, requestKey, deadline: clock.now() + 75_000 }, deps);
@@ -88,7 +101,7 @@ describe('90-day soak on the default schedule', () => {
     };
 
     // Credential events, each also triggering a run (the EventBridge rule). `imsChange` is what the admin does in Adobe's console.
-    const at = (day: number, hour: number, minute = 0) => start + day * DAY + hour * HOUR + minute * MINUTE;
+    const at = at0;
     const badUpload = at(70, 5, 17);
     const credentialEvents: { at: number; value?: string; imsChange?: () => void }[] = [
       { at: at(45, 9, 30), value: renewed.json }, // the certificate warning, acted on
@@ -122,8 +135,10 @@ describe('90-day soak on the default schedule', () => {
           refreshReason({ token, credentialsVersionId: token.credentials_version_id, now, threshold: settings.refreshThreshold, force: false }) === 'due';
         for (const fault of faults) if (fault.from === undefined && now >= start + fault.day * DAY && isDue) fault.from = now;
         const scheduledTime = new Date(now).toISOString();
-        await invoke(`schedule:${scheduledTime}`);
-        if ((minute / 60) % duplicateEvery === 0) await invoke(`schedule:${scheduledTime}`);
+        if (now < stopped.from || now >= stopped.to) {
+          await invoke(`schedule:${scheduledTime}`);
+          if ((minute / 60) % duplicateEvery === 0) await invoke(`schedule:${scheduledTime}`);
+        }
       }
       const stored = store.current(settings.tokenSecretId);
       if (!stored) {
@@ -135,18 +150,31 @@ describe('90-day soak on the default schedule', () => {
       if (left <= 0) expiredMinutes += 1;
     }
 
-    // Assess
-    const failures = signals.filter((s) => s.outcome.startsWith('failed'));
-    const detectedWithinOnePeriod = (from: number, outcome: string) =>
-      signals.some((s) => s.outcome === outcome && s.at >= from && s.at <= from + HOUR);
-    const tokensPerDay = store.versionCount(settings.tokenSecretId) / DAYS;
-    const expiringAlarmPeriods = new Set(
-      signals.filter((s) => s.secondsToExpiry !== undefined && s.secondsToExpiry < EXPIRY_ALARM_SECONDS).map((s) => Math.floor(s.at / HOUR)),
-    ).size;
+    // Assess: the construct's alarms, evaluated hour by hour on what the runs published.
+    const hours = DAYS * 24;
+    const sent = (metricName: string) =>
+      signals.flatMap((s) => {
+        if (metricName === 'Invocations') return [{ at: s.at, value: 1 }];
+        if (metricName === 'Errors') return [{ at: s.at, value: s.throws ? 1 : 0 }];
+        const value = s.metrics[metricName as keyof typeof s.metrics];
+        return value === undefined ? [] : [{ at: s.at, value }];
+      });
+    const alarm = defaultAlarms();
+    const statesOf = (suffix: string) => evaluate(alarm(suffix), sent(alarm(suffix).metricName), start, hours);
+    const hourOf = (time: number) => Math.floor((time - start) / HOUR);
+    const alarmHours = (suffix: string) => statesOf(suffix).flatMap((state, hour) => (state === 'ALARM' ? [hour] : []));
+    const permanent = statesOf('permanent failure');
+    const notRunning = alarmHours('not running');
+    const expiringHours = alarmHours('token expiring');
+    const certificate = statesOf('certificate expiring');
+    const firstWarningHour = certificate.indexOf('ALARM');
+    const warningLeadDays = (expiring.integration.certificateExpiresAt - (start + (firstWarningHour + 1) * HOUR)) / DAY;
+    const renewedHour = hourOf(credentialEvents[0]!.at);
 
-    const firstWarning = signals.find((s) => s.credentialsSecondsToExpiry !== undefined && s.credentialsSecondsToExpiry < CREDENTIALS_WARNING_SECONDS);
-    const warningLeadDays = (expiring.integration.certificateExpiresAt - firstWarning!.at) / DAY;
-    const warningAfterRenewal = signals.filter((s) => s.at >= credentialEvents[0]!.at && s.credentialsSecondsToExpiry! < CREDENTIALS_WARNING_SECONDS);
+    const failures = signals.filter((s) => s.outcome.startsWith('failed'));
+    const loggedWithinOnePeriod = (from: number, outcome: string) => signals.some((s) => s.outcome === outcome && s.at >= from && s.at <= from + HOUR);
+    const tokensPerDay = store.versionCount(settings.tokenSecretId) / DAYS;
+    const metricHours = new Set(signals.filter((s) => Object.keys(s.metrics).length > 0).map((s) => hourOf(s.at))).size;
     const duringBadUpload = (s: { at: number }) => s.at >= badUpload && s.at < badUpload + 30 * HOUR;
     const fallbacks = results.filter((result, index) => duringBadUpload(signals[index]!) && result.fallbackCredentialsVersionId !== undefined);
     const rotationWarnings = results.filter((result) => result.outcome === 'refreshed' && result.rejectedClientSecrets.length > 0);
@@ -155,7 +183,9 @@ describe('90-day soak on the default schedule', () => {
       `soak: ${DAYS} days, ${signals.length} runs, ${failures.length} failed runs, ` +
         `${store.versionCount(settings.tokenSecretId)} tokens written (${tokensPerDay.toFixed(2)}/day), ${minted} minted, ` +
         `${expiredMinutes} expired minutes, min time left ${(minSecondsLeft / 3600).toFixed(2)} h, ` +
-        `expiring alarm in ${expiringAlarmPeriods} hourly periods, certificate warning ${warningLeadDays.toFixed(1)} days ahead, ` +
+        `custom metrics sent in ${metricHours} of ${hours} hours (${((100 * metricHours) / hours).toFixed(1)}%), ` +
+        `alarm hours: expiring ${expiringHours.length}, permanent failure ${permanent.filter((s) => s === 'ALARM').length}, ` +
+        `not running ${notRunning.length}; certificate warning ${warningLeadDays.toFixed(1)} days ahead, ` +
         `${fallbacks.length} tokens from AWSPREVIOUS in the 30 h bad upload, ${rotationWarnings.length} refused-secret warnings`,
     );
     expect(missingMinutes).toBe(0);
@@ -164,18 +194,30 @@ describe('90-day soak on the default schedule', () => {
     expect(minted).toBe(store.versionCount(settings.tokenSecretId)); // duplicates minted nothing extra
     for (const fault of faults) {
       expect(fault.from, `${fault.name} started`).toBeDefined();
-      expect(detectedWithinOnePeriod(fault.from!, 'failedTransient'), fault.name).toBe(true);
+      expect(loggedWithinOnePeriod(fault.from!, 'failedTransient'), fault.name).toBe(true);
     }
-    // The outage takes the token below the expiry alarm's floor: someone is told before it breaks.
-    expect(expiringAlarmPeriods).toBeGreaterThan(0);
+    // Only the 11 h outage takes the token below the expiry alarm's floor: someone is told before it breaks, and told again when it is fine.
+    const longOutage = faults.find((f) => f.name === '11 h outage')!.from!;
+    expect(expiringHours.length).toBeGreaterThan(0);
+    expect(expiringHours.every((hour) => hour >= hourOf(longOutage) && hour <= hourOf(longOutage) + 12)).toBe(true);
+    expect(statesOf('token expiring').at(-1)).toBe('OK');
+    // Custom metrics cost per hour sent: about two refreshes a day, plus failing runs.
+    expect(metricHours / hours).toBeLessThan(0.15);
 
-    // The certificate: warned about ≥ 14 days ahead, quiet once renewed credentials are uploaded.
+    // The disabled schedule: alarmed within two periods, and never otherwise (every other hour has a run).
+    expect(notRunning[0]).toBe(hourOf(stopped.from) + 1);
+    expect(notRunning.every((hour) => hour < hourOf(stopped.to))).toBe(true);
+
+    // The certificate: warned about ≥ 14 days ahead, quiet from the first run with the renewed credentials on.
     expect(warningLeadDays).toBeGreaterThanOrEqual(14);
-    expect(warningAfterRenewal).toEqual([]);
+    expect(certificate.slice(renewedHour).every((state) => state === 'OK')).toBe(true);
 
-    // The bad upload: alarmed within one period and on every run until fixed, while AWSPREVIOUS kept the token alive without churn.
-    expect(detectedWithinOnePeriod(badUpload, 'failedPermanent'), 'bad upload').toBe(true);
-    expect(signals.filter(duringBadUpload).every((s) => s.outcome === 'failedPermanent')).toBe(true);
+    // The bad upload: alarmed within one period and every period until fixed, while AWSPREVIOUS kept the token alive without churn.
+    expect(permanent[hourOf(badUpload)]).toBe('ALARM');
+    expect(permanent.slice(hourOf(badUpload), hourOf(badUpload + 30 * HOUR)).every((state) => state === 'ALARM')).toBe(true);
+    expect(signals.filter(duringBadUpload).every((s) => s.outcome === 'failedPermanent' && s.throws)).toBe(true);
+    // Nothing else made the function err: the permanent-failure alarm is quiet outside the bad upload.
+    expect(permanent.filter((state, hour) => state === 'ALARM' && (hour < hourOf(badUpload) || hour > hourOf(badUpload + 30 * HOUR)))).toEqual([]);
     expect(fallbacks.length).toBeGreaterThan(0);
     expect(fallbacks.length).toBeLessThanOrEqual(3);
 
