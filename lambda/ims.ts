@@ -168,7 +168,7 @@ function invalidAnswer(path: string, debugId: string | undefined, what: string):
 
 /**
  * The token in a 2xx answer, or `IMS_RESPONSE_INVALID`: `access_token` a bearer token (RFC 6750
- * b64token, at most MAX_ACCESS_TOKEN_LENGTH) and not a secret we `sent`, `token_type` bearer, `expires_in` a number whose
+ * b64token, at most MAX_ACCESS_TOKEN_LENGTH) and not containing a secret we `sent`, `token_type` bearer, `expires_in` a number whose
  * lifetime in this flow's unit is one IMS issues (TOKEN_LIFETIME_MS).
  */
 function token(
@@ -180,8 +180,10 @@ function token(
 ): ImsToken {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidAnswer(path, debugId, 'is not a JSON object');
   const answer = body as Record<string, unknown>;
-  const tokenProblem = sent.includes(answer.access_token as string)
-    ? 'is a client secret of the credentials or the JWT we sent'
+  // Containing, not only equal: a peer can wrap an echoed secret ("<secret>+"), and readers would get it.
+  const echoed = typeof answer.access_token === 'string' && sent.some((secret) => (answer.access_token as string).includes(secret));
+  const tokenProblem = echoed
+    ? 'contains a client secret of the credentials or the JWT we sent'
     : accessTokenProblem(answer.access_token);
   if (tokenProblem) throw invalidAnswer(path, debugId, `has an "access_token" that ${tokenProblem}`);
   // Remembered only once it is a token: junk could be any text, even words of our own log lines.

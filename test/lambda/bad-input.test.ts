@@ -43,8 +43,8 @@ const shortRsaKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateK
 const otherRsaKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
 const credentialsOf = (c: Record<string, any>) => c.project.workspace.details.credentials as Record<string, any>[];
 /** An answer whose "token" is a secret of the request, as an echoing peer would send it. */
-const tokenEchoing = (field: 'client_secret' | 'jwt_token'): Answer => (request) =>
-  json(200, { access_token: request.form.get(field), token_type: 'bearer', expires_in: 86_399_999 })(request);
+const tokenEchoing = (field: 'client_secret' | 'jwt_token', wrap = (secret: string) => secret): Answer => (request) =>
+  json(200, { access_token: wrap(request.form.get(field)!), token_type: 'bearer', expires_in: 86_399_999 })(request);
 
 const cases: Case[] = [
   // Credentials: never reach IMS.
@@ -120,8 +120,10 @@ const cases: Case[] = [
   { name: '200 access_token whitespace', answer: token({ access_token: '   ' }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is missing or blank/, imsCalls: 1 },
   { name: '200 access_token with CR/LF', answer: token({ access_token: 'abc\r\nX-Injected: 1' }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that has characters a bearer token cannot have/, imsCalls: 1 },
   { name: '200 access_token with a space', answer: token({ access_token: 'abc def' }), code: 'IMS_RESPONSE_INVALID', message: /cannot have \(RFC 6750 b64token\)/, imsCalls: 1 },
-  { name: '200 access_token echoing the client secret', answer: tokenEchoing('client_secret'), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is a client secret of the credentials or the JWT we sent/, imsCalls: 1 },
-  { name: '200 access_token echoing the JWT', answer: tokenEchoing('jwt_token'), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is a client secret of the credentials or the JWT we sent/, imsCalls: 1 },
+  { name: '200 access_token echoing the client secret', answer: tokenEchoing('client_secret'), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that contains a client secret of the credentials or the JWT we sent/, imsCalls: 1 },
+  { name: '200 access_token echoing the JWT', answer: tokenEchoing('jwt_token'), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that contains a client secret of the credentials or the JWT we sent/, imsCalls: 1 },
+  // Found by the fast-check property: a peer wrapping the echo ("<secret>+") passed an equality check.
+  { name: '200 access_token wrapping the client secret', answer: tokenEchoing('client_secret', (secret) => `${secret}+`), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that contains a client secret of the credentials or the JWT we sent/, imsCalls: 1 },
   { name: '200 access_token a number', answer: token({ access_token: 12345 }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is missing or blank/, imsCalls: 1 },
   { name: '200 access_token over 8 KiB', answer: token({ access_token: 'a'.repeat(8_193) }), code: 'IMS_RESPONSE_INVALID', message: /"access_token" that is longer than 8192 characters/, imsCalls: 1 },
   { name: '200 token_type mac', answer: token({ token_type: 'mac' }), code: 'IMS_RESPONSE_INVALID', message: /has no "token_type" "bearer"/, imsCalls: 1 },
