@@ -18,20 +18,21 @@ beforeAll(async () => {
   jwt = await generateJwtCredentials({});
 });
 
-/** An IMS that holds each request until both arrived, then answers request `i` with `answers[i]` when told. */
-function heldIms(answers: readonly Answer[]) {
-  const arrived: (() => void)[] = [];
-  let bothArrived!: () => void;
-  const ready = new Promise<void>((resolve) => (bothArrived = resolve));
+/**
+ * An IMS endpoint for one run: it answers with `answer` only when released. Each run gets its own,
+ * so the order of release is the test's choice, whatever order the requests arrive in.
+ */
+function heldIms(answer: Answer) {
+  let arrive!: () => void;
+  let release!: () => void;
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
   const fetch = (async (_url: unknown, init?: RequestInit) => {
-    const index = arrived.length;
-    await new Promise<void>((resolve) => {
-      arrived.push(resolve);
-      if (arrived.length === answers.length) bothArrived();
-    });
-    return answers[index]!({ url: '', form: new URLSearchParams(init?.body as URLSearchParams), signal: undefined });
+    arrive();
+    await released;
+    return answer({ url: '', form: new URLSearchParams(init?.body as URLSearchParams), signal: undefined });
   }) as typeof globalThis.fetch;
-  return { fetch, ready, release: (index: number) => arrived[index]!() };
+  return { fetch, arrived, release };
 }
 
 /** Runs two refreshes at once; IMS answers the first request, that run finishes, then the second. */
@@ -47,16 +48,16 @@ async function twoRuns(answers: [Answer, Answer], keys: [string, string], option
       expires_at: new Date(issued + 24 * HOUR).toISOString(), credentials_version_id: 'v1',
     }));
   }
-  const ims = heldIms(answers);
-  const deps = fakeDeps(store, ims.fetch, clock);
+  const ims = answers.map(heldIms);
   const start = (index: 0 | 1) =>
-    runRefresh(settings, { force: options.force?.[index] ?? false, requestKey: keys[index], deadline: clock.now() + 75_000 }, deps);
+    runRefresh(settings, { force: options.force?.[index] ?? false, requestKey: keys[index], deadline: clock.now() + 75_000 },
+      fakeDeps(store, ims[index]!.fetch, clock));
   const first = start(0);
   const second = start(1);
-  await ims.ready; // both runs have read the token secret and are waiting on IMS
-  ims.release(0);
+  await Promise.all(ims.map((held) => held.arrived)); // both runs have read the token secret and are waiting on IMS
+  ims[0]!.release();
   const firstResult = await first;
-  ims.release(1);
+  ims[1]!.release();
   const results: [RunResult, RunResult] = [firstResult, await second];
   const current = parseTokenRecord(store.current(settings.tokenSecretId)!.value);
   return { store, results, current, written: store.count('write', settings.tokenSecretId) };
