@@ -23,7 +23,7 @@ export function refreshReason(input: {
 }
 
 /** Whether `threshold` or less of the token's own lifetime (`issued_at` → `expires_at`) is left at `now`. */
-export function isDue(token: TokenRecord, now: number, threshold: number): boolean {
+export function isDue(token: Pick<TokenRecord, 'issued_at' | 'expires_at'>, now: number, threshold: number): boolean {
   const expiresAt = expiresAtMs(token);
   const lifetime = expiresAt - Date.parse(token.issued_at);
   return expiresAt - now <= lifetime * threshold;

@@ -131,6 +131,6 @@ export function checkTokenClock(record: TokenRecord, now: number): TokenRecord {
 }
 
 /** Milliseconds since the epoch at which the token expires. */
-export function expiresAtMs(record: TokenRecord): number {
+export function expiresAtMs(record: Pick<TokenRecord, 'expires_at'>): number {
   return Date.parse(record.expires_at);
 }

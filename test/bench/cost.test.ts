@@ -1,0 +1,76 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { appCost, GOAL_PER_TOKEN_MONTH, inventory, measureRuns, monthlyCost, PRICES, refreshesPerMonth, runProfile, type RunProfile } from '../../bench/cost.js';
+import { synthesizedFunction } from '../../sandbox/bundle.js';
+import type { Run } from '../../sandbox/local-refresher.js';
+import { ROOT } from '../../scripts/bundle.js';
+
+const HOUR = 3_600_000;
+
+/** A refresher's resources as a template holds them (only what the cost model reads). */
+function refresherResources(id: string, { schedule = 'rate(1 hour)', period = 300 } = {}) {
+  return {
+    [`${id}Fn`]: {
+      Type: 'AWS::Lambda::Function',
+      Properties: { MemorySize: 128, Architectures: ['arm64'], Environment: { Variables: { TOKEN_SECRET_ID: 'x', REFRESH_THRESHOLD: '0.5' } } },
+    },
+    [`${id}Schedule`]: { Type: 'AWS::Scheduler::Schedule', Properties: { ScheduleExpression: schedule } },
+    [`${id}Logs`]: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 365 } },
+    [`${id}Credentials`]: { Type: 'AWS::SecretsManager::Secret', Properties: {} },
+    [`${id}Token`]: { Type: 'AWS::SecretsManager::Secret', Properties: { ReplicaRegions: [{ Region: 'eu-west-1' }] } },
+    [`${id}Alarm`]: { Type: 'AWS::CloudWatch::Alarm', Properties: { MetricName: 'Errors', Period: period } },
+  };
+}
+
+const quietRun: RunProfile = { customMetrics: 0, logBytes: 1000, secretsManagerCalls: 2, kmsRequests: 2, wallMs: 100, cpuMs: 50 };
+const line = (cost: ReturnType<typeof monthlyCost>, item: string) => cost.lines.find((entry) => entry.item === item)!.perToken;
+
+describe('the cost model', () => {
+  it('divides the app by its tokens, prices replicas and high-resolution alarms, and keeps the dashboard apart', () => {
+    const app = inventory([
+      { Resources: { ...refresherResources('a'), Dash: { Type: 'AWS::CloudWatch::Dashboard' }, Key: { Type: 'AWS::KMS::Key' } } },
+      { Resources: refresherResources('b', { period: 10 }) },
+    ]);
+    expect(app).toMatchObject({ tokens: 2, secrets: 6, alarms: 1, highResolutionAlarms: 1, dashboards: 1, kmsKeys: 1, runsPerMonth: 730 });
+    const cost = monthlyCost(app, { refresh: quietRun, skip: quietRun, refreshes: 61 });
+    expect(line(cost, 'secrets')).toBeCloseTo(3 * PRICES.secretMonth); // two secrets and a replica
+    expect(line(cost, 'alarms')).toBeCloseTo((PRICES.alarmMonth + PRICES.highResolutionAlarmMonth) / 2);
+    expect(line(cost, 'KMS keys')).toBeCloseTo(PRICES.kmsKeyMonth / 2);
+    expect(cost.dashboards).toBe(PRICES.dashboardMonth);
+    expect(cost.perToken).toBeCloseTo(cost.lines.reduce((sum, entry) => sum + entry.perToken, 0));
+  });
+
+  it('bills a custom metric by the hours it is sent in: every run costs $0.30 a metric, refreshes only a twelfth of it', () => {
+    const app = inventory([{ Resources: refresherResources('a') }]);
+    const sending = { ...quietRun, customMetrics: 2 };
+    expect(line(monthlyCost(app, { refresh: sending, skip: sending, refreshes: 61 }), 'custom metrics')).toBeCloseTo(2 * PRICES.customMetricMonth);
+    expect(line(monthlyCost(app, { refresh: sending, skip: quietRun, refreshes: 61 }), 'custom metrics')).toBeCloseTo((122 / 730) * PRICES.customMetricMonth);
+  });
+
+  it('replays the month with the function\'s own refresh rule and the schedule from the template', () => {
+    expect(refreshesPerMonth(730, 24 * HOUR, 0.5)).toBe(61); // every 12 h
+    expect(refreshesPerMonth(730, 24 * HOUR, 0.25)).toBe(41); // every 18 h
+    expect(inventory([{ Resources: refresherResources('a', { schedule: 'rate(30 minutes)' }) }]).runsPerMonth).toBe(1460);
+    expect(() => inventory([{ Resources: refresherResources('a', { schedule: 'cron(0 * * * ? *)' }) }])).toThrow(/cannot price the schedule/);
+  });
+
+  it('counts each metric of each dimension set of a run\'s EMF lines', () => {
+    const emf = { _aws: { Timestamp: 0, CloudWatchMetrics: [{ Namespace: 'n', Dimensions: [['service'], ['service', 'token']], Metrics: [{ Name: 'A' }, { Name: 'B' }] }] }, A: 1, B: 2 };
+    const logs = `${JSON.stringify({ level: 'INFO', message: 'done' })}\n${JSON.stringify(emf)}\n`;
+    const run = { logs, durationMs: 10, measured: { cpuMs: 5 }, secretsManagerCalls: [{ action: 'GetSecretValue' }, { action: 'DescribeSecret' }] } as unknown as Run;
+    expect(runProfile(run)).toMatchObject({ customMetrics: 4, secretsManagerCalls: 2, kmsRequests: 1 });
+    expect(runProfile(run).logBytes).toBeGreaterThan(Buffer.byteLength(logs));
+  });
+});
+
+describe('npm run cost, default configuration', () => {
+  it(`costs at most $${GOAL_PER_TOKEN_MONTH} a token-month, measured from the synthesized template and a refresh and a skip of its bundle`, async () => {
+    const cdkOut = join(ROOT, 'cdk.out');
+    const measured = await measureRuns(synthesizedFunction(cdkOut));
+    expect(measured.skip.customMetrics).toBe(0);
+    const cost = appCost(cdkOut, measured);
+    expect(cost.app.tokens).toBe(1);
+    expect(cost.perToken).toBeLessThanOrEqual(GOAL_PER_TOKEN_MONTH);
+    expect(cost.dashboards).toBe(PRICES.dashboardMonth);
+  });
+});
