@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { App, Validations, type IPolicyValidationContextBeta1, type PolicyValidationPluginReportBeta1 } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { describe, expect, it } from 'vitest';
+import { GuardRules, shapes } from '../../bin/guard-rules.js';
+import { parseAppConfig } from '../../lib/config.js';
+import { ImsTokenStack } from '../../lib/ims-token-stack.js';
+
+// As the CDK CLI synthesizes: resources carry their construct path (which names their token).
+const context = { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true };
+
+/** Each finding as one line per resource: rule, template, logical id and where. */
+function findings(report: PolicyValidationPluginReportBeta1): string[] {
+  return report.violations
+    .flatMap((violation) => violation.violatingResources.map((found) =>
+      `${violation.ruleName} ${basename(found.templatePath)} ${found.resourceLogicalId} ${found.locations.join(',')}`))
+    .sort();
+}
+
+describe('GuardRules: the Control Tower rules, each resource shape checked once', () => {
+  it('reports what the whole rule set reports on every resource, for tokens alike and unlike, in two stacks', () => {
+    const app = new App({ context });
+    const alike = Array.from({ length: 4 }, (_, i) => ({ name: `aem-${i}` }));
+    const stacks = [
+      new ImsTokenStack(app, 'One', { tokens: parseAppConfig({ tokens: [...alike, { name: 'aem-short', logRetentionDays: 30, reservedConcurrency: false }] }).tokens }),
+      new ImsTokenStack(app, 'Two', { tokens: parseAppConfig({ tokens: alike }).tokens }),
+    ];
+    // Findings nobody acknowledges: an alarm without actions, a queue without a redrive-allow policy.
+    new cloudwatch.Alarm(stacks[1]!, 'Silent', { metric: stacks[1]!.refreshers[0]!.metric('TokenSecondsToExpiry', 'Minimum'), threshold: 1, evaluationPeriods: 1 });
+    new sqs.Queue(stacks[1]!, 'Plain', { enforceSSL: true });
+    const assembly = app.synth();
+    const validation = { templatePaths: assembly.stacks.map((stack) => stack.templateFullPath) } as IPolicyValidationContextBeta1;
+
+    const resources = validation.templatePaths.reduce((sum, file) => sum + Object.keys(JSON.parse(readFileSync(file, 'utf8')).Resources).length, 0);
+    const checked = shapes(new Map(validation.templatePaths.map((file) => [file, JSON.parse(readFileSync(file, 'utf8'))]))).length;
+    expect(checked).toBeLessThan(resources / 4);
+
+    const full = findings(new CfnGuardValidator().validate(validation));
+    expect(full.length).toBeGreaterThan(20);
+    expect(full.some((line) => line.startsWith('cloudwatch_alarm_action_check Two.template.json Silent'))).toBe(true);
+    expect(findings(new GuardRules().validate(validation))).toEqual(full);
+  }, 120_000);
+
+  it('still fails a resource whose alike twin is acknowledged', () => {
+    const app = new App({ context });
+    Validations.of(app).addPlugins(new GuardRules());
+    const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ alarmTopicArn: 'arn:aws:sns:us-east-1:111111111111:on-call', tokens: [{ name: 'aem-prod' }] }).tokens });
+    const metric = stack.refreshers[0]!.metric('TokenSecondsToExpiry', 'Minimum');
+    const [first] = ['SilentOne', 'SilentTwo'].map((id) => new cloudwatch.Alarm(stack, id, { metric, threshold: 1, evaluationPeriods: 1 }));
+    Validations.of(first!).acknowledge({ id: 'cdk-validator-cfnguard::cloudwatch_alarm_action_check', reason: 'test' });
+    let message = '';
+    try {
+      app.synth();
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/CT\.CLOUDWATCH\.PR\.1[\s\S]*Tokens\/SilentTwo\/Resource/);
+    expect(message).not.toMatch(/Tokens\/SilentOne\/Resource/);
+  });
+});
