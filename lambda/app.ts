@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { readConfig } from './config.js';
 import { ConfigurationError, ImsError } from './errors.js';
 import { runRefresh, type RefreshDeps, type RefreshRequest, type RunResult } from './refresh.js';
+import { emfLine } from './metrics.js';
 import { redact } from './redact.js';
 import { SecretsManagerStore, secretsManagerClient } from './secrets-manager-store.js';
 import { expiresAtMs } from './token.js';
@@ -33,7 +33,6 @@ export interface HandlerOverrides extends Partial<RefreshDeps> {
   readonly env?: Record<string, string | undefined>;
   /** @default createLogger() - pass one made by `createLogger` too: it carries the redaction */
   readonly logger?: Logger;
-  readonly metrics?: Metrics;
 }
 
 /** Time kept back from the function timeout for the final write and reporting: no IMS attempt starts later. */
@@ -54,9 +53,11 @@ export function createLogger(options: ConstructorParameters<typeof Logger>[0] = 
  * so a missing variable fails the function's init with a clear `ConfigurationError`.
  */
 export function createHandler(overrides: HandlerOverrides = {}) {
-  const settings = readConfig(overrides.env ?? process.env);
+  const env = overrides.env ?? process.env;
+  const settings = readConfig(env);
   const logger = overrides.logger ?? createLogger();
-  const metrics = overrides.metrics ?? new Metrics();
+  // Set by the construct (Powertools' variable names: its Logger reads the service name too).
+  const metricsTarget = { namespace: env.POWERTOOLS_METRICS_NAMESPACE || 'ImsTokenRefresher', service: env.POWERTOOLS_SERVICE_NAME || 'service_undefined' };
   const deps: RefreshDeps = {
     store: overrides.store ?? new SecretsManagerStore(secretsManagerClient()),
     fetch: overrides.fetch ?? globalThis.fetch,
@@ -68,7 +69,8 @@ export function createHandler(overrides: HandlerOverrides = {}) {
   return async (event: unknown, context: InvocationContext): Promise<RefreshSummary> => {
     const result = await runRefresh(settings, request(event, context, deps.now()), deps);
     const signals = runSignals(result, deps.now());
-    report(result, signals, logger, metrics);
+    if (Object.keys(signals.metrics).length > 0) process.stdout.write(`${emfLine(metricsTarget, deps.now(), signals.metrics)}\n`);
+    report(result, signals, logger);
     // Lambda's own Errors metric (free) is the permanent-failure alarm: only what a person must fix throws.
     if (signals.throws) throw result.error;
     return {
@@ -132,11 +134,9 @@ export function runSignals(result: RunResult, now: number) {
 
 const isoDate = (ms: number) => new Date(ms).toISOString();
 
-/** One log line per run, and the metrics of `signals` when it has any. */
-function report(result: RunResult, signals: ReturnType<typeof runSignals>, logger: Logger, metrics: Metrics): void {
+/** One log line per run. */
+function report(result: RunResult, signals: ReturnType<typeof runSignals>, logger: Logger): void {
   const { outcome, secondsToExpiry } = signals;
-  for (const [name, seconds] of Object.entries(signals.metrics)) metrics.addMetric(name, MetricUnit.Seconds, seconds);
-  if (Object.keys(signals.metrics).length > 0) metrics.publishStoredMetrics();
 
   const fields = {
     outcome,

@@ -1,4 +1,3 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, createLogger, REPORT_RESERVE_MS, type InvocationContext } from '../../lambda/app.js';
 import { rememberSecret } from '../../lambda/redact.js';
@@ -10,7 +9,7 @@ type FakeClock = ReturnType<typeof fakeClock>;
 import { capturedOutput, registerSecret } from '../support/leak-guard.js';
 import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
 
-const env = { CREDENTIALS_SECRET_ID: 'creds', TOKEN_SECRET_ID: 'token' };
+const env = { CREDENTIALS_SECRET_ID: 'creds', TOKEN_SECRET_ID: 'token', POWERTOOLS_METRICS_NAMESPACE: 'ImsTokenRefresher', POWERTOOLS_SERVICE_NAME: 'aem-prod' };
 const context: InvocationContext = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 90_000 };
 
 let credentials: Awaited<ReturnType<typeof generateJwtCredentials>>;
@@ -40,7 +39,6 @@ function setup(answer: Answer | Answer[] = jwtTokenAnswer('app-test-access-token
     sleep: clock.sleep,
     random: () => 1,
     logger: createLogger({ serviceName: 'aem-prod' }),
-    metrics: new Metrics({ namespace: 'ImsTokenRefresher', serviceName: 'aem-prod' }),
   });
   return { store: memory, clock, fetch, handler };
 }
@@ -51,7 +49,7 @@ describe('createHandler', () => {
   });
 
   it('returns a summary without secrets, logs one JSON line and publishes the two expiry metrics', async () => {
-    const { handler } = setup();
+    const { handler, clock } = setup();
     const mark = capturedOutput().length;
     const summary = await handler({ scheduledTime: '2026-11-22T12:00:00Z' }, context);
     const certificateExpiresAt = new Date(credentials.integration.certificateExpiresAt).toISOString();
@@ -75,6 +73,8 @@ describe('createHandler', () => {
       'CredentialsSecondsToExpiry',
       'TokenSecondsToExpiry',
     ]);
+    expect(emf!._aws.CloudWatchMetrics[0].Metrics.every((metric: { Unit: string }) => metric.Unit === 'Seconds')).toBe(true);
+    expect(emf!._aws.Timestamp).toBe(clock.now());
     expect(emf).toMatchObject({ service: 'aem-prod', TokenSecondsToExpiry: 86_399, CredentialsSecondsToExpiry: expected });
     expect(JSON.stringify(lines)).not.toContain('app-test-access-token-1');
   });

@@ -8,7 +8,6 @@
  *    and every access token IMS sent appear in no log line, metric, returned summary or thrown error;
  * 3. every run ends with exactly one outcome line.
  */
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, createLogger } from '../../lambda/app.js';
@@ -117,7 +116,6 @@ async function runQuietly(options: { credentialsJson: string; answers: Answer[] 
       sleep: clock.sleep,
       random: () => 1,
       logger: createLogger({ serviceName: 'properties' }),
-      metrics: new Metrics({ namespace: 'ImsTokenRefresher', serviceName: 'properties' }),
     });
     reported = await handler({ force: true }, { awsRequestId: 'req', getRemainingTimeInMillis: () => 90_000 }).catch((error: Error) => ({
       ...error,
