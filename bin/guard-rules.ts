@@ -30,10 +30,11 @@ const wholeWords = (words: readonly string[]) =>
 
 /**
  * The resources of `templates` grouped by shape: two resources have one shape when they are the
- * same but for names, i.e. their JSON is equal once every logical id of their template, their
- * stack's name and their owner's construct id (a token's name) are blanked. Tokens configured
- * alike give one shape per resource of a refresher, however many there are. The names come from
- * the path metadata the CDK CLI writes; without it fewer resources are alike, nothing else changes.
+ * same but for names, i.e. their JSON is equal once every logical id of their template and their
+ * owner's construct path (`Stack/token`, as descriptions and alarm names hold it) are blanked.
+ * Tokens configured alike give one shape per resource of a refresher, however many there are.
+ * The owner comes from the path metadata the CDK CLI writes; without it fewer resources are
+ * alike, nothing else changes.
  */
 export function shapes(templates: ReadonlyMap<string, Template>): Located[][] {
   const groups = new Map<string, Located[]>();
@@ -41,9 +42,9 @@ export function shapes(templates: ReadonlyMap<string, Template>): Located[][] {
     const ids = wholeWords(Object.keys(template.Resources));
     for (const [id, resource] of Object.entries(template.Resources)) {
       const { 'aws:cdk:path': constructPath, ...metadata } = resource.Metadata ?? {};
-      const names = typeof constructPath === 'string' ? constructPath.split('/').slice(0, 2) : [];
+      const owner = typeof constructPath === 'string' ? constructPath.split('/').slice(0, 2).join('/') : undefined;
       let key = JSON.stringify({ ...resource, Metadata: metadata }).replace(ids, '#id');
-      if (names.length > 0) key = key.replace(wholeWords(names), '#name');
+      if (owner) key = key.replace(wholeWords([owner]), '#owner');
       groups.set(key, [...(groups.get(key) ?? []), { templatePath, id }]);
     }
   }

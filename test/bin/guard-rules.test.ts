@@ -60,4 +60,17 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
     expect(message).toMatch(/CT\.CLOUDWATCH\.PR\.1[\s\S]*Tokens\/SilentTwo\/Resource/);
     expect(message).not.toMatch(/Tokens\/SilentOne\/Resource/);
   });
+
+  it('keeps apart resources that differ in more than names, even where a token is named like a property value', () => {
+    const secret = (owner: string, policy: string, key: string) => ({
+      Type: 'AWS::SecretsManager::Secret',
+      DeletionPolicy: policy,
+      Properties: { Description: `token of S/${owner}`, KmsKeyId: { Ref: key } },
+      Metadata: { 'aws:cdk:path': `S/${owner}/Token/Resource` },
+    });
+    const template = { Resources: { DeleteToken: secret('Delete', 'Delete', 'DeleteKey'), RetainToken: secret('Retain', 'Retain', 'RetainKey'), aem1Token: secret('aem-1', 'Retain', 'aem1Key'), aem1Key: { Type: 'AWS::KMS::Key' }, DeleteKey: { Type: 'AWS::KMS::Key' }, RetainKey: { Type: 'AWS::KMS::Key' } } };
+    const groups = shapes(new Map([['t.json', template]])).map((group) => group.map((member) => member.id).sort());
+    expect(groups).toContainEqual(['DeleteToken']);
+    expect(groups).toContainEqual(['RetainToken', 'aem1Token']);
+  });
 });
