@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isDue } from '../lambda/policy.js';
-import type { TokenRecord } from '../lambda/token.js';
-import { logRecords, synthesize, synthesizedFunction, type SynthesizedFunction } from '../sandbox/bundle.js';
-import { LocalRefresher, type Run } from '../sandbox/local-refresher.js';
-import { generateJwtCredentials } from '../sandbox/test-credentials.js';
+import type { TokenRecord } from '../common/token.js';
+import { logRecords, synthesize, synthesizedFunction, type SynthesizedFunction } from '../test/sandbox/bundle.js';
+import { LocalRefresher, type Run } from '../test/sandbox/local-refresher.js';
+import { generateJwtCredentials } from '../test/sandbox/test-credentials.js';
 import { ROOT } from '../scripts/bundle.js';
 
 /** us-east-1 list prices, free tiers ignored, as published on this date. */

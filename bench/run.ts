@@ -8,13 +8,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createTokenReader } from '../lambda/reader.js';
+import { createTokenReader } from '../reader/index.js';
 import { bundleLambda, ROOT } from '../scripts/bundle.js';
-import { synthesize, synthesizedFunction, type Invocation, type SynthesizedFunction } from '../sandbox/bundle.js';
-import { LocalRefresher, type Run } from '../sandbox/local-refresher.js';
-import { SecretsManagerEmulator } from '../sandbox/secrets-manager-emulator.js';
+import { synthesize, synthesizedFunction, type Invocation, type SynthesizedFunction } from '../test/sandbox/bundle.js';
+import { LocalRefresher, type Run } from '../test/sandbox/local-refresher.js';
+import { SecretsManagerEmulator } from '../test/sandbox/secrets-manager-emulator.js';
 import { tokenSecretValue } from '../test/support/token-secret.js';
-import { generateJwtCredentials } from '../sandbox/test-credentials.js';
+import { generateJwtCredentials } from '../test/sandbox/test-credentials.js';
 
 const RUNS = 31;
 const HOUR = 3_600_000;

@@ -1,11 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { readConfig } from './config.js';
-import { ConfigurationError, ImsError } from './errors.js';
+import { ConfigurationError, ImsError } from '../common/errors.js';
 import { runRefresh, type RefreshDeps, type RefreshRequest, type RunResult } from './refresh.js';
 import { emfLine } from './metrics.js';
-import { redact } from './redact.js';
-import { SecretsManagerStore, secretsManagerClient } from './secrets-manager-store.js';
-import { expiresAtMs } from './token.js';
+import { redact } from '../common/redact.js';
+import { SecretsManagerStore, secretsManagerClient } from '../common/secrets-manager-store.js';
+import { expiresAtMs } from '../common/token.js';
 
 /** The part of the Lambda context we use. */
 export interface InvocationContext {

@@ -1,5 +1,6 @@
-import { ConfigurationError } from './errors.js';
-import type { CredentialsType } from './token.js';
+import { ConfigurationError } from '../common/errors.js';
+import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl } from '../common/rules.js';
+import type { CredentialsType } from '../common/token.js';
 
 /** What one run needs to know; the handler builds it from the environment. */
 export interface RefreshSettings {
@@ -14,11 +15,6 @@ export interface RefreshSettings {
   /** Which OAuth Server-to-Server credential of a Developer Console project download to use (`name` or `id`). */
   readonly credentialName?: string;
 }
-
-/** Default share of the token's life left at which it is renewed: after half its life. */
-export const DEFAULT_REFRESH_THRESHOLD = 0.5;
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
  * Reads the Lambda's environment (the configuration contract, see README):
@@ -44,29 +40,6 @@ function required(env: Record<string, string | undefined>, name: string): string
   const value = env[name]?.trim();
   if (!value) throw new ConfigurationError(`environment variable ${name} is required`);
   return value;
-}
-
-/**
- * Where IMS requests go: https, or plain http to loopback only; no query, fragment or user info
- * (credentials in a URL would sit in the function's environment). `name` is what messages call
- * the value; the CDK app checks the same rule at synth.
- */
-export function parseImsBaseUrl(value: string | undefined, name = 'IMS_BASE_URL'): string | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    throw new ConfigurationError(`${name} is not a URL`);
-  }
-  const plainHttpAllowed = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
-  if (url.protocol !== 'https:' && !plainHttpAllowed) {
-    throw new ConfigurationError(`${name} must use https (plain http only for 127.0.0.1 or localhost)`);
-  }
-  if (url.search || url.hash || url.username || url.password) {
-    throw new ConfigurationError(`${name} must not carry a query, fragment or user info`);
-  }
-  return url.href.replace(/\/+$/, '');
 }
 
 function credentialsType(value: string | undefined): RefreshSettings['credentialsType'] {

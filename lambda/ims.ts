@@ -1,8 +1,8 @@
-import type { Credentials } from './credentials.js';
-import { ImsError, MAX_DETAIL_LENGTH } from './errors.js';
+import type { Credentials } from '../common/credentials.js';
+import { ImsError, MAX_DETAIL_LENGTH } from '../common/errors.js';
 import { signJwt } from './jwt.js';
-import { redactOptional, rememberSecret } from './redact.js';
-import { accessTokenProblem, lifetimeProblem } from './token.js';
+import { redactOptional, rememberSecret } from '../common/redact.js';
+import { accessTokenProblem, lifetimeProblem } from '../common/token.js';
 
 export type Fetch = typeof globalThis.fetch;
 

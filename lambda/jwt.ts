@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import type { JwtCredentials } from './credentials.js';
+import type { JwtCredentials } from '../common/credentials.js';
 
 /** Lifetime of the signed JWT: Adobe's current docs and adobe/jwt-auth use 5 minutes. */
 export const JWT_LIFETIME_SECONDS = 300;

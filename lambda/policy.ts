@@ -1,4 +1,4 @@
-import { expiresAtMs, type TokenRecord } from './token.js';
+import { expiresAtMs, type TokenRecord } from '../common/token.js';
 
 /** Why a run renews the token; `undefined` means the stored token is fresh and stays. */
 export type RefreshReason = 'forced' | 'no-token' | 'credentials-changed' | 'due';

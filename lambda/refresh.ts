@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { RefreshSettings } from './config.js';
-import { parseCredentials, type Credentials } from './credentials.js';
-import { ConfigurationError, CredentialsError, ImsError, RefresherError, SecretStoreError, type ErrorCode } from './errors.js';
+import { parseCredentials, type Credentials } from '../common/credentials.js';
+import { ConfigurationError, CredentialsError, ImsError, RefresherError, SecretStoreError, type ErrorCode } from '../common/errors.js';
 import { exchange, type Fetch, type ImsToken } from './ims.js';
 import { isDue, refreshReason, type RefreshReason } from './policy.js';
-import type { SecretStore, SecretVersion } from './store.js';
-import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from './token.js';
+import type { SecretStore, SecretVersion } from '../common/store.js';
+import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from '../common/token.js';
 
 /** The outside world, injected: the store, IMS over fetch, the clock, the sleeper and jitter. */
 export interface RefreshDeps {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Duration } from 'aws-cdk-lib';
-import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl } from '../lambda/config.js';
+import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl } from '../common/rules.js';
 
 /** One token to keep fresh, as written in `cdk.json` context or the config file (keys: `TOKEN_FIELDS`). */
 export interface TokenConfig {

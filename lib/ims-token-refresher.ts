@@ -30,7 +30,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl } from '../lambda/config.js';
+import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl } from '../common/rules.js';
 
 /** The function's timeout; the refresher's retries end well inside it. */
 const FUNCTION_TIMEOUT = Duration.seconds(90);

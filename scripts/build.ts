@@ -25,7 +25,7 @@ await bundleLambda(join(ROOT, 'lambda', 'handler.ts'), ASSET_DIR);
 execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
 
 const emitted = readdirSync(ESM, { recursive: true, encoding: 'utf8' });
-const sources = emitted.filter((file) => file.endsWith('.js') && !file.startsWith('bin/')).map((file) => join(ROOT, file.replace(/\.js$/, '.ts')));
+const sources = emitted.filter((file) => file.endsWith('.js') && !file.startsWith('cli/')).map((file) => join(ROOT, file.replace(/\.js$/, '.ts')));
 await build({
   entryPoints: sources,
   outdir: CJS,
@@ -39,7 +39,7 @@ await build({
   banner: { js: '"use strict";\nconst __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: 'error',
 });
-for (const file of emitted.filter((name) => name.endsWith('.d.ts') && !name.startsWith('bin/'))) cpSync(join(ESM, file), join(CJS, file));
+for (const file of emitted.filter((name) => name.endsWith('.d.ts') && !name.startsWith('cli/'))) cpSync(join(ESM, file), join(CJS, file));
 writeFileSync(join(CJS, 'package.json'), '{ "type": "commonjs" }\n');
 writeFileSync(join(ROOT, 'config.schema.json'), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import { capturedOutput, registerSecret } from './support/leak-guard.js';
-import { assertNoSecrets, countSecrets, registeredSecrets } from '../sandbox/secret-registry.js';
+import { assertNoSecrets, countSecrets, registeredSecrets } from './sandbox/secret-registry.js';
 
 /**
  * The leak guard (test/support/leak-guard.ts) fails any test file whose output contains a

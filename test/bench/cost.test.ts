@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appCost, GOAL_PER_TOKEN_MONTH, inventory, measureRuns, monthlyCost, PRICES, refreshesPerMonth, runProfile, type RunProfile } from '../../bench/cost.js';
-import { synthesizedFunction } from '../../sandbox/bundle.js';
-import type { Run } from '../../sandbox/local-refresher.js';
+import { synthesizedFunction } from '../sandbox/bundle.js';
+import type { Run } from '../sandbox/local-refresher.js';
 import { ROOT } from '../../scripts/bundle.js';
 
 const HOUR = 3_600_000;

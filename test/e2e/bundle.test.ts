@@ -4,11 +4,11 @@
  * peer. Every run's output is scanned for the secrets it handled.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseTokenRecord, type TokenRecord } from '../../lambda/token.js';
-import { synthesizedFunction, type SynthesizedFunction } from '../../sandbox/bundle.js';
-import { LocalRefresher, type Run } from '../../sandbox/local-refresher.js';
-import { countSecrets, registeredSecrets } from '../../sandbox/secret-registry.js';
-import { generateJwtCredentials, generateOAuthCredentials, type KeyFormat } from '../../sandbox/test-credentials.js';
+import { parseTokenRecord, type TokenRecord } from '../../common/token.js';
+import { synthesizedFunction, type SynthesizedFunction } from '../sandbox/bundle.js';
+import { LocalRefresher, type Run } from '../sandbox/local-refresher.js';
+import { countSecrets, registeredSecrets } from '../sandbox/secret-registry.js';
+import { generateJwtCredentials, generateOAuthCredentials, type KeyFormat } from '../sandbox/test-credentials.js';
 
 let fn: SynthesizedFunction;
 let local: LocalRefresher;

@@ -8,14 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_ANSWER_BYTES } from '../../lambda/ims.js';
 import { RETRY } from '../../lambda/refresh.js';
-import { STORE_TIMEOUTS } from '../../lambda/secrets-manager-store.js';
-import { parseTokenRecord } from '../../lambda/token.js';
-import { logRecords, synthesizedFunction, type SynthesizedFunction } from '../../sandbox/bundle.js';
-import { FORGED_LOG_LINE, type Fault } from '../../sandbox/ims-peer.js';
-import { LocalRefresher, SECRET_NAMES, type Run, type RunOptions } from '../../sandbox/local-refresher.js';
-import type { EmulatorFault } from '../../sandbox/secrets-manager-emulator.js';
-import { countSecrets } from '../../sandbox/secret-registry.js';
-import { generateJwtCredentials } from '../../sandbox/test-credentials.js';
+import { STORE_TIMEOUTS } from '../../common/secrets-manager-store.js';
+import { parseTokenRecord } from '../../common/token.js';
+import { logRecords, synthesizedFunction, type SynthesizedFunction } from '../sandbox/bundle.js';
+import { FORGED_LOG_LINE, type Fault } from '../sandbox/ims-peer.js';
+import { LocalRefresher, SECRET_NAMES, type Run, type RunOptions } from '../sandbox/local-refresher.js';
+import type { EmulatorFault } from '../sandbox/secrets-manager-emulator.js';
+import { countSecrets } from '../sandbox/secret-registry.js';
+import { generateJwtCredentials } from '../sandbox/test-credentials.js';
 
 type Credentials = Awaited<ReturnType<typeof generateJwtCredentials>>;
 

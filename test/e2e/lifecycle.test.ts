@@ -5,11 +5,11 @@
  * peer. Every run's output and error are scanned for the secrets it handled.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseTokenRecord, type TokenRecord } from '../../lambda/token.js';
-import { logRecords, synthesizedFunction, type SynthesizedFunction } from '../../sandbox/bundle.js';
-import { LocalRefresher, type Run, type RunOptions } from '../../sandbox/local-refresher.js';
-import { countSecrets } from '../../sandbox/secret-registry.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
+import { parseTokenRecord, type TokenRecord } from '../../common/token.js';
+import { logRecords, synthesizedFunction, type SynthesizedFunction } from '../sandbox/bundle.js';
+import { LocalRefresher, type Run, type RunOptions } from '../sandbox/local-refresher.js';
+import { countSecrets } from '../sandbox/secret-registry.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
 const DAY = 24 * 3_600_000;
 const HOUR = 3_600_000;

@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, createLogger, REPORT_RESERVE_MS, type InvocationContext } from '../../lambda/app.js';
-import { rememberSecret } from '../../lambda/redact.js';
-import { SecretStoreError } from '../../lambda/errors.js';
-import type { SecretStore } from '../../lambda/store.js';
+import { rememberSecret } from '../../common/redact.js';
+import { SecretStoreError } from '../../common/errors.js';
+import type { SecretStore } from '../../common/store.js';
 import { MemoryStore, fakeClock, json, jwtTokenAnswer, networkError, oauthTokenAnswer, scriptedFetch, type Answer } from '../support/fakes.js';
 
 type FakeClock = ReturnType<typeof fakeClock>;
 import { capturedOutput, registerSecret } from '../support/leak-guard.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
 const env = { CREDENTIALS_SECRET_ID: 'creds', TOKEN_SECRET_ID: 'token', POWERTOOLS_METRICS_NAMESPACE: 'ImsTokenRefresher', POWERTOOLS_SERVICE_NAME: 'aem-prod' };
 const context: InvocationContext = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 90_000 };

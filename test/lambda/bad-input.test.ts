@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { RefreshSettings } from '../../lambda/config.js';
 import { runRefresh } from '../../lambda/refresh.js';
 import { MemoryStore, fakeClock, fakeDeps, json, jwtTokenAnswer, raw, scriptedFetch, type Answer } from '../support/fakes.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
 /**
  * The bad-input corpus: every malformed credential and every bad IMS answer we know of ends in

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RefreshSettings } from '../../lambda/config.js';
 import { runRefresh, type RunResult } from '../../lambda/refresh.js';
-import { parseTokenRecord } from '../../lambda/token.js';
+import { parseTokenRecord } from '../../common/token.js';
 import { MemoryStore, fakeClock, fakeDeps, jwtTokenAnswer, type Answer } from '../support/fakes.js';
-import { generateJwtCredentials } from '../../sandbox/test-credentials.js';
+import { generateJwtCredentials } from '../sandbox/test-credentials.js';
 
 /**
  * Two runs of one token's refresher at once, as happens without reserved concurrency (e.g. the

@@ -5,13 +5,13 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RefreshSettings } from '../../lambda/config.js';
-import { parseCredentials } from '../../lambda/credentials.js';
-import { redact } from '../../lambda/redact.js';
+import { parseCredentials } from '../../common/credentials.js';
+import { redact } from '../../common/redact.js';
 import { runRefresh, type RefreshRequest } from '../../lambda/refresh.js';
-import { parseTokenRecord } from '../../lambda/token.js';
+import { parseTokenRecord } from '../../common/token.js';
 import { MemoryStore, fakeClock, fakeDeps, json, jwtTokenAnswer, networkError, oauthTokenAnswer, scriptedFetch, type Answer } from '../support/fakes.js';
 import { tokenSecretValue } from '../support/token-secret.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
 const HOUR = 3_600_000;
 const settings: RefreshSettings = { credentialsSecretId: 'creds', tokenSecretId: 'token', refreshThreshold: 0.5 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { refreshReason } from '../../lambda/policy.js';
-import type { TokenRecord } from '../../lambda/token.js';
+import type { TokenRecord } from '../../common/token.js';
 
 const HOUR = 3_600_000;
 const issued = Date.parse('2026-11-22T00:00:00Z');

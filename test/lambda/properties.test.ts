@@ -11,9 +11,9 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, createLogger } from '../../lambda/app.js';
-import { parseTokenRecord } from '../../lambda/token.js';
+import { parseTokenRecord } from '../../common/token.js';
 import { MemoryStore, fakeClock, scriptedFetch, type Answer, type RecordedRequest } from '../support/fakes.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
 const RUNS = { answers: 400, credentials: 250 } as const;
 const OUTCOME_LINES = new Set(['token refreshed', 'token kept', 'refresh failed']);

@@ -3,8 +3,8 @@ import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RefreshSettings } from '../../lambda/config.js';
 import { RETRY, runRefresh, type RefreshRequest } from '../../lambda/refresh.js';
-import { SecretStoreError } from '../../lambda/errors.js';
-import { parseTokenRecord } from '../../lambda/token.js';
+import { SecretStoreError } from '../../common/errors.js';
+import { parseTokenRecord } from '../../common/token.js';
 import {
   MemoryStore,
   fakeClock,
@@ -15,7 +15,7 @@ import {
   oauthTokenAnswer,
   scriptedFetch,
 } from '../support/fakes.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 
 const HOUR = 3_600_000;

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest';
-import { SecretsManagerEmulator } from '../../sandbox/secrets-manager-emulator.js';
-import { countSecrets, registeredSecrets } from '../../sandbox/secret-registry.js';
+import { SecretsManagerEmulator } from '../sandbox/secrets-manager-emulator.js';
+import { countSecrets, registeredSecrets } from '../sandbox/secret-registry.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -499,7 +499,7 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
           const printed = JSON.parse(result.stdout) as { node: string; resolved: string; matched: boolean; length: number };
           expect(printed).toMatchObject({ matched: true, length: token.length });
           expect(printed.node).toMatch(new RegExp(`^v${major}\\.`));
-          expect(printed.resolved.replace(/^file:\/\//, '')).toContain(`/node_modules/${PACKAGE}/dist/${format}/lambda/reader.js`);
+          expect(printed.resolved.replace(/^file:\/\//, '')).toContain(`/node_modules/${PACKAGE}/dist/${format}/reader/index.js`);
         });
       }
 

@@ -1,9 +1,9 @@
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FORGED_LOG_LINE, HUGE_ANSWER_BYTES, ImsPeer } from '../../sandbox/ims-peer.js';
-import { registeredSecrets } from '../../sandbox/secret-registry.js';
-import { generateJwtCredentials, generateOAuthCredentials, type JwtIntegration } from '../../sandbox/test-credentials.js';
+import { FORGED_LOG_LINE, HUGE_ANSWER_BYTES, ImsPeer } from './ims-peer.js';
+import { registeredSecrets } from './secret-registry.js';
+import { generateJwtCredentials, generateOAuthCredentials, type JwtIntegration } from './test-credentials.js';
 
 type Generated = Awaited<ReturnType<typeof generateJwtCredentials>>;
 

@@ -9,7 +9,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SecretsManagerEmulator } from '../../sandbox/secrets-manager-emulator.js';
+import { SecretsManagerEmulator } from './secrets-manager-emulator.js';
 
 const TOKEN_A = 'a'.repeat(64);
 const TOKEN_B = 'b'.repeat(64);

@@ -4,13 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { runSignals } from '../../lambda/app.js';
 import { ImsTokenRefresher } from '../../lib/ims-token-refresher.js';
 import { alarmsOf, evaluate } from '../support/alarms.js';
-import { DEFAULT_REFRESH_THRESHOLD } from '../../lambda/config.js';
+import { DEFAULT_REFRESH_THRESHOLD } from '../../common/rules.js';
 import { refreshReason } from '../../lambda/policy.js';
 import type { RefreshSettings } from '../../lambda/config.js';
 import { runRefresh, type RunResult } from '../../lambda/refresh.js';
-import { parseTokenRecord } from '../../lambda/token.js';
+import { parseTokenRecord } from '../../common/token.js';
 import { MemoryStore, fakeClock, json, networkError, type Answer } from '../support/fakes.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
 /**
  * 90 simulated days of the real refresh core on the default schedule (hourly, renew after half

@@ -1,6 +1,6 @@
 import type { Fetch } from '../../lambda/ims.js';
 import type { RefreshDeps } from '../../lambda/refresh.js';
-import type { ReadOptions, SecretStore, SecretVersion } from '../../lambda/store.js';
+import type { ReadOptions, SecretStore, SecretVersion } from '../../common/store.js';
 import { registerSecret } from './leak-guard.js';
 
 /** An in-memory `SecretStore` with Secrets Manager's versioning and ClientRequestToken rules. */

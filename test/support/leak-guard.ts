@@ -3,9 +3,9 @@
  * streams Powertools writes to) and fails the file if any registered secret appears in it.
  */
 import { afterAll } from 'vitest';
-import { assertNoSecrets } from '../../sandbox/secret-registry.js';
+import { assertNoSecrets } from '../sandbox/secret-registry.js';
 
-export { registerSecret } from '../../sandbox/secret-registry.js';
+export { registerSecret } from '../sandbox/secret-registry.js';
 
 const captured: string[] = [];
 

@@ -1,5 +1,5 @@
-import type { TokenRecord } from '../../lambda/token.js';
-import { registerSecret } from '../../sandbox/secret-registry.js';
+import type { TokenRecord } from '../../common/token.js';
+import { registerSecret } from '../sandbox/secret-registry.js';
 
 /** A token secret value in the contract, issued at `issuedAt` for `lifetimeMs`; registers the token with the leak guard. */
 export function tokenSecretValue(accessToken: string, issuedAt: number, lifetimeMs = 24 * 3_600_000): string {

@@ -7,11 +7,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
-import { synthesize, synthesizedFunction } from './bundle.js';
-import type { ImsRequest } from './ims-peer.js';
-import { LocalRefresher, type Run } from './local-refresher.js';
-import { countSecrets } from './secret-registry.js';
-import { generateJwtCredentials } from './test-credentials.js';
+import { synthesize, synthesizedFunction } from '../test/sandbox/bundle.js';
+import type { ImsRequest } from '../test/sandbox/ims-peer.js';
+import { LocalRefresher, type Run } from '../test/sandbox/local-refresher.js';
+import { countSecrets } from '../test/sandbox/secret-registry.js';
+import { generateJwtCredentials } from '../test/sandbox/test-credentials.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REDACTED_FIELDS = new Set(['client_secret', 'jwt_token']);

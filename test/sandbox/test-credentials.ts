@@ -1,7 +1,7 @@
 import 'reflect-metadata'; // @peculiar/x509 needs it
 import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import type { JwtCredentials, OAuthCredentials } from '../lambda/credentials.js';
+import type { JwtCredentials, OAuthCredentials } from '../../common/credentials.js';
 import { registerSecret } from './secret-registry.js';
 
 /** How the private key appears in the credentials JSON (ims-protocol.md §1). */

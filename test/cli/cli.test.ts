@@ -7,9 +7,9 @@ import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../bin/cli.js';
-import { countSecrets } from '../../sandbox/secret-registry.js';
-import { generateJwtCredentials, generateOAuthCredentials } from '../../sandbox/test-credentials.js';
+import { main } from '../../cli/cli.js';
+import { countSecrets } from '../sandbox/secret-registry.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
 import { fakeClock } from '../support/fakes.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 
@@ -462,7 +462,7 @@ describe('ims-token usage', () => {
 describe('ims-token as a process', () => {
   const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
   const cli = (...args: string[]) =>
-    spawnSync('node_modules/.bin/tsx', ['bin/ims-token.ts', ...args], { cwd: repoRoot, encoding: 'utf8' });
+    spawnSync('node_modules/.bin/tsx', ['cli/ims-token.ts', ...args], { cwd: repoRoot, encoding: 'utf8' });
 
   it('exits 0 with usage on --help', () => {
     const result = cli('--help');

@@ -6,8 +6,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createTokenReader, DEFAULT_MIN_VALIDITY_MS, getAccessToken } from '../../lambda/reader.js';
-import { expiresAtMs } from '../../lambda/token.js';
+import { createTokenReader, DEFAULT_MIN_VALIDITY_MS, getAccessToken } from '../../reader/index.js';
+import { expiresAtMs } from '../../common/token.js';
 import { fakeClock } from '../support/fakes.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 

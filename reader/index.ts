@@ -1,7 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigurationError, TokenContractError, TokenExpiredError } from './errors.js';
-import { SecretsManagerStore, secretsManagerClient } from './secrets-manager-store.js';
-import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from './token.js';
+import { ConfigurationError, TokenContractError, TokenExpiredError } from '../common/errors.js';
+import { SecretsManagerStore, secretsManagerClient } from '../common/secrets-manager-store.js';
+import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from '../common/token.js';
 
 /**
  * A token is handed out only while it has at least this long left (5 minutes), so that a request

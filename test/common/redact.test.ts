@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ImsError, RefresherError } from '../../lambda/errors.js';
-import { MAX_TEXT_LENGTH, REDACTED, redact, rememberPemLines, rememberSecret } from '../../lambda/redact.js';
+import { ImsError, RefresherError } from '../../common/errors.js';
+import { MAX_TEXT_LENGTH, REDACTED, redact, rememberPemLines, rememberSecret } from '../../common/redact.js';
 import { registerSecret } from '../support/leak-guard.js';
-import { generateJwtCredentials } from '../../sandbox/test-credentials.js';
+import { generateJwtCredentials } from '../sandbox/test-credentials.js';
 
 /** A fresh secret with characters that change under URL and JSON encoding. */
 function secret(): string {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseCredentials, type ParseOptions } from '../../lambda/credentials.js';
-import { generateJwtCredentials, generateOAuthCredentials, type KeyFormat } from '../../sandbox/test-credentials.js';
+import { parseCredentials, type ParseOptions } from '../../common/credentials.js';
+import { generateJwtCredentials, generateOAuthCredentials, type KeyFormat } from '../sandbox/test-credentials.js';
 
 /** The shape-detection table: which kind each credentials document is read as, or why it is refused. */
 let wrapped: Record<string, any>;

@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parseCredentials, type Credentials, type JwtCredentials } from '../lambda/credentials.js';
-import { CredentialsError, RefresherError } from '../lambda/errors.js';
-import { createTokenReader, DEFAULT_MIN_VALIDITY_MS } from '../lambda/reader.js';
-import { redact, redactedJson, rememberSecret } from '../lambda/redact.js';
-import { secretsManagerClient } from '../lambda/secrets-manager-store.js';
+import { parseCredentials, type Credentials, type JwtCredentials } from '../common/credentials.js';
+import { CredentialsError, RefresherError } from '../common/errors.js';
+import { createTokenReader, DEFAULT_MIN_VALIDITY_MS } from '../reader/index.js';
+import { redact, redactedJson, rememberSecret } from '../common/redact.js';
+import { secretsManagerClient } from '../common/secrets-manager-store.js';
 
 /** `credentials check` warns when the certificate has fewer days left (the alarm's default too). */
 const CERTIFICATE_WARNING_DAYS = 30;

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SecretsManagerStore, STORE_TIMEOUTS, secretsManagerClient } from '../../lambda/secrets-manager-store.js';
+import { SecretsManagerStore, STORE_TIMEOUTS, secretsManagerClient } from '../../common/secrets-manager-store.js';
 
 const sm = mockClient(SecretsManagerClient);
 const store = () => new SecretsManagerStore(new SecretsManagerClient({ region: 'us-east-1' }));

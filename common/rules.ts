@@ -1,0 +1,33 @@
+/**
+ * Rules and limits that more than one shipped part checks (the construct, the configuration
+ * loader, the Lambda's settings, the CLI): one source for each.
+ */
+import { ConfigurationError } from './errors.js';
+
+/** Default share of the token's life left at which it is renewed: after half its life. */
+export const DEFAULT_REFRESH_THRESHOLD = 0.5;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Where IMS requests go: https, or plain http to loopback only; no query, fragment or user info
+ * (credentials in a URL would sit in the function's environment). `name` is what messages call
+ * the value; the CDK app checks the same rule at synth.
+ */
+export function parseImsBaseUrl(value: string | undefined, name = 'IMS_BASE_URL'): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigurationError(`${name} is not a URL`);
+  }
+  const plainHttpAllowed = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
+  if (url.protocol !== 'https:' && !plainHttpAllowed) {
+    throw new ConfigurationError(`${name} must use https (plain http only for 127.0.0.1 or localhost)`);
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigurationError(`${name} must not carry a query, fragment or user info`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
