@@ -7,6 +7,26 @@ import { ConfigurationError } from './errors.js';
 /** Default share of the token's life left at which it is renewed: after half its life. */
 export const DEFAULT_REFRESH_THRESHOLD = 0.5;
 
+/** Why `value` cannot be a refresh threshold (strictly between 0 and 1), or `undefined`. */
+export function refreshThresholdProblem(value: number): string | undefined {
+  return value > 0 && value < 1 ? undefined : 'must be a number between 0 and 1 (exclusive)';
+}
+
+/**
+ * How many days before the AEM certificate expires the warning starts: the default and the range
+ * the construct, the configuration file and `ims-token credentials check` share.
+ */
+export const CREDENTIALS_EXPIRY_WARNING_DAYS = { default: 30, min: 1, max: 365 } as const;
+
+/** Why `days` cannot be a credentials expiry warning, or `undefined`. */
+export function credentialsExpiryWarningProblem(days: number): string | undefined {
+  const { min, max } = CREDENTIALS_EXPIRY_WARNING_DAYS;
+  return days >= min && days <= max ? undefined : `must be between ${min} and ${max} days`;
+}
+
+/** An AWS account id: 12 digits. */
+export const ACCOUNT_ID = /^\d{12}$/;
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
