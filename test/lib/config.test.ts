@@ -11,7 +11,7 @@ import {
   loadAppConfig,
   parseAppConfig,
   tokensByStack,
-} from '../../lib/config.js';
+} from '../../lib/config/load.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod-AbC123';
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
