@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { App, Errors, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CONTEXT_SOURCE, ConfigError, defaultStackName, loadAppConfig, tokensByStack } from '../lib/config.js';
+import { CONTEXT_SOURCE, ConfigError, defaultStackName, loadAppConfig, tokensByStack } from '../lib/config/load.js';
 import { ImsTokenRefresher } from '../lib/ims-token-refresher.js';
 import { ImsTokenStack } from '../lib/ims-token-stack.js';
 import { GuardRules } from './guard-rules.js';

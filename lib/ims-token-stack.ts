@@ -7,7 +7,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { scheduleOf, type TokenConfig } from './config.js';
+import { scheduleOf } from './config/load.js';
+import type { TokenConfig } from './config/types.js';
 import { denyGrantsToOthers, ImsTokenRefresher, METRIC_NAMESPACE } from './ims-token-refresher.js';
 
 /** CloudFormation's per-stack quotas. */

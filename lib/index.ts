@@ -5,4 +5,5 @@
  */
 export { ImsTokenRefresher, METRIC_NAMESPACE, type ImsTokenRefresherProps } from './ims-token-refresher.js';
 export { ImsTokenStack, type ImsTokenStackProps } from './ims-token-stack.js';
-export { ConfigError, configJsonSchema, parseAppConfig, type AppConfig, type TokenConfig } from './config.js';
+export { ConfigError, configJsonSchema, parseAppConfig } from './config/load.js';
+export type { AppConfig, TokenConfig } from './config/types.js';

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
-import { configJsonSchema } from '../lib/config.js';
+import { configJsonSchema } from '../lib/config/load.js';
 import { ASSET_DIR, ROOT, bundleLambda } from './bundle.js';
 
 const DIST = join(ROOT, 'dist');

@@ -6,7 +6,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { GuardRules, shapes } from '../../bin/guard-rules.js';
-import { parseAppConfig } from '../../lib/config.js';
+import { parseAppConfig } from '../../lib/config/load.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
 
 // As the CDK CLI synthesizes: resources carry their construct path (which names their token).

@@ -4,6 +4,12 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import {
+  ACCOUNT_ID,
+  CREDENTIALS_EXPIRY_WARNING_DAYS,
+  DEFAULT_REFRESH_THRESHOLD,
+  refreshThresholdProblem,
+} from '../../common/rules.js';
+import {
   CONTEXT_SOURCE,
   ConfigError,
   configJsonSchema,
@@ -11,7 +17,7 @@ import {
   loadAppConfig,
   parseAppConfig,
   tokensByStack,
-} from '../../lib/config.js';
+} from '../../lib/config/load.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod-AbC123';
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -499,6 +505,42 @@ describe('configJsonSchema', () => {
     expect(Object.values(keys).every((key) => key.description)).toBe(true);
     expect(keys.credentialsSecret!.anyOf).toContainEqual({ const: 'create' });
   });
+});
+
+describe('limits shared with common/rules.ts', () => {
+  type Key = { description: string; [keyword: string]: unknown };
+  const schema = configJsonSchema() as { properties: { tokens: { items: { properties: Record<string, Key> } } } };
+  const keys = schema.properties.tokens.items.properties;
+  const validate = new Ajv({ allErrors: true, formats: { uri: true } }).compile(configJsonSchema());
+
+  it('refreshThreshold: the schema bounds are where refreshThresholdProblem() draws them, with its message', () => {
+    const { exclusiveMinimum: low, exclusiveMaximum: high } = keys.refreshThreshold as Key & Record<string, number>;
+    expect([low, high].map(refreshThresholdProblem)).toEqual([expect.any(String), expect.any(String)]);
+    expect([low + 1e-9, high - 1e-9].map(refreshThresholdProblem)).toEqual([undefined, undefined]);
+    expect(problemsOf(one({ refreshThreshold: high }))).toEqual([
+      `tokens.json: tokens["a"].refreshThreshold: ${refreshThresholdProblem(high)!}`,
+    ]);
+    const range = `between ${low} and ${high} (default ${DEFAULT_REFRESH_THRESHOLD})`;
+    expect(keys.refreshThreshold!.description).toContain(range);
+  });
+
+  it('credentialsExpiryWarning: the range and default of CREDENTIALS_EXPIRY_WARNING_DAYS', () => {
+    const { min, max, default: days } = CREDENTIALS_EXPIRY_WARNING_DAYS;
+    expect(keys.credentialsExpiryWarning).toMatchObject({ minimum: min, maximum: max });
+    expect(keys.credentialsExpiryWarning!.description).toContain(`${min}-${max} (default ${days})`);
+    expect([min, days, max].flatMap((warning) => problemsOf(one({ credentialsExpiryWarning: warning })))).toEqual([]);
+  });
+
+  it.each(['111111111111', '11111111111', '1111111111111'])(
+    'account id %s: ACCOUNT_ID decides, bare and in an ARN, for the loader and the schema alike',
+    (account) => {
+      const raw = one({ encryptionKey: 'create', crossAccountReaders: [account, `arn:aws:iam::${account}:root`] });
+      const valid = ACCOUNT_ID.test(account);
+      const at = (index: number) => `tokens.json: tokens["a"].crossAccountReaders[${index}]`;
+      expect(problemsOf(raw)).toEqual(valid ? [] : [0, 1].map((index) => `${at(index)}: account id must be 12 digits`));
+      expect(validate(raw)).toBe(valid);
+    },
+  );
 });
 
 describe('tokensByStack', () => {

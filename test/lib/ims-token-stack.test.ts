@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { parseAppConfig, tokensByStack } from '../../lib/config.js';
+import { parseAppConfig, tokensByStack } from '../../lib/config/load.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
 
 const entries = [

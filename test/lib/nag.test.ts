@@ -4,7 +4,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { GuardRules } from '../../bin/guard-rules.js';
-import { parseAppConfig, type AppConfig } from '../../lib/config.js';
+import { parseAppConfig } from '../../lib/config/load.js';
+import type { AppConfig } from '../../lib/config/types.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
 
 /** An app with the validations bin/app.ts registers: cdk-nag's AwsSolutions and Control Tower's guard rules. */

@@ -1,0 +1,69 @@
+/**
+ * The configuration as the CDK app uses it once `parseAppConfig` (load.ts) has checked it. Plain
+ * interfaces with mutable array types, so that jsii could carry them to other languages; the keys
+ * and their rules are in fields.ts, which `satisfies` keeps in step with these.
+ */
+
+/** The keys that may be set for the whole app and overridden by a token. */
+export interface SharedConfig {
+  /** An existing SNS topic the alarms notify; a token's own replaces the app's `alarmTopicArn` and `alarmEmail`. */
+  readonly alarmTopicArn?: string;
+  /** An email address the alarms notify through a topic the stack creates; a token's own replaces the app's. */
+  readonly alarmEmail?: string;
+  /** Reserve one concurrent execution for the function (default true). */
+  readonly reservedConcurrency?: boolean;
+  /** Days the function's logs are kept, one of CloudWatch Logs' values (default 365). */
+  readonly logRetentionDays?: number;
+}
+
+/** One token to keep fresh, as written in `cdk.json` context or the config file (keys: `TOKEN_FIELDS`). */
+export interface TokenConfig extends SharedConfig {
+  /** Unique name: letters, digits and hyphens; the construct id (metrics: `service` = `<stack>/<name>`). */
+  readonly name: string;
+  /** `"create"` for a new credentials secret, or the name or complete ARN of an existing one. */
+  readonly credentialsSecret: string;
+  readonly scheduleMinutes?: number;
+  readonly refreshThreshold?: number;
+  readonly imsBaseUrl?: string;
+  readonly credentialsType?: 'jwt' | 'oauth';
+  /** The `name` or `id` of one OAuth Server-to-Server credential in a Developer Console project download. */
+  readonly credentialName?: string;
+  /**
+   * Days before the credentials' certificate expires at which its alarm fires
+   * (range and default: `CREDENTIALS_EXPIRY_WARNING_DAYS` in common/rules.ts).
+   */
+  readonly credentialsExpiryWarning?: number;
+  readonly tokenSecretName?: string;
+  /** `"create"` for a new customer-managed KMS key, or the ARN of an existing one. */
+  readonly encryptionKey?: string;
+  /** 12-digit account ids or IAM principal ARNs of other accounts that may read the token. */
+  readonly crossAccountReaders?: string[];
+  /** Regions the token secret is replicated to. */
+  readonly replicaRegions?: string[];
+  /**
+   * Deny reading the credentials secret to all but the refresher and `credentialsReaders`
+   * (default: true for "create").
+   */
+  readonly restrictCredentialsReaders?: boolean;
+  /** IAM role or user ARNs of this account that may still read the credentials secret: break-glass roles. */
+  readonly credentialsReaders?: string[];
+  /**
+   * Deny reading the token secret to all but the refresher, `crossAccountReaders` and `tokenReaders`
+   * (default false).
+   */
+  readonly restrictTokenReaders?: boolean;
+  /** IAM role or user ARNs of this account that may read the token under `restrictTokenReaders`. */
+  readonly tokenReaders?: string[];
+  /**
+   * The stack this token belongs to; about 23 tokens fit in one (CloudFormation's quotas; synth
+   * says when one is full).
+   */
+  readonly stack?: string;
+}
+
+export interface AppConfig extends SharedConfig {
+  /** Each token with the app's shared keys applied (a token's own alarm key replaces both of the app's). */
+  readonly tokens: TokenConfig[];
+  /** One CloudWatch dashboard for all tokens, in the first stack (default true). */
+  readonly dashboard: boolean;
+}
