@@ -55,7 +55,7 @@ export interface RunResult {
   readonly error?: RefresherError;
 }
 
-/** Retry budget for transient IMS failures within one run (ims-protocol.md §3). */
+/** Retry budget for transient IMS failures within one run (docs/protocol.md §3). */
 export const RETRY = {
   maxAttempts: 4,
   attemptTimeoutMs: 10_000,
@@ -322,7 +322,7 @@ async function save(
   return { token: fresh };
 }
 
-/** IMS refused this client secret (ims-protocol.md §3): another of the credentials' secrets may work. */
+/** IMS refused this client secret (docs/protocol.md §3): another of the credentials' secrets may work. */
 function wrongClientSecret(error: unknown): boolean {
   return error instanceof ImsError && error.status === 401 && error.imsError === 'invalid_client';
 }
