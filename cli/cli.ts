@@ -12,10 +12,9 @@ import { parseCredentials, type Credentials, type JwtCredentials } from '../comm
 import { CredentialsError, RefresherError } from '../common/errors.js';
 import { createTokenReader, DEFAULT_MIN_VALIDITY_MS } from '../reader/index.js';
 import { redact, redactedJson, rememberSecret } from '../common/redact.js';
+import { CREDENTIALS_EXPIRY_WARNING_DAYS } from '../common/rules.js';
 import { secretsManagerClient } from '../common/secrets-manager-store.js';
 
-/** `credentials check` warns when the certificate has fewer days left (the alarm's default too). */
-const CERTIFICATE_WARNING_DAYS = 30;
 const DAY_MS = 86_400_000;
 
 const USAGE = `Usage:
@@ -33,7 +32,7 @@ Prints the access token in a token secret; refuses one that is expired or expire
   --function <name>    name or ARN of the refresher function (stack output …FunctionName)
   credentials check    check a credentials JSON file offline (shape, key and certificate, days until the
                        certificate expires, IMS host) and print a summary without secrets; refuses an
-                       expired certificate, warns when it expires within ${CERTIFICATE_WARNING_DAYS} days
+                       expired certificate, warns when it expires within ${CREDENTIALS_EXPIRY_WARNING_DAYS.default} days
   credentials put      the same check, then upload the file unchanged to the credentials secret
                        (--secret-id: stack output …CredentialsSecretArn) and print the new version id
   --file <path>        the credentials JSON as the AEM or Adobe Developer Console downloads it
@@ -220,7 +219,8 @@ function checkCredentials(file: string, credentialName: string | undefined, deps
     if (parsed.certificateExpiresAt <= now) {
       throw new CredentialsError(`the certificate in "publicKey" expired on ${expiresAt}; refresh the credentials in the AEM Developer Console`);
     }
-    if (daysLeft < CERTIFICATE_WARNING_DAYS) {
+    // The construct's alarm warns at the same default.
+    if (daysLeft < CREDENTIALS_EXPIRY_WARNING_DAYS.default) {
       deps.stderr.write(
         `ims-token: WARNING: the certificate in "publicKey" expires on ${expiresAt} (${daysLeft} days left); ` +
           'refresh the credentials in the AEM Developer Console soon\n',

@@ -6,7 +6,7 @@ import type { CredentialsType } from './token.js';
 /** Where credentials JSON comes from, detected by its shape (README "Store the credentials"). */
 export type CredentialsShape = 'aem-service-credentials' | 'developer-console-project' | 'oauth-simple';
 
-/** AEM as a Cloud Service service credentials (ims-protocol.md §1): signed-JWT exchange. */
+/** AEM as a Cloud Service service credentials (docs/protocol.md §1): signed-JWT exchange. */
 export interface JwtCredentials {
   readonly type: 'jwt';
   readonly shape: 'aem-service-credentials';
@@ -23,7 +23,7 @@ export interface JwtCredentials {
   readonly certificateExpiresAt: number;
 }
 
-/** Adobe Developer Console OAuth Server-to-Server credentials (ims-protocol.md §2). */
+/** Adobe Developer Console OAuth Server-to-Server credentials (docs/protocol.md §2). */
 export interface OAuthCredentials {
   readonly type: 'oauth';
   readonly shape: 'developer-console-project' | 'oauth-simple';

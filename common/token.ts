@@ -37,7 +37,7 @@ const STRING_FIELDS = [
 ] as const;
 
 /**
- * The lifetimes IMS issues: about 24 h for both flows (ims-protocol.md §1, §2). A lifetime
+ * The lifetimes IMS issues: about 24 h for both flows (docs/protocol.md §1, §2). A lifetime
  * outside these bounds is a unit mix-up (milliseconds read as seconds or the reverse is a factor
  * of 1000) or a broken peer, never a token: the exchange refuses it, and a stored record with such
  * dates is not ours.

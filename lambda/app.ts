@@ -56,7 +56,8 @@ export function createHandler(overrides: HandlerOverrides = {}) {
   const env = overrides.env ?? process.env;
   const settings = readConfig(env);
   const logger = overrides.logger ?? createLogger();
-  // Set by the construct (Powertools' variable names: its Logger reads the service name too).
+  // Set by the construct: the EMF line's namespace and `service` dimension (metrics.ts). The names are
+  // Powertools' because its Logger reads POWERTOOLS_SERVICE_NAME for the log lines' `service` too.
   const metricsTarget = { namespace: env.POWERTOOLS_METRICS_NAMESPACE || 'ImsTokenRefresher', service: env.POWERTOOLS_SERVICE_NAME || 'service_undefined' };
   const deps: RefreshDeps = {
     store: overrides.store ?? new SecretsManagerStore(secretsManagerClient()),

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../common/errors.js';
-import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl } from '../common/rules.js';
+import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl, refreshThresholdProblem } from '../common/rules.js';
 import type { CredentialsType } from '../common/token.js';
 
 /** What one run needs to know; the handler builds it from the environment. */
@@ -51,6 +51,7 @@ function credentialsType(value: string | undefined): RefreshSettings['credential
 function threshold(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return DEFAULT_REFRESH_THRESHOLD;
   const number = Number(value);
-  if (!(number > 0 && number < 1)) throw new ConfigurationError('REFRESH_THRESHOLD must be a number between 0 and 1 (exclusive)');
+  const problem = refreshThresholdProblem(number);
+  if (problem) throw new ConfigurationError(`REFRESH_THRESHOLD ${problem}`);
   return number;
 }

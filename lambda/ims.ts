@@ -37,45 +37,8 @@ const MAX_DESCRIPTION_LENGTH = 200;
  */
 export async function exchange(credentials: Credentials, clientSecret: string, options: ExchangeOptions): Promise<ImsToken> {
   const base = (options.baseUrl ?? `https://${credentials.imsEndpoint}`).replace(/\/+$/, '');
-  const form = new URLSearchParams({ client_id: credentials.clientId, client_secret: clientSecret });
-  let path: string;
-  // Secrets a peer could hand back as a "token": storing one would give it to every reader.
-  const sent = [...credentials.clientSecrets];
-  if (credentials.type === 'jwt') {
-    path = '/ims/exchange/jwt';
-    const jwt = await signJwt(credentials, options.now);
-    rememberSecret(jwt);
-    sent.push(jwt);
-    form.set('jwt_token', jwt);
-  } else {
-    path = '/ims/token/v3';
-    form.set('grant_type', 'client_credentials');
-    form.set('scope', credentials.scopes.join(','));
-  }
-
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  const unavailable = (what: string, error: unknown, status?: number) => {
-    const reason = options.signal?.aborted
-      ? "the run's deadline was reached"
-      : (error as Error)?.name === 'TimeoutError'
-        ? `no answer within ${options.timeoutMs} ms`
-        : what;
-    return new ImsError('IMS_UNAVAILABLE', `IMS request to ${path}: ${reason}`, { status, cause: error });
-  };
-  let response: Response;
-  try {
-    response = await options.fetch(base + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: form,
-      redirect: 'manual',
-      signal,
-    });
-  } catch (error) {
-    throw unavailable('the connection failed', error);
-  }
-
+  const { path, form, sent } = await exchangeRequest(credentials, clientSecret, options.now);
+  const response = await post(base + path, form, path, options);
   const debugId = response.headers.get('x-debug-id') ?? undefined;
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel();
@@ -91,13 +54,62 @@ export async function exchange(credentials: Credentials, clientSecret: string, o
   try {
     text = await readAnswer(response);
   } catch (error) {
-    throw unavailable('the answer was cut off', error, response.status);
+    throw unavailable(path, options, 'the answer was cut off', error, response.status);
   }
   const body = text === undefined ? undefined : parseJson(text);
   if (!response.ok) throw rejection(response, path, body, debugId, options.now, expiredCertificate(credentials, options.now));
   if (text === undefined) throw invalidAnswer(path, debugId, `is larger than ${MAX_ANSWER_BYTES} bytes`);
-  // Units differ by flow (ims-protocol.md §1, §2): milliseconds for the JWT exchange, seconds for OAuth.
+  // Units differ by flow (docs/protocol.md §1, §2): milliseconds for the JWT exchange, seconds for OAuth.
   return token(body, credentials.type === 'jwt' ? 'milliseconds' : 'seconds', path, debugId, sent);
+}
+
+/**
+ * The flow's path and form, and the secrets sent in it: a peer could hand one back as a
+ * "token", and storing it would give it to every reader. The signed JWT is remembered for
+ * redaction here, before any message can be built.
+ */
+async function exchangeRequest(
+  credentials: Credentials,
+  clientSecret: string,
+  now: number,
+): Promise<{ path: string; form: URLSearchParams; sent: readonly string[] }> {
+  const form = new URLSearchParams({ client_id: credentials.clientId, client_secret: clientSecret });
+  if (credentials.type !== 'jwt') {
+    form.set('grant_type', 'client_credentials');
+    form.set('scope', credentials.scopes.join(','));
+    return { path: '/ims/token/v3', form, sent: [...credentials.clientSecrets] };
+  }
+  const jwt = await signJwt(credentials, now);
+  rememberSecret(jwt);
+  form.set('jwt_token', jwt);
+  return { path: '/ims/exchange/jwt', form, sent: [...credentials.clientSecrets, jwt] };
+}
+
+/** POSTs `form` to `url` within the attempt's timeout and the run's signal; a failed connection is IMS_UNAVAILABLE. */
+async function post(url: string, form: URLSearchParams, path: string, options: ExchangeOptions): Promise<Response> {
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  try {
+    return await options.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: form,
+      redirect: 'manual',
+      signal,
+    });
+  } catch (error) {
+    throw unavailable(path, options, 'the connection failed', error);
+  }
+}
+
+/** IMS_UNAVAILABLE for a request that got no (whole) answer: the run's deadline, the attempt's timeout, or `what`. */
+function unavailable(path: string, options: ExchangeOptions, what: string, error: unknown, status?: number): ImsError {
+  const reason = options.signal?.aborted
+    ? "the run's deadline was reached"
+    : (error as Error)?.name === 'TimeoutError'
+      ? `no answer within ${options.timeoutMs} ms`
+      : what;
+  return new ImsError('IMS_UNAVAILABLE', `IMS request to ${path}: ${reason}`, { status, cause: error });
 }
 
 /** The answer's text, or `undefined` (left unread) when it is larger than `MAX_ANSWER_BYTES`. */

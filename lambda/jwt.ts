@@ -5,7 +5,7 @@ import type { JwtCredentials } from '../common/credentials.js';
 export const JWT_LIFETIME_SECONDS = 300;
 
 /**
- * Builds and signs the JWT that IMS exchanges for an access token (ims-protocol.md §1).
+ * Builds and signs the JWT that IMS exchanges for an access token (docs/protocol.md §1).
  * `aud` and metascope claims use the credentials' own IMS host, wherever the request goes.
  */
 export function signJwt(credentials: JwtCredentials, nowMs: number): Promise<string> {

@@ -55,7 +55,7 @@ export interface RunResult {
   readonly error?: RefresherError;
 }
 
-/** Retry budget for transient IMS failures within one run (ims-protocol.md §3). */
+/** Retry budget for transient IMS failures within one run (docs/protocol.md §3). */
 export const RETRY = {
   maxAttempts: 4,
   attemptTimeoutMs: 10_000,
@@ -73,20 +73,64 @@ export const RETRY = {
  * run still fails so that someone fixes the upload.
  */
 export async function runRefresh(settings: RefreshSettings, request: RefreshRequest, deps: RefreshDeps): Promise<RunResult> {
-  let stored: TokenRecord | undefined;
-  let tokenRead = false;
-  let imsAttempts = 0;
-  let imsLatencyMs: number | undefined;
-  let credentialsVersionId: string | undefined;
-  let credentialsExpiresAt: number | undefined;
-  const rejectedClientSecrets: number[] = [];
-  const result = (
-    outcome: Outcome,
-    reason: RunResult['reason'],
-    token: TokenRecord | undefined,
-    error?: RefresherError,
-    fallback?: Pick<RunResult, 'fallbackCredentialsVersionId' | 'fallbackFailure'>,
-  ): RunResult => ({
+  const run: Run = {
+    settings,
+    request,
+    deps,
+    store: bounded(deps.store, request.signal),
+    stored: undefined,
+    tokenRead: false,
+    imsAttempts: 0,
+    imsLatencyMs: undefined,
+    credentialsVersionId: undefined,
+    credentialsExpiresAt: undefined,
+    rejectedClientSecrets: [],
+  };
+  try {
+    return await refresh(run);
+  } catch (error) {
+    return finish(run, 'failed', undefined, run.stored, asRefresherError(error));
+  }
+}
+
+/**
+ * One run's inputs, and what it has learnt so far: each step takes it, and `finish` reports from
+ * it. `store` is the injected store bounded by the request's signal.
+ */
+interface Run {
+  readonly settings: RefreshSettings;
+  readonly request: RefreshRequest;
+  readonly deps: RefreshDeps;
+  readonly store: SecretStore;
+  /** The token in the secret at the start, when it is one of ours. */
+  stored: TokenRecord | undefined;
+  tokenRead: boolean;
+  imsAttempts: number;
+  imsLatencyMs: number | undefined;
+  credentialsVersionId: string | undefined;
+  credentialsExpiresAt: number | undefined;
+  readonly rejectedClientSecrets: number[];
+}
+
+/** What the run found before minting: both secrets as read, and why it must mint (if it must). */
+interface Findings {
+  /** The token secret as first read (compared with what is there before writing). */
+  readonly current: SecretVersion | undefined;
+  readonly credentialsSecret: SecretVersion;
+  readonly reason: RefreshReason | undefined;
+}
+
+/** The run's result from what it has learnt, with how it ended. */
+function finish(
+  run: Run,
+  outcome: Outcome,
+  reason: RunResult['reason'],
+  token: TokenRecord | undefined,
+  error?: RefresherError,
+  fallback?: Pick<RunResult, 'fallbackCredentialsVersionId' | 'fallbackFailure'>,
+): RunResult {
+  const { tokenRead, imsAttempts, imsLatencyMs, credentialsVersionId, credentialsExpiresAt, rejectedClientSecrets } = run;
+  return {
     outcome,
     reason,
     token,
@@ -98,142 +142,187 @@ export async function runRefresh(settings: RefreshSettings, request: RefreshRequ
     rejectedClientSecrets,
     ...fallback,
     ...(error ? { error } : {}),
-  });
-  const store = bounded(deps.store, request.signal);
-  const timeForAnAttempt = () => deps.now() + RETRY.attemptTimeoutMs <= request.deadline;
-  const ourToken = (secret: SecretVersion | undefined) => trustedToken(secret, deps.now());
-  const parse = (secret: SecretVersion) =>
-    parseCredentials(secret.value, {
-      type: settings.credentialsType,
-      allowAnyImsHost: settings.imsBaseUrl !== undefined,
-      credentialName: settings.credentialName,
-    });
-
-  /** A token from `credentials`, trying their client secrets in order, transient failures retried. */
-  const mint = async (credentials: Credentials, version: SecretVersion): Promise<TokenRecord> => {
-    const started = deps.now();
-    let attemptStarted = started;
-    let secret = 0;
-    try {
-      const imsToken = await withRetries(request, deps, async () => {
-        for (;;) {
-          imsAttempts += 1;
-          attemptStarted = deps.now();
-          try {
-            return await exchange(credentials, credentials.clientSecrets[secret]!, {
-              fetch: deps.fetch,
-              now: attemptStarted,
-              baseUrl: settings.imsBaseUrl,
-              timeoutMs: RETRY.attemptTimeoutMs,
-              signal: request.signal,
-            });
-          } catch (error) {
-            if (!wrongClientSecret(error) || secret + 1 >= credentials.clientSecrets.length) throw error;
-            // A refused secret is not a retry: the next one is tried at once, while the deadline allows.
-            if (!timeForAnAttempt()) {
-              throw new ImsError('IMS_UNAVAILABLE', `IMS refused client secret ${secret} and the run's deadline left no time to try the next one`, {
-                cause: error,
-              });
-            }
-            rejectedClientSecrets.push(secret);
-            secret += 1;
-          }
-        }
-      });
-      // IMS counts the lifetime from its answer; starting the clock at our request errs on the safe side.
-      return record(imsToken, attemptStarted, credentials, version);
-    } finally {
-      imsLatencyMs = (imsLatencyMs ?? 0) + deps.now() - started;
-    }
   };
+}
 
+/** The run's steps; a step's error ends the run as failed (see `runRefresh`). */
+async function refresh(run: Run): Promise<RunResult> {
+  const current = await readToken(run);
+  const credentialsSecret = await readCredentials(run, current);
+  // Parsed on every run, so the certificate's expiry is reported every run and a bad upload fails at once.
+  const parsed = parseCurrent(run, credentialsSecret);
+  const reason = refreshReason({
+    token: run.stored,
+    credentialsVersionId: credentialsSecret.versionId,
+    now: run.deps.now(),
+    threshold: run.settings.refreshThreshold,
+    force: run.request.force,
+  });
+  if (!reason && !parsed.unusable) return finish(run, 'skipped', 'fresh', run.stored);
+
+  const found: Findings = { current, credentialsSecret, reason };
+  let fresh: TokenRecord;
   try {
-    const current = await store.read(settings.tokenSecretId);
-    stored = ourToken(current);
-    tokenRead = true;
-    const credentialsSecret = await store.read(settings.credentialsSecretId);
-    if (!credentialsSecret) {
-      throw new CredentialsError(
-        `credentials secret "${settings.credentialsSecretId}" has no value yet; put the credentials JSON in it`,
-      );
-    }
-    credentialsVersionId = credentialsSecret.versionId;
-    // The ids may differ as strings (a name and an ARN) and still name one secret: writing the token would destroy the credentials.
-    if (current && current.arn === credentialsSecret.arn) {
-      throw new ConfigurationError('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID name the same secret; the token needs a secret of its own');
-    }
-    // Parsed on every run, so the certificate's expiry is reported every run and a bad upload fails at once.
-    let credentials: Credentials | undefined;
-    let unusable: unknown;
-    try {
-      credentials = parse(credentialsSecret);
-      if (credentials.type === 'jwt') credentialsExpiresAt = credentials.certificateExpiresAt;
-    } catch (error) {
-      unusable = error;
-    }
-    const reason = refreshReason({
-      token: stored,
-      credentialsVersionId: credentialsSecret.versionId,
-      now: deps.now(),
-      threshold: settings.refreshThreshold,
-      force: request.force,
-    });
-    if (!reason && !unusable) return result('skipped', 'fresh', stored);
-
-    let fresh: TokenRecord;
-    try {
-      if (!credentials) throw unusable;
-      fresh = await mint(credentials, credentialsSecret);
-    } catch (error) {
-      // A bad upload must not take the token down: the previous version may still work.
-      const needed = !stored || isDue(stored, deps.now(), settings.refreshThreshold);
-      if (!credentialsRejected(error) || !needed || !timeForAnAttempt()) throw error;
-      const previous = await store.read(settings.credentialsSecretId, { versionStage: 'AWSPREVIOUS' });
-      if (!previous) throw error;
-      let fallback: TokenRecord;
-      try {
-        fallback = await mint(parse(previous), previous);
-      } catch (previousError) {
-        // The current version is what someone must fix; why the previous one did not help goes to the log.
-        const errorCode = asRefresherError(previousError).code;
-        return result('failed', undefined, stored, asRefresherError(error), { fallbackFailure: { versionId: previous.versionId, errorCode } });
-      }
-      const kept = await save(fallback, current);
-      if (kept.reason) throw error; // another run stored a token meanwhile: nothing of ours to report
-      const failure = new CredentialsError(
-        `credentials version "${credentialsSecret.versionId}" (AWSCURRENT) failed: ${(error as Error).message}; ` +
-          `the token was minted from version "${previous.versionId}" (AWSPREVIOUS) meanwhile: upload working credentials`,
-        { cause: error },
-      );
-      return result('failed', reason, kept.token, failure, { fallbackCredentialsVersionId: previous.versionId });
-    }
-    const saved = await save(fresh, current);
-    return result(saved.reason ? 'skipped' : 'refreshed', saved.reason ?? reason, saved.token);
+    if (!parsed.credentials) throw parsed.unusable;
+    fresh = await mint(run, parsed.credentials, credentialsSecret);
   } catch (error) {
-    return result('failed', undefined, stored, asRefresherError(error));
+    return await fallBack(run, found, error);
   }
+  const saved = await save(run, fresh, current);
+  return finish(run, saved.reason ? 'skipped' : 'refreshed', saved.reason ?? reason, saved.token);
+}
 
-  /**
-   * Writes `fresh` unless a token stored meanwhile outlives it (re-checked before writing), and
-   * returns the token in the secret afterwards; `reason` says why `fresh` was not written.
-   */
-  async function save(
-    fresh: TokenRecord,
-    before: SecretVersion | undefined,
-  ): Promise<{ token: TokenRecord | undefined; reason?: 'newer-token-stored' | 'duplicate-delivery' }> {
-    const latest = await store.read(settings.tokenSecretId);
-    const latestToken = latest?.versionId === before?.versionId ? undefined : ourToken(latest);
-    if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) {
-      return { token: latestToken, reason: 'newer-token-stored' };
-    }
-    const key = requestToken(settings.tokenSecretId, request.requestKey);
-    const written = await store.write(settings.tokenSecretId, JSON.stringify(fresh), key);
-    if (written.duplicate) return { token: ourToken(latest), reason: 'duplicate-delivery' };
-    return { token: fresh };
+/** Reads the token secret and keeps the token in it if it is one of ours; returns the secret as read. */
+async function readToken(run: Run): Promise<SecretVersion | undefined> {
+  const current = await run.store.read(run.settings.tokenSecretId);
+  run.stored = trustedToken(current, run.deps.now());
+  run.tokenRead = true;
+  return current;
+}
+
+/** Reads the credentials secret's current version; refuses an empty one and one that is the token secret. */
+async function readCredentials(run: Run, tokenSecret: SecretVersion | undefined): Promise<SecretVersion> {
+  const { credentialsSecretId } = run.settings;
+  const credentialsSecret = await run.store.read(credentialsSecretId);
+  if (!credentialsSecret) {
+    throw new CredentialsError(`credentials secret "${credentialsSecretId}" has no value yet; put the credentials JSON in it`);
+  }
+  run.credentialsVersionId = credentialsSecret.versionId;
+  // The ids may differ as strings (a name and an ARN) and still name one secret: writing the token would destroy the credentials.
+  if (tokenSecret && tokenSecret.arn === credentialsSecret.arn) {
+    throw new ConfigurationError('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID name the same secret; the token needs a secret of its own');
+  }
+  return credentialsSecret;
+}
+
+/** The current credentials, or why they are unusable (thrown only if the run must mint). */
+function parseCurrent(run: Run, secret: SecretVersion): { credentials?: Credentials; unusable?: unknown } {
+  try {
+    const credentials = parse(run.settings, secret);
+    if (credentials.type === 'jwt') run.credentialsExpiresAt = credentials.certificateExpiresAt;
+    return { credentials };
+  } catch (error) {
+    return { unusable: error };
   }
 }
 
-/** IMS refused this client secret (ims-protocol.md §3): another of the credentials' secrets may work. */
+function parse(settings: RefreshSettings, secret: SecretVersion): Credentials {
+  return parseCredentials(secret.value, {
+    type: settings.credentialsType,
+    allowAnyImsHost: settings.imsBaseUrl !== undefined,
+    credentialName: settings.credentialName,
+  });
+}
+
+/** Whether an IMS attempt started now would end before the run's deadline. */
+function timeForAnAttempt(run: Run): boolean {
+  return run.deps.now() + RETRY.attemptTimeoutMs <= run.request.deadline;
+}
+
+/**
+ * After the current credentials failed with `error`: when the token is needed and they were
+ * rejected, mints from the previous version (`AWSPREVIOUS`) and stores that token, still failing
+ * the run so that someone fixes the upload. Throws `error` when there is nothing to fall back on.
+ */
+async function fallBack(run: Run, found: Findings, error: unknown): Promise<RunResult> {
+  const { settings, deps } = run;
+  // A bad upload must not take the token down: the previous version may still work.
+  const needed = !run.stored || isDue(run.stored, deps.now(), settings.refreshThreshold);
+  if (!credentialsRejected(error) || !needed || !timeForAnAttempt(run)) throw error;
+  const previous = await run.store.read(settings.credentialsSecretId, { versionStage: 'AWSPREVIOUS' });
+  if (!previous) throw error;
+  let fallback: TokenRecord;
+  try {
+    fallback = await mint(run, parse(settings, previous), previous);
+  } catch (previousError) {
+    // The current version is what someone must fix; why the previous one did not help goes to the log.
+    const fallbackFailure = { versionId: previous.versionId, errorCode: asRefresherError(previousError).code };
+    return finish(run, 'failed', undefined, run.stored, asRefresherError(error), { fallbackFailure });
+  }
+  const kept = await save(run, fallback, found.current);
+  if (kept.reason) throw error; // another run stored a token meanwhile: nothing of ours to report
+  const failure = new CredentialsError(
+    `credentials version "${found.credentialsSecret.versionId}" (AWSCURRENT) failed: ${(error as Error).message}; ` +
+      `the token was minted from version "${previous.versionId}" (AWSPREVIOUS) meanwhile: upload working credentials`,
+    { cause: error },
+  );
+  return finish(run, 'failed', found.reason, kept.token, failure, { fallbackCredentialsVersionId: previous.versionId });
+}
+
+/** A token from `credentials`, trying their client secrets in order, transient failures retried. */
+async function mint(run: Run, credentials: Credentials, version: SecretVersion): Promise<TokenRecord> {
+  const started = run.deps.now();
+  // Which client secret to try: a transient failure retries the same one.
+  const next = { secret: 0 };
+  try {
+    const { token, requestedAt } = await withRetries(run.request, run.deps, () => exchangeAnySecret(run, credentials, next));
+    // IMS counts the lifetime from its answer; starting the clock at our request errs on the safe side.
+    return record(token, requestedAt, credentials, version);
+  } finally {
+    run.imsLatencyMs = (run.imsLatencyMs ?? 0) + run.deps.now() - started;
+  }
+}
+
+/**
+ * One attempt at IMS, from client secret `next.secret` on: a secret IMS refuses is recorded in
+ * the run and the next one tried at once, while the deadline allows. Returns the token and when
+ * the request that got it started.
+ */
+async function exchangeAnySecret(
+  run: Run,
+  credentials: Credentials,
+  next: { secret: number },
+): Promise<{ token: ImsToken; requestedAt: number }> {
+  for (;;) {
+    run.imsAttempts += 1;
+    const requestedAt = run.deps.now();
+    try {
+      const token = await exchange(credentials, credentials.clientSecrets[next.secret]!, {
+        fetch: run.deps.fetch,
+        now: requestedAt,
+        baseUrl: run.settings.imsBaseUrl,
+        timeoutMs: RETRY.attemptTimeoutMs,
+        signal: run.request.signal,
+      });
+      return { token, requestedAt };
+    } catch (error) {
+      if (!wrongClientSecret(error) || next.secret + 1 >= credentials.clientSecrets.length) throw error;
+      // A refused secret is not a retry: the next one is tried at once, while the deadline allows.
+      if (!timeForAnAttempt(run)) {
+        throw new ImsError(
+          'IMS_UNAVAILABLE',
+          `IMS refused client secret ${next.secret} and the run's deadline left no time to try the next one`,
+          { cause: error },
+        );
+      }
+      run.rejectedClientSecrets.push(next.secret);
+      next.secret += 1;
+    }
+  }
+}
+
+/**
+ * Writes `fresh` unless a token stored meanwhile outlives it (re-checked before writing), and
+ * returns the token in the secret afterwards; `reason` says why `fresh` was not written.
+ */
+async function save(
+  run: Run,
+  fresh: TokenRecord,
+  before: SecretVersion | undefined,
+): Promise<{ token: TokenRecord | undefined; reason?: 'newer-token-stored' | 'duplicate-delivery' }> {
+  const { settings, deps } = run;
+  const latest = await run.store.read(settings.tokenSecretId);
+  const latestToken = latest?.versionId === before?.versionId ? undefined : trustedToken(latest, deps.now());
+  if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) {
+    return { token: latestToken, reason: 'newer-token-stored' };
+  }
+  const key = requestToken(settings.tokenSecretId, run.request.requestKey);
+  const written = await run.store.write(settings.tokenSecretId, JSON.stringify(fresh), key);
+  if (written.duplicate) return { token: trustedToken(latest, deps.now()), reason: 'duplicate-delivery' };
+  return { token: fresh };
+}
+
+/** IMS refused this client secret (docs/protocol.md §3): another of the credentials' secrets may work. */
 function wrongClientSecret(error: unknown): boolean {
   return error instanceof ImsError && error.status === 401 && error.imsError === 'invalid_client';
 }

@@ -1,8 +1,8 @@
 /**
  * `npm run bundle`: builds the refresher's Lambda code once, at build time, into
  * `assets/refresher/` (shipped in the package; the construct loads it with `Code.fromAsset`), so
- * nobody's synth needs esbuild, Docker or TypeScript. The SDK and Powertools are bundled at the
- * versions our lockfile pins, not the runtime's.
+ * nobody's synth needs esbuild, Docker or TypeScript. The AWS SDK and Powertools Logger are bundled
+ * at the versions our lockfile pins, not the runtime's.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,8 +13,8 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ASSET_DIR = join(ROOT, 'assets', 'refresher');
 
 /**
- * The settings the construct used to give NodejsFunction (minify, source map without sources,
- * node24, nothing external), for `entry` into `outDir` as `index.js` (handler `index.handler`).
+ * Bundles `entry` into `outDir` as `index.js` (handler `index.handler`): one minified CommonJS
+ * file for node24 with nothing external, and a source map without sources.
  * The directory is marked CommonJS, so the bundle runs as such wherever it sits.
  */
 export async function bundleLambda(entry: string, outDir: string): Promise<void> {

@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   say('Adobe IMS token refresher sandbox: everything runs on 127.0.0.1, nothing leaves this machine.\n');
 
-  say('1. Synthesizing the CDK app (cdk synth: cdk-nag checks, esbuild bundles the Lambda)');
+  say('1. Synthesizing the CDK app (cdk synth: cdk-nag checks; the bundle from npm run bundle is the asset)');
   const synthStarted = performance.now();
   synthesize(ROOT);
   const fn = synthesizedFunction(`${ROOT}cdk.out`);

@@ -58,7 +58,7 @@ export function synthesizedFunction(cdkOut = 'cdk.out', stackName = 'ImsTokenRef
   if (!fn) throw new Error(`no refresher function in ${templatePath}`);
   const hash = fn.Properties.Code.S3Key.replace(/\.zip$/, '');
   const assetDir = resolve(cdkOut, `asset.${hash}`);
-  if (!existsSync(assetDir)) throw new Error(`bundle ${assetDir} not found (synth skipped bundling?)`);
+  if (!existsSync(assetDir)) throw new Error(`bundle ${assetDir} not found (run "npm run synth" again: it copies assets/refresher)`);
   const environment = Object.fromEntries(
     Object.entries(fn.Properties.Environment?.Variables ?? {}).filter(
       (entry): entry is [string, string] => typeof entry[1] === 'string',

@@ -9,7 +9,7 @@ type Generated = Awaited<ReturnType<typeof generateJwtCredentials>>;
 
 const DAY = 24 * 3_600_000;
 
-/** The claims IMS expects (ims-protocol.md §1), valid for five minutes from `now`. */
+/** The claims IMS expects (docs/protocol.md §1), valid for five minutes from `now`. */
 function claims(integration: JwtIntegration, now = Date.now()): JWTPayload {
   const host = integration.imsEndpoint;
   return {

@@ -39,7 +39,7 @@ export const FORGED_LOG_LINE = JSON.stringify({ level: 'INFO', message: 'token r
 /** Size of the `huge` answer: far above any IMS answer (about 2 KB). */
 export const HUGE_ANSWER_BYTES = 1024 * 1024;
 
-/** IMS's success lifetimes (ims-protocol.md §1, §2): milliseconds for the JWT exchange, seconds for OAuth. */
+/** IMS's success lifetimes (docs/protocol.md §1, §2): milliseconds for the JWT exchange, seconds for OAuth. */
 export const JWT_EXPIRES_IN_MS = 86_399_999;
 export const OAUTH_EXPIRES_IN_SECONDS = 86_399;
 
@@ -49,7 +49,7 @@ type Client =
   | { readonly kind: 'jwt'; readonly integration: JwtIntegration; readonly certificate: X509Certificate }
   | { readonly kind: 'oauth'; readonly integration: OAuthIntegration };
 
-/** An IMS error answer (ims-protocol.md §3). */
+/** An IMS error answer (docs/protocol.md §3). */
 class Rejection extends Error {
   constructor(
     readonly status: number,
@@ -61,7 +61,7 @@ class Rejection extends Error {
 }
 
 /**
- * An Adobe IMS test peer on 127.0.0.1 that verifies what IMS verifies (ims-protocol.md):
+ * An Adobe IMS test peer on 127.0.0.1 that verifies what IMS verifies (docs/protocol.md):
  * `POST /ims/exchange/jwt` checks the client, its secret (any of the integration's), the
  * certificate's validity at the peer's `now`, the JWT's RS256 signature against the certificate,
  * `aud`, `iss`, `sub`, `exp` and the metascope claims;
@@ -229,7 +229,7 @@ export class ImsPeer {
 
   /**
    * The integration's certificate must be valid now. What the real IMS answers for an expired
-   * certificate is not documented (ims-protocol.md §5): this peer says `invalid_signature`, as for
+   * certificate is not documented (docs/protocol.md §5): this peer says `invalid_signature`, as for
    * a signature that matches no certificate; the refresher must handle any 4xx rejection alike.
    */
   private verifyCertificateValidity(certificate: X509Certificate): void {

@@ -4,7 +4,7 @@ import * as x509 from '@peculiar/x509';
 import type { JwtCredentials, OAuthCredentials } from '../../common/credentials.js';
 import { registerSecret } from './secret-registry.js';
 
-/** How the private key appears in the credentials JSON (ims-protocol.md §1). */
+/** How the private key appears in the credentials JSON (docs/protocol.md §1). */
 export type KeyFormat = 'pkcs1-crlf' | 'pkcs8' | 'escaped-newlines';
 
 /** The facts of a generated AEM service credential, for assertions and for the IMS peer. */
