@@ -1,17 +1,14 @@
-import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { createAlarms, METRIC_NAMESPACE, metricPeriod, notifyAlarms, refresherMetric } from './alarms.js';
 import { refresherAsset } from './asset.js';
@@ -22,6 +19,7 @@ import {
   restrictTokenReaders,
   type Readers,
 } from './least-access.js';
+import { deadLetterQueue, runOnCredentialsChange, scheduleRuns } from './triggers.js';
 import { FUNCTION_TIMEOUT, validateProps, type RefresherSettings } from './validation.js';
 
 /** Props of `ImsTokenRefresher`; every one is optional. */
@@ -236,9 +234,9 @@ export class ImsTokenRefresher extends Construct {
     this.function = fn;
     this.failureQueue = failureQueue;
     this.tokenReaders = this.grantRefresher(fn, role, props, settings);
-    const { schedule, scheduleFailures } = this.createSchedule(fn, settings.period);
+    const { schedule, scheduleFailures } = scheduleRuns(this, fn, settings.period);
     this.schedule = schedule;
-    this.onCredentialsChange(fn);
+    runOnCredentialsChange(this, fn, this.credentialsSecret);
 
     const alarms = createAlarms(this, {
       serviceName: this.serviceName,
@@ -313,7 +311,7 @@ export class ImsTokenRefresher extends Construct {
   private createFunction(props: ImsTokenRefresherProps, settings: RefresherSettings) {
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const logGroup = new logs.LogGroup(this, 'Logs', { retention });
-    acknowledgeLogRules(logGroup, retention);
+    this.acknowledgeLogRules(logGroup, retention);
     // Our own role instead of AWSLambdaBasicExecutionRole: logs for this group only, nothing else.
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
@@ -391,91 +389,19 @@ export class ImsTokenRefresher extends Construct {
     });
   }
 
-  /** Runs `fn` every `period`, with retries and a dead-letter queue for failed deliveries. */
-  private createSchedule(fn: lambda.Function, period: Duration) {
-    const scheduleFailures = deadLetterQueue(this, 'ScheduleFailures');
-    // A role per schedule (not the stack-wide singleton) so the acknowledgement below stays narrow.
-    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-    });
-    const functionLogicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
-    Validations.of(scheduleRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
-      reason: 'lambda:InvokeFunction on this one function and its versions (ARN:*), as the scheduler target grants it',
-    });
-    const schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: `Checks the Adobe IMS token of ${this.node.path}`,
-      schedule: scheduler.ScheduleExpression.rate(period),
-      target: new targets.LambdaInvoke(fn, {
-        // Equal for duplicate deliveries of one occurrence: the write is idempotent on it.
-        input: scheduler.ScheduleTargetInput.fromObject({ scheduledTime: scheduler.ContextAttribute.scheduledTime }),
-        retryAttempts: 3,
-        maxEventAge: Duration.seconds(Math.max(60, Math.min(period.toSeconds() / 2, 3600))),
-        deadLetterQueue: scheduleFailures,
-        role: scheduleRole,
-      }),
-    });
-    return { schedule, scheduleFailures };
-  }
-
-  /**
-   * Runs the refresher as soon as the credentials secret changes (CloudTrail management events
-   * through EventBridge; needs a trail in the account). The run itself compares versions, so
-   * without a trail the next scheduled run still picks the change up.
-   */
-  private onCredentialsChange(fn: lambda.IFunction): void {
-    const arn = this.credentialsSecret.secretFullArn;
-    new events.Rule(this, 'CredentialsChanged', {
-      description: `Refreshes the token of ${this.node.path} when its credentials secret changes`,
-      eventPattern: {
-        source: ['aws.secretsmanager'],
-        detailType: ['AWS API Call via CloudTrail'],
-        detail: {
-          eventSource: ['secretsmanager.amazonaws.com'],
-          eventName: ['PutSecretValue', 'UpdateSecret', 'RotateSecret'],
-          // The response names the full ARN whatever the caller passed; an imported partial ARN matches as a prefix.
-          responseElements: { arn: arn ? [arn] : events.Match.prefix(this.credentialsSecret.secretArn) },
-        },
-      },
-      targets: [
-        new eventTargets.LambdaFunction(fn, {
-          event: events.RuleTargetInput.fromObject({ reason: 'credentials-changed' }),
-          retryAttempts: 3,
-          maxEventAge: Duration.hours(1),
-        }),
-      ],
-    });
-  }
-}
-
-/** An encrypted, TLS-only queue that keeps failed events for 14 days. */
-function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
-  const queue = new sqs.Queue(scope, id, {
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-    // SQS's default, stated: it marks the queue as a dead-letter queue (Control Tower's CT.SQS.PR.1).
-    redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
-  });
-  Validations.of(queue).acknowledge({
-    id: 'AwsSolutions-SQS3',
-    reason: 'this queue is itself a dead-letter queue (Lambda on-failure destination or schedule DLQ)',
-  });
-  return queue;
-}
-
-/** Control Tower's log group rules (cdk-validator-cfnguard) that this log group need not meet, with the reasons. */
-function acknowledgeLogRules(logGroup: logs.LogGroup, retention: logs.RetentionDays): void {
-  Validations.of(logGroup).acknowledge({
-    id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
-    reason:
-      'no secret reaches these logs (every line passes the redaction boundary, tested) and CloudWatch Logs encrypts ' +
-      'them at rest; a customer-managed key would cost $1 a month each',
-  });
-  if (retention < logs.RetentionDays.ONE_YEAR) {
+  /** Control Tower's log group rules (cdk-validator-cfnguard) that this log group need not meet, with the reasons. */
+  private acknowledgeLogRules(logGroup: logs.LogGroup, retention: logs.RetentionDays): void {
     Validations.of(logGroup).acknowledge({
-      id: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
-      reason: `\`logRetention\` keeps these logs ${retention} days, by choice`,
+      id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
+      reason:
+        'no secret reaches these logs (every line passes the redaction boundary, tested) and CloudWatch Logs encrypts ' +
+        'them at rest; a customer-managed key would cost $1 a month each',
     });
+    if (retention < logs.RetentionDays.ONE_YEAR) {
+      Validations.of(logGroup).acknowledge({
+        id: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
+        reason: `\`logRetention\` keeps these logs ${retention} days, by choice`,
+      });
+    }
   }
 }
