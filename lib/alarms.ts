@@ -131,11 +131,13 @@ function expiringAlarm(scope: Construct, inputs: AlarmInputs): cloudwatch.Alarm 
 }
 
 function notRunningAlarm(scope: Construct, inputs: AlarmInputs): cloudwatch.Alarm {
-  return inputs.fn.metricInvocations({ period: inputs.period, statistic: 'Sum' }).createAlarm(scope, 'NotRunningAlarm', {
+  const metric = inputs.fn.metricInvocations({ period: inputs.period, statistic: 'Sum' });
+  return metric.createAlarm(scope, 'NotRunningAlarm', {
     alarmName: alarmName(inputs, 'not running'),
     alarmDescription:
       `${scope.node.path}: the function was not invoked for two schedule periods. Check that its EventBridge ` +
-      `schedule is enabled and the schedule's dead-letter queue (${inputs.scheduleFailures.queueName}) for failed deliveries.`,
+      `schedule is enabled and the schedule's dead-letter queue (${inputs.scheduleFailures.queueName}) for failed ` +
+      'deliveries.',
     threshold: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     evaluationPeriods: 2,
@@ -150,10 +152,10 @@ function credentialsExpiringAlarm(scope: Construct, inputs: AlarmInputs): cloudw
   return metric.createAlarm(scope, 'CredentialsExpiringAlarm', {
     alarmName: alarmName(inputs, 'certificate expiring'),
     alarmDescription:
-      `${scope.node.path}: the certificate in the credentials expires in less than ${credentialsWarning.toHumanString()} ` +
-      '(see credentialsExpiresAt in the logs). AEM Developer Console → Integrations → refresh the credentials, then upload ' +
-      `the new JSON: ims-token credentials put --secret-id ${inputs.credentialsSecret.secretArn} --file <json> --refresh ` +
-      `--function ${fn.functionName}`,
+      `${scope.node.path}: the certificate in the credentials expires in less than ` +
+      `${credentialsWarning.toHumanString()} (see credentialsExpiresAt in the logs). AEM Developer Console → ` +
+      'Integrations → refresh the credentials, then upload the new JSON: ims-token credentials put --secret-id ' +
+      `${inputs.credentialsSecret.secretArn} --file <json> --refresh --function ${fn.functionName}`,
     threshold: credentialsWarning.toSeconds(),
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     evaluationPeriods: 1,

@@ -36,7 +36,8 @@ export class Readers {
    * that gave it) when the policy cannot name it.
    */
   add(principal: iam.IPrincipal, source: string, options: { thisAccountOnly?: boolean } = {}): void {
-    const refuse = (why: string) => new ImsTokenRefresherError(`\`${source}\`: ${principal} ${why}`, this.scope, source);
+    const refuse = (why: string) =>
+      new ImsTokenRefresherError(`\`${source}\`: ${principal} ${why}`, this.scope, source);
     const setting = `\`${this.setting}\``;
     const stackAccount = Stack.of(this.scope).account;
     const account = wholeAccount(principal);

@@ -87,7 +87,8 @@ function validateRefreshChances(
 ): void {
   const thresholdProblem = refreshThresholdProblem(threshold);
   if (thresholdProblem) {
-    throw new ImsTokenRefresherError(`\`refreshThreshold\` ${thresholdProblem}, got ${threshold}`, scope, 'refreshThreshold');
+    const message = `\`refreshThreshold\` ${thresholdProblem}, got ${threshold}`;
+    throw new ImsTokenRefresherError(message, scope, 'refreshThreshold');
   }
   const seconds = period.toSeconds();
   if (seconds < 60) throw new ImsTokenRefresherError('`schedule` must be at least 1 minute', scope, 'schedule');

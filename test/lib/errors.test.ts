@@ -40,7 +40,7 @@ describe('ImsTokenRefresherError', () => {
     ['crossAccountReaders', { crossAccountReaders: [new iam.AccountPrincipal('222222222222')] }],
     ['tokenReaders', { tokenReaders: [new iam.ArnPrincipal('arn:aws:iam::111111111111:role/x')] }],
     ['credentialsReaders', { credentialsReaders: [new iam.AccountPrincipal('111111111111')] }],
-  ] as [string, ImsTokenRefresherProps][])('names `%s` and the refresher\'s path when the prop is refused', (prop, props) => {
+  ] as [string, ImsTokenRefresherProps][])('names `%s` and the refresher\'s path when refusing it', (prop, props) => {
     const error = thrownBy(props);
 
     expect(error).toBeInstanceOf(ImsTokenRefresherError);

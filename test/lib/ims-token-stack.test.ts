@@ -241,7 +241,7 @@ describe('ImsTokenStack', () => {
       }
       for (const fn of Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')) {
         assets.add(fn.Properties.Code.S3Key);
-        // The metric dimension and the Powertools service name: "<stack>/<token>", unique per region.
+        // The metric dimension (the function reads it from POWERTOOLS_SERVICE_NAME): "<stack>/<token>", unique per region.
         expect(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toMatch(new RegExp(`^${artifact.stackName}/aem-p\\d{3}-x+$`));
       }
     }

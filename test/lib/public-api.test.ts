@@ -51,12 +51,10 @@ describe('the public API, as tsc declares it, is ready for jsii', () => {
     [...declarations.keys()].filter((file) => file.startsWith(`lib${path.sep}`) && !/^lib[/\\]config/.test(file));
 
   it('declares the construct, the stack and their props', () => {
-    expect(constructFiles()).toEqual(
-      expect.arrayContaining(['ims-token-refresher.d.ts', 'ims-token-stack.d.ts', 'errors.d.ts', 'index.d.ts'].map((f) =>
-        path.join('lib', f),
-      )),
-    );
-    expect(declarations.get(path.join('lib', 'ims-token-refresher.d.ts'))).toContain('readonly credentialsReaders?: iam.IPrincipal[];');
+    const names = ['ims-token-refresher.d.ts', 'ims-token-stack.d.ts', 'errors.d.ts', 'index.d.ts'];
+    expect(constructFiles()).toEqual(expect.arrayContaining(names.map((name) => path.join('lib', name))));
+    const refresher = declarations.get(path.join('lib', 'ims-token-refresher.d.ts'));
+    expect(refresher).toContain('readonly credentialsReaders?: iam.IPrincipal[];');
     expect(declarations.get(path.join('lib', 'ims-token-stack.d.ts'))).toContain('readonly tokens: TokenConfig[];');
   });
 
@@ -71,7 +69,8 @@ describe('the public API, as tsc declares it, is ready for jsii', () => {
   });
 
   it('would catch what it looks for', () => {
-    const sample = 'readonly tokens: readonly TokenConfig[]; a: ReadonlyArray<string>; b: Pick<A, "x">; c: Omit<A, "y">;';
+    const sample =
+      'readonly tokens: readonly TokenConfig[]; a: ReadonlyArray<string>; b: Pick<A, "x">; c: Omit<A, "y">;';
     expect(NOT_JSII.map(({ pattern }) => [...sample.matchAll(pattern)].length)).toEqual([1, 1, 1, 1]);
   });
 });
