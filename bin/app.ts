@@ -2,6 +2,7 @@
 import { App, Errors, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CONTEXT_SOURCE, ConfigError, defaultStackName, loadAppConfig, tokensByStack } from '../lib/config/load.js';
+import { ImsTokenRefresherError } from '../lib/errors.js';
 import { ImsTokenRefresher } from '../lib/ims-token-refresher.js';
 import { ImsTokenStack } from '../lib/ims-token-stack.js';
 import { GuardRules } from './guard-rules.js';
@@ -43,9 +44,9 @@ function main(): number {
 /**
  * The lines for an error that a valid-looking configuration still causes, or undefined for any
  * other error (a bug keeps its stack trace): a CDK validation error (e.g. too many tokens for one
- * stack), or a prop the construct refuses, its message naming the prop in backticks (e.g. a
- * schedule too slow for the token's lifetime). Constructs are built one after another, so the
- * token whose refresher is last in the tree is the one being built.
+ * stack), or a prop a refresher refuses (`ImsTokenRefresherError`, e.g. a schedule too slow for
+ * the token's lifetime), printed with the token whose refresher it is: the construct at the
+ * error's path, whose id is the token's name.
  */
 function settingProblems(app: App, error: unknown, source: string): readonly string[] | undefined {
   if (Errors.isValidationError(error) && error.name !== 'ValidationFailed') {
@@ -53,8 +54,10 @@ function settingProblems(app: App, error: unknown, source: string): readonly str
     const lines = error.message.split('\n').filter((line) => line.trim() && !line.startsWith('Validation failed'));
     return lines.map((line) => `${source}: ${line.trim()}`);
   }
-  if (!(error instanceof Error && error.message.startsWith('`'))) return undefined;
-  const refresher = app.node.findAll().filter((child) => child instanceof ImsTokenRefresher).at(-1);
+  if (!(error instanceof ImsTokenRefresherError)) return undefined;
+  const refresher = app.node
+    .findAll()
+    .find((child) => child instanceof ImsTokenRefresher && child.node.path === error.path);
   return [`${source}: ${refresher ? `tokens[${JSON.stringify(refresher.node.id)}]: ` : ''}${error.message}`];
 }
 

@@ -1,64 +1,28 @@
-import { existsSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  Annotations,
-  ArnFormat,
-  Duration,
-  Fn,
-  Lazy,
-  RemovalPolicy,
-  Resource,
-  Stack,
-  Token,
-  TokenComparison,
-  Validations,
-  type CfnElement,
-} from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl } from '../common/rules.js';
+import { createAlarms, METRIC_NAMESPACE, metricPeriod, notifyAlarms, refresherMetric } from './alarms.js';
+import { refresherAsset } from './asset.js';
+import {
+  grantReplicaReads,
+  grantTokenWrite,
+  restrictCredentialsReaders,
+  restrictTokenReaders,
+  type Readers,
+} from './least-access.js';
+import { deadLetterQueue, runOnCredentialsChange, scheduleRuns } from './triggers.js';
+import { FUNCTION_TIMEOUT, validateProps, type RefresherSettings } from './validation.js';
 
-/** The function's timeout; the refresher's retries end well inside it. */
-const FUNCTION_TIMEOUT = Duration.seconds(90);
-
-const PACKAGE_NAME = 'ims-token-refresher';
-
-/**
- * The refresher's Lambda code, bundled at build time (`npm run bundle`) into `assets/refresher` at
- * the package root. Found by walking up from this module to our package.json, so it works from the
- * sources, from either compiled output (dist/esm, dist/cjs) and from a copied or linked install.
- */
-function refresherAsset(): string {
-  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === PACKAGE_NAME) {
-      const asset = path.join(dir, 'assets', 'refresher');
-      if (!existsSync(path.join(asset, 'index.js'))) {
-        throw new Error(`the refresher's Lambda bundle is missing at ${asset}: run "npm run bundle" in ${dir}`);
-      }
-      return asset;
-    }
-    if (path.dirname(dir) === dir) throw new Error(`${PACKAGE_NAME}: package.json not found above ${fileURLToPath(import.meta.url)}`);
-  }
-}
-
-/** Metric namespace of every refresher; each refresher's metrics carry `service` = its name. */
-export const METRIC_NAMESPACE = 'ImsTokenRefresher';
-
+/** Props of `ImsTokenRefresher`; every one is optional. */
 export interface ImsTokenRefresherProps {
   /**
    * The secret holding the credentials JSON (AEM service credentials or OAuth Server-to-Server).
@@ -84,7 +48,7 @@ export interface ImsTokenRefresherProps {
    * policy must still allow `secretsmanager:GetSecretValue`.
    * @default - only the refresher reads the credentials
    */
-  readonly credentialsReaders?: readonly iam.IPrincipal[];
+  readonly credentialsReaders?: iam.IPrincipal[];
 
   /**
    * Deny `secretsmanager:GetSecretValue` on the token secret to every principal but the refresher,
@@ -101,7 +65,7 @@ export interface ImsTokenRefresherProps {
    * Needs `restrictTokenReaders`.
    * @default - none
    */
-  readonly tokenReaders?: readonly iam.IPrincipal[];
+  readonly tokenReaders?: iam.IPrincipal[];
 
   /**
    * Physical name of the token secret that workloads read.
@@ -124,7 +88,7 @@ export interface ImsTokenRefresherProps {
    * must still grant them `secretsmanager:GetSecretValue` and `kms:Decrypt`. Needs `encryptionKey`.
    * @default - no cross-account readers
    */
-  readonly crossAccountReaders?: readonly iam.IPrincipal[];
+  readonly crossAccountReaders?: iam.IPrincipal[];
 
   /**
    * Regions the token secret is replicated to, so workloads there read it locally; `grantRead`
@@ -132,7 +96,7 @@ export interface ImsTokenRefresherProps {
    * region's `aws/secretsmanager` key.
    * @default - no replicas
    */
-  readonly replicaRegions?: readonly secretsmanager.ReplicaRegion[];
+  readonly replicaRegions?: secretsmanager.ReplicaRegion[];
 
   /**
    * How often the refresher checks the token; a run that finds it fresh does nothing.
@@ -160,8 +124,9 @@ export interface ImsTokenRefresherProps {
   readonly imsBaseUrl?: string;
 
   /**
-   * Pin the kind of credentials instead of detecting it from the secret's shape.
-   * @default - detected
+   * Pin the kind of credentials instead of detecting it from the secret's shape: `jwt` (AEM service
+   * credentials) or `oauth` (OAuth Server-to-Server); any other value fails at construction.
+   * @default - detected from the secret's shape at each run
    */
   readonly credentialsType?: 'jwt' | 'oauth';
 
@@ -212,89 +177,146 @@ export interface ImsTokenRefresherProps {
  * Keeps one Adobe IMS access token fresh in a Secrets Manager secret: a scheduled Lambda reads
  * the credentials secret, exchanges them at IMS when the token is due, and writes the token
  * secret. Consumers get read access with `grantRead`.
+ *
+ * Props are checked in the constructor: one that cannot work throws an `ImsTokenRefresherError`
+ * naming it; one that works but deserves a look adds a synth warning.
  */
 export class ImsTokenRefresher extends Construct {
   /** The secret workloads read; its value follows the token contract in the README. */
   readonly tokenSecret: secretsmanager.ISecret;
-  /** The secret holding the credentials JSON. */
+
+  /** The secret holding the credentials JSON: the given `credentialsSecret`, or the one created here. */
   readonly credentialsSecret: secretsmanager.ISecret;
+
+  /**
+   * The refresher function (the pre-bundled handler, Node.js 24 on arm64). Invoke it with
+   * `{"force": true}` to renew the token now.
+   */
   readonly function: lambda.IFunction;
+
+  /** The EventBridge Scheduler schedule that runs the function every `schedule`. */
   readonly schedule: scheduler.Schedule;
+
   /** Events the function could not process (async invocation failures). */
   readonly failureQueue: sqs.IQueue;
+
   /** A run failed for a reason only a person can fix (bad credentials, IMS 4xx): the function's `Errors`. */
   readonly permanentFailureAlarm: cloudwatch.Alarm;
+
   /** The token has less than `expiryAlarmThreshold` left. */
   readonly expiringAlarm: cloudwatch.Alarm;
+
   /** The function was not invoked for two schedule periods: the schedule is broken or disabled. */
   readonly notRunningAlarm: cloudwatch.Alarm;
+
   /** The certificate in the credentials expires in less than `credentialsExpiryWarning`: refresh and upload them. */
   readonly credentialsExpiringAlarm: cloudwatch.Alarm;
+
   /** The `service` dimension of this refresher's metrics and logs: `<stack name>/<id>`. */
   readonly serviceName: string;
+
   private readonly metricPeriod: Duration;
-  private readonly replicas: readonly secretsmanager.ReplicaRegion[];
+  private readonly replicas: secretsmanager.ReplicaRegion[];
   /** Who may read the token secret under `restrictTokenReaders`; `grantRead` adds to it. */
   private readonly tokenReaders: Readers | undefined;
 
   constructor(scope: Construct, id: string, props: ImsTokenRefresherProps = {}) {
     super(scope, id);
-    const period = props.schedule ?? Duration.hours(1);
-    const threshold = props.refreshThreshold ?? DEFAULT_REFRESH_THRESHOLD;
-    const lifetime = props.expectedTokenLifetime ?? Duration.hours(24);
-    validate(this, period, threshold, lifetime, FUNCTION_TIMEOUT);
-    parseImsBaseUrl(props.imsBaseUrl, '`imsBaseUrl`');
+    const settings = validateProps(this, props);
     // Unique per account and region (stack names are), so two stacks never share metrics.
     this.serviceName = `${Stack.of(this).stackName}/${id}`;
-    this.replicas = props.replicaRegions ?? [];
-    const expiryFloor = props.expiryAlarmThreshold ?? Duration.seconds((lifetime.toSeconds() * threshold) / 2);
-    if (expiryFloor.toSeconds() >= lifetime.toSeconds() * threshold) {
-      throw new Error('`expiryAlarmThreshold` must be shorter than the refresh window (`expectedTokenLifetime` × `refreshThreshold`)');
-    }
+    this.replicas = [...(props.replicaRegions ?? [])];
+    this.metricPeriod = metricPeriod(settings.period);
 
-    const credentialsWarning = props.credentialsExpiryWarning ?? Duration.days(30);
-    const warningDays = credentialsWarning.toDays({ integral: false });
-    if (!(warningDays >= 1 && warningDays <= 365)) {
-      throw new Error(`\`credentialsExpiryWarning\` must be between 1 and 365 days, got ${credentialsWarning.toHumanString()}`);
-    }
-    if (props.credentialName?.trim() === '') throw new Error('`credentialName` must not be empty');
+    this.credentialsSecret = props.credentialsSecret ?? this.createCredentialsSecret(props.encryptionKey);
+    this.tokenSecret = this.createTokenSecret(props);
+    const { fn, role, logGroup, failureQueue } = this.createFunction(props, settings);
+    this.function = fn;
+    this.failureQueue = failureQueue;
+    this.tokenReaders = this.grantRefresher(fn, role, props, settings);
+    const { schedule, scheduleFailures } = scheduleRuns(this, fn, settings.period);
+    this.schedule = schedule;
+    runOnCredentialsChange(this, fn, this.credentialsSecret);
 
-    validateSharing(this, props);
-    const restrictCredentials = props.restrictCredentialsReaders ?? !props.credentialsSecret;
-    validateReaders(this, props, restrictCredentials);
+    const alarms = createAlarms(this, {
+      serviceName: this.serviceName,
+      fn,
+      logGroup,
+      credentialsSecret: this.credentialsSecret,
+      scheduleFailures,
+      period: this.metricPeriod,
+      expiryFloor: settings.expiryFloor,
+      credentialsWarning: settings.credentialsWarning,
+    });
+    this.permanentFailureAlarm = alarms.permanentFailure;
+    this.expiringAlarm = alarms.expiring;
+    this.notRunningAlarm = alarms.notRunning;
+    this.credentialsExpiringAlarm = alarms.credentialsExpiring;
+    notifyAlarms(this, alarms, props.alarmTopic);
+  }
 
-    this.credentialsSecret =
-      props.credentialsSecret ??
-      new secretsmanager.Secret(this, 'Credentials', {
-        description: `Adobe IMS credentials JSON for ${this.node.path} (put-secret-value after deploy)`,
-        encryptionKey: props.encryptionKey,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-    this.tokenSecret = new secretsmanager.Secret(this, 'Token', {
+  /**
+   * A metric the refresher publishes (namespace `ImsTokenRefresher`, dimension `service` =
+   * `serviceName`), sent by runs that refreshed or failed: `TokenSecondsToExpiry`, and
+   * `CredentialsSecondsToExpiry` for credentials with a certificate. Period: the schedule period
+   * (at most a day). Run outcomes, IMS attempts and latency are fields of the log lines; failures
+   * that need a person are the function's `Errors`.
+   */
+  metric(metricName: string, statistic: string): cloudwatch.Metric {
+    return refresherMetric(this.serviceName, metricName, statistic, this.metricPeriod);
+  }
+
+  /**
+   * Lets `grantee` read the token secret and its replicas, and decrypt them with their
+   * customer-managed keys. A principal of another account is added to the secret's resource
+   * policy instead (this needs `encryptionKey`) and reads this region's secret. Under
+   * `restrictTokenReaders` the grantee is also exempted from the deny, so it must be an IAM role or
+   * user with a fixed ARN (a function, task or project grants its role); anything else throws an
+   * `ImsTokenRefresherError` (prop `grantRead`) before anything is granted.
+   */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    this.tokenReaders?.add(grantee.grantPrincipal, 'grantRead');
+    return grantReplicaReads(this.tokenSecret.grantRead(grantee), grantee, this.tokenSecret, this.replicas);
+  }
+
+  /** A credentials secret with a placeholder value, kept when the construct is removed. */
+  private createCredentialsSecret(encryptionKey: kms.IKey | undefined): secretsmanager.ISecret {
+    const secret = new secretsmanager.Secret(this, 'Credentials', {
+      description: `Adobe IMS credentials JSON for ${this.node.path} (put-secret-value after deploy)`,
+      encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Adobe issues these credentials; they are replaced by uploading new ones, which the refresher picks up at once',
+    });
+    return secret;
+  }
+
+  private createTokenSecret(props: ImsTokenRefresherProps): secretsmanager.ISecret {
+    const secret = new secretsmanager.Secret(this, 'Token', {
       secretName: props.tokenSecretName,
       description: `Adobe IMS access token kept fresh by ${this.node.path}; JSON, see the token contract`,
       encryptionKey: props.encryptionKey,
       replicaRegions: [...this.replicas],
     });
-    Validations.of(this.tokenSecret).acknowledge({
+    Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason: 'this construct is the rotation: its scheduled function writes a new token before the old one expires',
     });
-    if (!props.credentialsSecret) {
-      Validations.of(this.credentialsSecret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason: 'Adobe issues these credentials; they are replaced by uploading new ones, which the refresher picks up at once',
-      });
-    }
+    return secret;
+  }
 
+  /** The function with its own role, log group and on-failure queue: each operational setting chosen. */
+  private createFunction(props: ImsTokenRefresherProps, settings: RefresherSettings) {
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const logGroup = new logs.LogGroup(this, 'Logs', { retention });
-    acknowledgeLogRules(logGroup, retention);
+    this.acknowledgeLogRules(logGroup, retention);
     // Our own role instead of AWSLambdaBasicExecutionRole: logs for this group only, nothing else.
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
 
-    this.failureQueue = deadLetterQueue(this, 'Failures');
+    const failureQueue = deadLetterQueue(this, 'Failures');
     const fn = new lambda.Function(this, 'Function', {
       code: lambda.Code.fromAsset(refresherAsset()),
       handler: 'index.handler',
@@ -309,461 +331,77 @@ export class ImsTokenRefresher extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrency === false ? undefined : 1,
       // A failed run is not retried by Lambda: the next scheduled run is the retry.
       retryAttempts: 0,
-      maxEventAge: Duration.seconds(Math.min(6 * 3600, Math.max(60, period.toSeconds() / 2))),
-      onFailure: new SqsDestination(this.failureQueue),
-      environment: {
-        CREDENTIALS_SECRET_ID: this.credentialsSecret.secretArn,
-        TOKEN_SECRET_ID: this.tokenSecret.secretArn,
-        REFRESH_THRESHOLD: String(threshold),
-        ...(props.imsBaseUrl ? { IMS_BASE_URL: props.imsBaseUrl } : {}),
-        ...(props.credentialsType ? { CREDENTIALS_TYPE: props.credentialsType } : {}),
-        ...(props.credentialName ? { CREDENTIAL_NAME: props.credentialName } : {}),
-        POWERTOOLS_SERVICE_NAME: this.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
-        // Stack traces point into lambda/*.ts, not the minified bundle.
-        NODE_OPTIONS: '--enable-source-maps',
-      },
+      maxEventAge: Duration.seconds(Math.min(6 * 3600, Math.max(60, settings.period.toSeconds() / 2))),
+      onFailure: new SqsDestination(failureQueue),
+      environment: this.functionEnvironment(props, settings),
     });
-    this.function = fn;
     Validations.of(fn).acknowledge({
       id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
       reason:
         'the function calls only public endpoints (Adobe IMS, Secrets Manager) and reaches nothing private: a VPC would add ' +
         'a NAT gateway or interface endpoints (from about $16 a month) and no protection',
     });
+    return { fn, role, logGroup, failureQueue };
+  }
 
+  /** The function's configuration contract (see `lambda/config.ts` and `lambda/app.ts`). */
+  private functionEnvironment(props: ImsTokenRefresherProps, settings: RefresherSettings): Record<string, string> {
+    return {
+      CREDENTIALS_SECRET_ID: this.credentialsSecret.secretArn,
+      TOKEN_SECRET_ID: this.tokenSecret.secretArn,
+      REFRESH_THRESHOLD: String(settings.threshold),
+      ...(props.imsBaseUrl ? { IMS_BASE_URL: props.imsBaseUrl } : {}),
+      ...(props.credentialsType ? { CREDENTIALS_TYPE: props.credentialsType } : {}),
+      ...(props.credentialName ? { CREDENTIAL_NAME: props.credentialName } : {}),
+      // The names the function has always read for its metrics' `service` dimension and namespace;
+      // the function writes its metric lines itself.
+      POWERTOOLS_SERVICE_NAME: this.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+      // Stack traces point into lambda/*.ts, not the minified bundle.
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+  }
+
+  /**
+   * What the refresher (`fn`, whose role is `role`) may do with the secrets (read both, write the token's value), the
+   * cross-account reads, and the resource-policy denies; returns the token readers under
+   * `restrictTokenReaders`.
+   */
+  private grantRefresher(
+    fn: lambda.IFunction,
+    role: iam.IRole,
+    props: ImsTokenRefresherProps,
+    settings: RefresherSettings,
+  ): Readers | undefined {
     this.credentialsSecret.grantRead(fn);
     this.tokenSecret.grantRead(fn);
-    // grantWrite would add secretsmanager:UpdateSecret (change description, KMS key): too broad.
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [this.tokenSecret.secretArn] }),
-    );
-    // PutSecretValue with a customer-managed key needs GenerateDataKey (Decrypt came with grantRead);
-    // propagating the version to a replica with its own key needs GenerateDataKey and Encrypt there.
-    props.encryptionKey?.grant(viaSecretsManager(Stack.of(this).region, role), 'kms:GenerateDataKey');
-    for (const replica of this.replicas) replicaKeyGrant(replica, role, 'kms:GenerateDataKey', 'kms:Encrypt');
+    grantTokenWrite(role, this.tokenSecret, props.encryptionKey, this.replicas);
     // Through the resource policy, for this region's secret: a replica's ARN is not known to other accounts' policies here.
     for (const reader of props.crossAccountReaders ?? []) this.tokenSecret.grantRead(reader);
 
-    if (restrictCredentials) {
-      const readers = new Readers(this, '`restrictCredentialsReaders`');
-      readers.add(role, 'the refresher');
-      for (const reader of props.credentialsReaders ?? []) readers.add(reader, '`credentialsReaders`', { thisAccountOnly: true });
-      const statement = readers.denyOthers('OnlyRefresherAndCredentialsReaders');
-      addToSecretPolicy(this, 'CredentialsPolicy', this.credentialsSecret, statement);
+    if (settings.restrictCredentials) {
+      restrictCredentialsReaders(this, this.credentialsSecret, role, props.credentialsReaders ?? []);
     }
-    if (props.restrictTokenReaders) {
-      this.tokenReaders = new Readers(this, '`restrictTokenReaders`');
-      this.tokenReaders.add(role, 'the refresher');
-      for (const reader of props.tokenReaders ?? []) this.tokenReaders.add(reader, '`tokenReaders`', { thisAccountOnly: true });
-      for (const reader of props.crossAccountReaders ?? []) this.tokenReaders.add(reader, '`crossAccountReaders`');
-      // Lazy lists: principals given grantRead after this constructor count too.
-      addToSecretPolicy(this, 'TokenPolicy', this.tokenSecret, this.tokenReaders.denyOthers('OnlyGrantedTokenReaders'));
-    }
-
-    const scheduleFailures = deadLetterQueue(this, 'ScheduleFailures');
-    // A role per schedule (not the stack-wide singleton) so the acknowledgement below stays narrow.
-    const scheduleRole = new iam.Role(this, 'ScheduleRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com') });
-    const functionLogicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
-    Validations.of(scheduleRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
-      reason: 'lambda:InvokeFunction on this one function and its versions (ARN:*), as the scheduler target grants it',
-    });
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: `Checks the Adobe IMS token of ${this.node.path}`,
-      schedule: scheduler.ScheduleExpression.rate(period),
-      target: new targets.LambdaInvoke(fn, {
-        // Equal for duplicate deliveries of one occurrence: the write is idempotent on it.
-        input: scheduler.ScheduleTargetInput.fromObject({ scheduledTime: scheduler.ContextAttribute.scheduledTime }),
-        retryAttempts: 3,
-        maxEventAge: Duration.seconds(Math.max(60, Math.min(period.toSeconds() / 2, 3600))),
-        deadLetterQueue: scheduleFailures,
-        role: scheduleRole,
-      }),
-    });
-
-    this.onCredentialsChange(fn);
-
-    this.metricPeriod = Duration.seconds(Math.min(period.toSeconds(), 86_400));
-    const logsAt = `log group ${logGroup.logGroupName}`;
-    // Names an on-call person can read in a notification's subject; unique per account and region, like serviceName.
-    const alarmName = (what: string) => `${this.serviceName} ${what}`;
-    this.permanentFailureAlarm = fn.metricErrors({ period: this.metricPeriod, statistic: 'Sum' }).createAlarm(this, 'PermanentFailureAlarm', {
-      alarmName: alarmName('permanent failure'),
-      alarmDescription:
-        `${this.node.path}: a refresh failed for a reason retrying cannot fix (the function errs only then). ` +
-        `The "refresh failed" line in the ${logsAt} names it: errorCode and imsError. CREDENTIALS_INVALID: upload working ` +
-        `credentials with ims-token credentials put --secret-id ${this.credentialsSecret.secretArn} --file <json> --refresh ` +
-        `--function ${fn.functionName}; IMS_REJECTED: fix the integration in the Adobe Developer Console.`,
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.expiringAlarm = this.metric('TokenSecondsToExpiry', 'Minimum').createAlarm(this, 'ExpiringAlarm', {
-      alarmName: alarmName('token expiring'),
-      alarmDescription:
-        `${this.node.path}: the token expires in less than ${expiryFloor.toHumanString()} and the refresher could not ` +
-        `renew it (transient failures: IMS or Secrets Manager unavailable). See the "refresh failed" lines in the ${logsAt}; ` +
-        `once the cause is gone, force a run: aws lambda invoke --function-name ${fn.functionName} --payload '{"force":true}' ` +
-        '--cli-binary-format raw-in-base64-out /dev/stdout',
-      threshold: expiryFloor.toSeconds(),
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      // Sent only by runs that refreshed or failed: between them, keep the state.
-      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-    });
-    this.notRunningAlarm = fn.metricInvocations({ period: this.metricPeriod, statistic: 'Sum' }).createAlarm(this, 'NotRunningAlarm', {
-      alarmName: alarmName('not running'),
-      alarmDescription:
-        `${this.node.path}: the function was not invoked for two schedule periods. Check that its EventBridge ` +
-        `schedule is enabled and the schedule's dead-letter queue (${scheduleFailures.queueName}) for failed deliveries.`,
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 2,
-      // No data is the failure this alarm exists for.
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-    this.credentialsExpiringAlarm = this.metric('CredentialsSecondsToExpiry', 'Minimum').createAlarm(this, 'CredentialsExpiringAlarm', {
-      alarmName: alarmName('certificate expiring'),
-      alarmDescription:
-        `${this.node.path}: the certificate in the credentials expires in less than ${credentialsWarning.toHumanString()} ` +
-        '(see credentialsExpiresAt in the logs). AEM Developer Console → Integrations → refresh the credentials, then upload ' +
-        `the new JSON: ims-token credentials put --secret-id ${this.credentialsSecret.secretArn} --file <json> --refresh ` +
-        `--function ${fn.functionName}`,
-      threshold: credentialsWarning.toSeconds(),
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      // Sent by runs that refreshed or failed, and only for credentials with a certificate: between them, keep the state.
-      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-    });
-    const alarms = [this.permanentFailureAlarm, this.expiringAlarm, this.notRunningAlarm, this.credentialsExpiringAlarm];
-    if (props.alarmTopic) {
-      for (const alarm of alarms) {
-        alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
-        alarm.addOkAction(new actions.SnsAction(props.alarmTopic));
-      }
-    } else {
-      Annotations.of(this).addWarningV2(
-        'ims-token-refresher:alarmsNotifyNobody',
-        'the alarms notify nobody: set `alarmTopic` (configuration: "alarmTopicArn" or "alarmEmail")',
-      );
-      for (const alarm of alarms) {
-        Validations.of(alarm).acknowledge({
-          id: 'cdk-validator-cfnguard::cloudwatch_alarm_action_check',
-          reason: 'no alarmTopic was given, and synth warns that these alarms notify nobody',
-        });
-      }
-    }
-  }
-
-  /**
-   * A metric the refresher publishes (namespace `ImsTokenRefresher`, dimension `service` =
-   * `serviceName`), sent by runs that refreshed or failed: `TokenSecondsToExpiry`, and
-   * `CredentialsSecondsToExpiry` for credentials with a certificate. Period: the schedule period
-   * (at most a day). Run outcomes, IMS attempts and latency are fields of the log lines; failures
-   * that need a person are the function's `Errors`.
-   */
-  metric(metricName: string, statistic: string): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRIC_NAMESPACE,
-      metricName,
-      dimensionsMap: { service: this.serviceName },
-      statistic,
-      period: this.metricPeriod,
+    if (!props.restrictTokenReaders) return undefined;
+    return restrictTokenReaders(this, this.tokenSecret, role, {
+      tokenReaders: props.tokenReaders ?? [],
+      crossAccountReaders: props.crossAccountReaders ?? [],
     });
   }
 
-  /**
-   * Runs the refresher as soon as the credentials secret changes (CloudTrail management events
-   * through EventBridge; needs a trail in the account). The run itself compares versions, so
-   * without a trail the next scheduled run still picks the change up.
-   */
-  private onCredentialsChange(fn: lambda.IFunction): void {
-    const arn = this.credentialsSecret.secretFullArn;
-    new events.Rule(this, 'CredentialsChanged', {
-      description: `Refreshes the token of ${this.node.path} when its credentials secret changes`,
-      eventPattern: {
-        source: ['aws.secretsmanager'],
-        detailType: ['AWS API Call via CloudTrail'],
-        detail: {
-          eventSource: ['secretsmanager.amazonaws.com'],
-          eventName: ['PutSecretValue', 'UpdateSecret', 'RotateSecret'],
-          // The response names the full ARN whatever the caller passed; an imported partial ARN matches as a prefix.
-          responseElements: { arn: arn ? [arn] : events.Match.prefix(this.credentialsSecret.secretArn) },
-        },
-      },
-      targets: [
-        new eventTargets.LambdaFunction(fn, {
-          event: events.RuleTargetInput.fromObject({ reason: 'credentials-changed' }),
-          retryAttempts: 3,
-          maxEventAge: Duration.hours(1),
-        }),
-      ],
-    });
-  }
-
-  /**
-   * Lets `grantee` read the token secret and its replicas, and decrypt them with their
-   * customer-managed keys. A principal of another account is added to the secret's resource
-   * policy instead (this needs `encryptionKey`) and reads this region's secret. Under
-   * `restrictTokenReaders` the grantee is also exempted from the deny, so it must be an IAM role or
-   * user with a fixed ARN (a function, task or project grants its role); anything else throws.
-   */
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    this.tokenReaders?.add(grantee.grantPrincipal, '`grantRead`');
-    const grant = this.tokenSecret.grantRead(grantee);
-    if (this.replicas.length === 0) return grant;
-    const stack = Stack.of(this);
-    // A replica's ARN is the primary's with its region: same account, name and suffix.
-    const nameWithSuffix = Fn.select(6, Fn.split(':', this.tokenSecret.secretArn));
-    const replicaArns = this.replicas.map((replica) =>
-      stack.formatArn({ service: 'secretsmanager', region: replica.region, resource: 'secret', resourceName: nameWithSuffix, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-    );
-    for (const replica of this.replicas) replicaKeyGrant(replica, grantee, 'kms:Decrypt');
-    return grant.combine(
-      iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], resourceArns: replicaArns }),
-    );
-  }
-}
-
-/** `principal`, when it acts through Secrets Manager in `region` (the `kms:ViaService` condition). */
-function viaSecretsManager(region: string, principal: iam.IPrincipal): kms.ViaServicePrincipal {
-  return new kms.ViaServicePrincipal(`secretsmanager.${region}.amazonaws.com`, principal);
-}
-
-/**
- * Lets `grantee` use a replica's own key through Secrets Manager in the replica's region. The key
- * lives in another region, so it is imported and its policy cannot change here: the grant goes
- * to the grantee's IAM policy (a default key policy defers to IAM).
- */
-function replicaKeyGrant(replica: secretsmanager.ReplicaRegion, grantee: iam.IGrantable, ...actions: string[]): void {
-  if (!replica.encryptionKey) return;
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions,
-    resourceArns: [replica.encryptionKey.keyArn],
-    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${replica.region}.amazonaws.com` } },
-  });
-}
-
-/** An encrypted, TLS-only queue that keeps failed events for 14 days. */
-function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
-  const queue = new sqs.Queue(scope, id, {
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-    // SQS's default, stated: it marks the queue as a dead-letter queue (Control Tower's CT.SQS.PR.1).
-    redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
-  });
-  Validations.of(queue).acknowledge({
-    id: 'AwsSolutions-SQS3',
-    reason: 'this queue is itself a dead-letter queue (Lambda on-failure destination or schedule DLQ)',
-  });
-  return queue;
-}
-
-/** Control Tower's log group rules (cdk-validator-cfnguard) that this log group need not meet, with the reasons. */
-function acknowledgeLogRules(logGroup: logs.LogGroup, retention: logs.RetentionDays): void {
-  Validations.of(logGroup).acknowledge({
-    id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
-    reason:
-      'no secret reaches these logs (every line passes the redaction boundary, tested) and CloudWatch Logs encrypts them ' +
-      'at rest; a customer-managed key would cost $1 a month each',
-  });
-  if (retention < logs.RetentionDays.ONE_YEAR) {
+  /** Control Tower's log group rules (cdk-validator-cfnguard) that this log group need not meet, with the reasons. */
+  private acknowledgeLogRules(logGroup: logs.LogGroup, retention: logs.RetentionDays): void {
     Validations.of(logGroup).acknowledge({
-      id: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
-      reason: `\`logRetention\` keeps these logs ${retention} days, by choice`,
+      id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
+      reason:
+        'no secret reaches these logs (every line passes the redaction boundary, tested) and CloudWatch Logs encrypts ' +
+        'them at rest; a customer-managed key would cost $1 a month each',
     });
-  }
-}
-
-/**
- * Adds the key policy statement Control Tower's CT.KMS.PR.3 asks for: only AWS services (Secrets
- * Manager, SNS) may create grants on `key`, never a principal directly.
- */
-export function denyGrantsToOthers(key: kms.Key): void {
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: 'GrantsOnlyForAwsServices',
-      effect: iam.Effect.DENY,
-      principals: [new iam.StarPrincipal()],
-      actions: ['kms:CreateGrant'],
-      resources: ['*'],
-      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-    }),
-  );
-}
-
-/**
- * Who may still read a secret whose resource policy denies `secretsmanager:GetSecretValue` to
- * everyone else: IAM roles and users by `aws:PrincipalArn` (a role's sessions carry the role's
- * ARN, path included), and other accounts by `aws:PrincipalAccount`.
- */
-class Readers {
-  private readonly arns: string[] = [];
-  private readonly accounts: string[] = [];
-
-  /** `setting` names the prop that asked for the restriction, in errors. */
-  constructor(
-    private readonly scope: Construct,
-    private readonly setting: string,
-  ) {}
-
-  /** Exempts `principal`, or throws naming `source` when the policy cannot name it. */
-  add(principal: iam.IPrincipal, source: string, options: { thisAccountOnly?: boolean } = {}): void {
-    const stackAccount = Stack.of(this.scope).account;
-    const account = wholeAccount(principal);
-    if (account !== undefined) {
-      if (options.thisAccountOnly) throw new Error(`${source}: ${principal} is a whole account; name IAM roles or users`);
-      // An account id cannot be told from an environment-agnostic stack's account: only a match is refused.
-      const comparison = Token.compareStrings(account, stackAccount);
-      const same = comparison === TokenComparison.SAME || comparison === TokenComparison.BOTH_UNRESOLVED;
-      if (same || principal instanceof iam.AccountRootPrincipal) {
-        throw new Error(
-          `${source}: ${principal} is this whole account, which would undo ${this.setting}; name IAM roles or users`,
-        );
-      }
-      if (!this.accounts.includes(account)) this.accounts.push(account);
-      return;
-    }
-    const arn = principalArn(principal);
-    if (arn === undefined) {
-      throw new Error(
-        `${source}: ${principal} has no fixed IAM role or user ARN, so ${this.setting} cannot exempt it from its deny: ` +
-          'give the read to an IAM role or user (for a workload, its execution or task role; import roles with ' +
-          '`Role.fromRoleArn` and the full ARN, path included)',
-      );
-    }
-    const arnAccount = Token.isUnresolved(arn) ? principal.principalAccount : arn.split(':')[4];
-    if (options.thisAccountOnly && arnAccount && Token.compareStrings(arnAccount, stackAccount) === TokenComparison.DIFFERENT) {
-      throw new Error(`${source}: ${arn} is in another account; name principals of this account`);
-    }
-    if (!this.arns.includes(arn)) this.arns.push(arn);
-  }
-
-  /**
-   * Denies `secretsmanager:GetSecretValue` to any principal that matches neither list (the keys of
-   * one condition are ANDed). A request without the keys (anonymous, an AWS service) is denied.
-   * The lists are read at synth, so principals added later count.
-   */
-  denyOthers(sid: string): iam.PolicyStatement {
-    return new iam.PolicyStatement({
-      sid,
-      effect: iam.Effect.DENY,
-      principals: [new iam.StarPrincipal()],
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: ['*'],
-      conditions: {
-        StringNotEquals: {
-          'aws:PrincipalArn': Lazy.list({ produce: () => this.arns }),
-          'aws:PrincipalAccount': Lazy.list({ produce: () => this.accounts }, { omitEmpty: true }),
-        },
-      },
-    });
-  }
-}
-
-/** The account id when `principal` stands for a whole account (`AccountPrincipal`, a root ARN). */
-function wholeAccount(principal: iam.IPrincipal): string | undefined {
-  if (principal instanceof iam.AccountPrincipal) return String(principal.accountId);
-  if (!(principal instanceof iam.ArnPrincipal) || Token.isUnresolved(principal.arn)) return undefined;
-  return /^arn:[\w-]+:iam::(\d{12}):root$/.exec(principal.arn)?.[1];
-}
-
-/** The `aws:PrincipalArn` of `principal`'s requests: a role's or user's ARN; undefined for anything else. */
-function principalArn(principal: iam.IPrincipal): string | undefined {
-  if ('roleArn' in principal && typeof principal.roleArn === 'string') return principal.roleArn;
-  if ('userArn' in principal && typeof principal.userArn === 'string') return principal.userArn;
-  if (!(principal instanceof iam.ArnPrincipal) || principal instanceof iam.AccountPrincipal) return undefined;
-  // An assumed-role session, a root or a federated ARN is never a request's aws:PrincipalArn of a role or user.
-  const roleOrUser = /^arn:[\w-]+:iam::\d{12}:(?:role|user)\//;
-  return Token.isUnresolved(principal.arn) || roleOrUser.test(principal.arn) ? principal.arn : undefined;
-}
-
-/**
- * Adds `statement` to `secret`'s resource policy: to the one CDK keeps for a secret defined in
- * this app, else to a new one, which replaces the secret's policy (a secret has one).
- */
-function addToSecretPolicy(scope: Construct, id: string, secret: secretsmanager.ISecret, statement: iam.PolicyStatement): void {
-  const { statementAdded, policyDependable } = secret.addToResourcePolicy(statement);
-  const policy = statementAdded
-    ? ((policyDependable as Construct).node.defaultChild as secretsmanager.CfnResourcePolicy)
-    : new secretsmanager.CfnResourcePolicy(scope, id, {
-        secretId: secret.secretFullArn ?? secret.secretName,
-        resourcePolicy: new iam.PolicyDocument({ statements: [statement] }),
+    if (retention < logs.RetentionDays.ONE_YEAR) {
+      Validations.of(logGroup).acknowledge({
+        id: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
+        reason: `\`logRetention\` keeps these logs ${retention} days, by choice`,
       });
-  // CloudFormation's default, stated: the deploy fails should the policy ever allow broad access.
-  policy.blockPublicPolicy = true;
-}
-
-/** Fails synth on reader settings that would do nothing, naming the props. */
-function validateReaders(scope: Construct, props: ImsTokenRefresherProps, restrictCredentials: boolean): void {
-  if (props.credentialsReaders?.length && !restrictCredentials) {
-    throw new Error(
-      '`credentialsReaders` needs `restrictCredentialsReaders`: a given credentials secret gets no resource policy without it',
-    );
-  }
-  if (props.tokenReaders?.length && !props.restrictTokenReaders) {
-    throw new Error('`tokenReaders` needs `restrictTokenReaders`: without it, IAM policies alone decide who reads the token');
-  }
-  const secretAccount = props.credentialsSecret?.env.account;
-  const elsewhere = secretAccount && Token.compareStrings(secretAccount, Stack.of(scope).account) === TokenComparison.DIFFERENT;
-  if (restrictCredentials && elsewhere) {
-    throw new Error(
-      '`restrictCredentialsReaders` needs a credentials secret of this account: only its owner can set its resource policy',
-    );
-  }
-}
-
-/** Fails synth on sharing settings that cannot work, naming the props. */
-function validateSharing(scope: Construct, props: ImsTokenRefresherProps): void {
-  if (props.crossAccountReaders?.length && !props.encryptionKey) {
-    throw new Error(
-      '`crossAccountReaders` needs `encryptionKey`: other accounts cannot decrypt a secret encrypted with the AWS managed key',
-    );
-  }
-  const regions = (props.replicaRegions ?? []).map((replica) => replica.region);
-  const twice = regions.find((region, index) => regions.indexOf(region) !== index);
-  if (twice) throw new Error(`\`replicaRegions\` lists ${twice} twice`);
-  if (!props.crossAccountReaders?.length) return;
-  if (regions.length > 0) {
-    Annotations.of(scope).addWarningV2(
-      'ims-token-refresher:crossAccountPrimaryOnly',
-      `\`crossAccountReaders\` can read the token secret in this region only, not its replicas in ${regions.join(', ')}`,
-    );
-  }
-  if (props.encryptionKey && !Resource.isOwnedResource(props.encryptionKey)) {
-    Annotations.of(scope).addWarningV2(
-      'ims-token-refresher:importedKeyPolicy',
-      '`encryptionKey` is imported, so its key policy cannot be changed here: its owner must allow ' +
-        '`crossAccountReaders` kms:Decrypt with the condition kms:ViaService = secretsmanager.<region>.amazonaws.com',
-    );
-  }
-}
-
-/** Fails synth when the settings leave fewer than two refresh chances before the token expires. */
-function validate(scope: Construct, period: Duration, threshold: number, lifetime: Duration, timeout: Duration): void {
-  if (!(threshold > 0 && threshold < 1)) {
-    throw new Error(`\`refreshThreshold\` must be between 0 and 1 (exclusive), got ${threshold}`);
-  }
-  const seconds = period.toSeconds();
-  if (seconds < 60) throw new Error('`schedule` must be at least 1 minute');
-  // A chance is a run that can use its whole retry budget (up to the function timeout) before expiry.
-  const window = lifetime.toSeconds() * threshold - timeout.toSeconds();
-  const chances = Math.floor(window / seconds);
-  if (chances < 2) {
-    throw new Error(
-      `\`schedule\` (${period.toHumanString()}) leaves fewer than two full refresh chances, each with its ` +
-        `${timeout.toHumanString()} retry budget, in the last \`refreshThreshold\` (${threshold}) of a ` +
-        `${lifetime.toHumanString()} token; shorten \`schedule\` or raise \`refreshThreshold\``,
-    );
-  }
-  if (chances < 4) {
-    Annotations.of(scope).addWarningV2(
-      'ims-token-refresher:fewRefreshChances',
-      `only ${chances} refresh chances before expiry; an IMS outage longer than that expires the token`,
-    );
+    }
   }
 }

@@ -7,22 +7,27 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { ACCOUNT_ID } from '../common/rules.js';
+import { METRIC_NAMESPACE } from './alarms.js';
 import { scheduleOf } from './config/load.js';
 import type { TokenConfig } from './config/types.js';
-import { denyGrantsToOthers, ImsTokenRefresher, METRIC_NAMESPACE } from './ims-token-refresher.js';
+import { ImsTokenRefresher } from './ims-token-refresher.js';
+import { denyGrantsToOthers } from './least-access.js';
 
 /** CloudFormation's per-stack quotas. */
 const MAX_RESOURCES = 500;
 const MAX_OUTPUTS = 200;
 
+/** Props of `ImsTokenStack`: the stack's own, and its tokens. */
 export interface ImsTokenStackProps extends StackProps {
-  /** The tokens this stack keeps fresh. */
-  readonly tokens: readonly TokenConfig[];
+  /** The tokens this stack keeps fresh, as the configuration file describes them (checked by `parseAppConfig`). */
+  readonly tokens: TokenConfig[];
 }
 
 /** One `ImsTokenRefresher` per configured token, with outputs a person or script can use. */
 export class ImsTokenStack extends Stack {
-  readonly refreshers: readonly ImsTokenRefresher[];
+  /** The stack's refreshers, one per token, in the order of `tokens`; each one's construct id is its token's name. */
+  readonly refreshers: ImsTokenRefresher[];
 
   /** The topics this stack created for `alarmEmail` addresses, one per address. */
   private readonly emailTopics = new Map<string, sns.Topic>();
@@ -44,7 +49,7 @@ export class ImsTokenStack extends Stack {
         tokenSecretName: token.tokenSecretName,
         encryptionKey: encryptionKey(this, token),
         crossAccountReaders: token.crossAccountReaders?.map((reader) =>
-          /^\d{12}$/.test(reader) ? new iam.AccountPrincipal(reader) : new iam.ArnPrincipal(reader),
+          ACCOUNT_ID.test(reader) ? new iam.AccountPrincipal(reader) : new iam.ArnPrincipal(reader),
         ),
         replicaRegions: token.replicaRegions?.map((region) => ({ region })),
         restrictCredentialsReaders: token.restrictCredentialsReaders,
@@ -81,7 +86,7 @@ export class ImsTokenStack extends Stack {
    * refreshers' metrics in this account and region, so tokens of other stacks show too), and the
    * state of the `refreshers`' alarms, found by name (no cross-stack reference).
    */
-  addDashboard(refreshers: readonly ImsTokenRefresher[]): cloudwatch.Dashboard {
+  addDashboard(refreshers: ImsTokenRefresher[]): cloudwatch.Dashboard {
     const search = (metricName: string, divisor: number, label: string) =>
       new cloudwatch.MathExpression({
         expression: `SEARCH('{${METRIC_NAMESPACE},service} MetricName="${metricName}"', 'Minimum', 3600) / ${divisor}`,
@@ -90,7 +95,12 @@ export class ImsTokenStack extends Stack {
         period: Duration.hours(1),
       });
     const alarms = refreshers
-      .flatMap((refresher) => [refresher.permanentFailureAlarm, refresher.expiringAlarm, refresher.notRunningAlarm, refresher.credentialsExpiringAlarm])
+      .flatMap((refresher) => [
+        refresher.permanentFailureAlarm,
+        refresher.expiringAlarm,
+        refresher.notRunningAlarm,
+        refresher.credentialsExpiringAlarm,
+      ])
       .map((alarm, index) => cloudwatch.Alarm.fromAlarmName(this, `Dashboard.Alarm${index}`, alarmName(alarm)));
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-ims-tokens` });
     dashboard.addWidgets(

@@ -3,7 +3,9 @@
  * CDK app deploys, and the configuration file's types. The token reader is the separate entry
  * `ims-token-refresher/reader`, which needs no CDK.
  */
-export { ImsTokenRefresher, METRIC_NAMESPACE, type ImsTokenRefresherProps } from './ims-token-refresher.js';
+export { METRIC_NAMESPACE } from './alarms.js';
+export { ImsTokenRefresherError } from './errors.js';
+export { ImsTokenRefresher, type ImsTokenRefresherProps } from './ims-token-refresher.js';
 export { ImsTokenStack, type ImsTokenStackProps } from './ims-token-stack.js';
 export { ConfigError, configJsonSchema, parseAppConfig } from './config/load.js';
 export type { AppConfig, TokenConfig } from './config/types.js';

@@ -173,8 +173,8 @@ describe('ImsTokenRefresher', () => {
   });
 
   it.each([
-    [{ refreshThreshold: 0 }, /`refreshThreshold` must be between 0 and 1/],
-    [{ refreshThreshold: 1 }, /`refreshThreshold` must be between 0 and 1/],
+    [{ refreshThreshold: 0 }, /`refreshThreshold` must be a number between 0 and 1 \(exclusive\), got 0/],
+    [{ refreshThreshold: 1 }, /`refreshThreshold` must be a number between 0 and 1 \(exclusive\), got 1/],
     [{ schedule: Duration.seconds(30) }, /`schedule` must be at least 1 minute/],
     [{ schedule: Duration.hours(7) }, /`schedule` \(7 hours\) leaves fewer than two full refresh chances.*`refreshThreshold` \(0.5\)/],
     [{ refreshThreshold: 0.05 }, /leaves fewer than two full refresh chances/],

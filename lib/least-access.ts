@@ -1,0 +1,256 @@
+/**
+ * Least access for the refresher's secrets and keys: the resource-policy deny that keeps all but
+ * named readers out (`restrictCredentialsReaders`, `restrictTokenReaders`), the principal rules it
+ * depends on, and the KMS grants that go through Secrets Manager only.
+ */
+import { ArnFormat, Fn, Lazy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { ACCOUNT_ID } from '../common/rules.js';
+import { ImsTokenRefresherError } from './errors.js';
+
+/**
+ * Who may still read a secret whose resource policy denies `secretsmanager:GetSecretValue` to
+ * everyone else: IAM roles and users by `aws:PrincipalArn` (a role's sessions carry the role's
+ * ARN, path included), and other accounts by `aws:PrincipalAccount`.
+ */
+export class Readers {
+  private readonly arns: string[] = [];
+  private readonly accounts: string[] = [];
+
+  /** `setting` is the prop that asked for the restriction (e.g. `restrictTokenReaders`), named in errors. */
+  constructor(
+    private readonly scope: Construct,
+    private readonly setting: string,
+  ) {}
+
+  /** Exempts the refresher's own role, whose ARN is always fixed. */
+  addRefresher(role: iam.IRole): void {
+    if (!this.arns.includes(role.roleArn)) this.arns.push(role.roleArn);
+  }
+
+  /**
+   * Exempts `principal`, or throws an `ImsTokenRefresherError` naming `source` (the prop or method
+   * that gave it) when the policy cannot name it.
+   */
+  add(principal: iam.IPrincipal, source: string, options: { thisAccountOnly?: boolean } = {}): void {
+    const refuse = (why: string) =>
+      new ImsTokenRefresherError(`\`${source}\`: ${principal} ${why}`, this.scope, source);
+    const setting = `\`${this.setting}\``;
+    const stackAccount = Stack.of(this.scope).account;
+    const account = wholeAccount(principal);
+    if (account !== undefined) {
+      if (options.thisAccountOnly) throw refuse('is a whole account; name IAM roles or users');
+      // An account id cannot be told from an environment-agnostic stack's account: only a match is refused.
+      const comparison = Token.compareStrings(account, stackAccount);
+      const same = comparison === TokenComparison.SAME || comparison === TokenComparison.BOTH_UNRESOLVED;
+      if (same || principal instanceof iam.AccountRootPrincipal) {
+        throw refuse(`is this whole account, which would undo ${setting}; name IAM roles or users`);
+      }
+      if (!this.accounts.includes(account)) this.accounts.push(account);
+      return;
+    }
+    const arn = principalArn(principal);
+    if (arn === undefined) {
+      throw refuse(
+        `has no fixed IAM role or user ARN, so ${setting} cannot exempt it from its deny: ` +
+          'give the read to an IAM role or user (for a workload, its execution or task role; import roles with ' +
+          '`Role.fromRoleArn` and the full ARN, path included)',
+      );
+    }
+    const arnAccount = Token.isUnresolved(arn) ? principal.principalAccount : arn.split(':')[4];
+    const otherAccount = arnAccount && Token.compareStrings(arnAccount, stackAccount) === TokenComparison.DIFFERENT;
+    if (options.thisAccountOnly && otherAccount) {
+      throw new ImsTokenRefresherError(
+        `\`${source}\`: ${arn} is in another account; name principals of this account`,
+        this.scope,
+        source,
+      );
+    }
+    if (!this.arns.includes(arn)) this.arns.push(arn);
+  }
+
+  /**
+   * Denies `secretsmanager:GetSecretValue` to any principal that matches neither list (the keys of
+   * one condition are ANDed). A request without the keys (anonymous, an AWS service) is denied.
+   * The lists are read at synth, so principals added later count.
+   */
+  denyOthers(sid: string): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid,
+      effect: iam.Effect.DENY,
+      principals: [new iam.StarPrincipal()],
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: ['*'],
+      conditions: {
+        StringNotEquals: {
+          'aws:PrincipalArn': Lazy.list({ produce: () => this.arns }),
+          'aws:PrincipalAccount': Lazy.list({ produce: () => this.accounts }, { omitEmpty: true }),
+        },
+      },
+    });
+  }
+}
+
+/**
+ * Denies reading the credentials secret to all but the refresher's `role` and `credentialsReaders`
+ * (principals of this account): what `restrictCredentialsReaders` does.
+ */
+export function restrictCredentialsReaders(
+  scope: Construct,
+  secret: secretsmanager.ISecret,
+  role: iam.IRole,
+  credentialsReaders: iam.IPrincipal[],
+): void {
+  const readers = new Readers(scope, 'restrictCredentialsReaders');
+  readers.addRefresher(role);
+  for (const reader of credentialsReaders) readers.add(reader, 'credentialsReaders', { thisAccountOnly: true });
+  addToSecretPolicy(scope, 'CredentialsPolicy', secret, readers.denyOthers('OnlyRefresherAndCredentialsReaders'));
+}
+
+/**
+ * Denies reading the token secret to all but the refresher's `role`, `tokenReaders`,
+ * `crossAccountReaders` and, later, whoever the construct's `grantRead` adds to the returned
+ * readers: what `restrictTokenReaders` does.
+ */
+export function restrictTokenReaders(
+  scope: Construct,
+  secret: secretsmanager.ISecret,
+  role: iam.IRole,
+  options: { tokenReaders: iam.IPrincipal[]; crossAccountReaders: iam.IPrincipal[] },
+): Readers {
+  const readers = new Readers(scope, 'restrictTokenReaders');
+  readers.addRefresher(role);
+  for (const reader of options.tokenReaders) readers.add(reader, 'tokenReaders', { thisAccountOnly: true });
+  for (const reader of options.crossAccountReaders) readers.add(reader, 'crossAccountReaders');
+  // Lazy lists: principals given grantRead after the constructor count too.
+  addToSecretPolicy(scope, 'TokenPolicy', secret, readers.denyOthers('OnlyGrantedTokenReaders'));
+  return readers;
+}
+
+/**
+ * Adds the key policy statement Control Tower's CT.KMS.PR.3 asks for: only AWS services (Secrets
+ * Manager, SNS) may create grants on `key`, never a principal directly.
+ */
+export function denyGrantsToOthers(key: kms.Key): void {
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'GrantsOnlyForAwsServices',
+      effect: iam.Effect.DENY,
+      principals: [new iam.StarPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }),
+  );
+}
+
+/**
+ * Lets the refresher's `role` write new token versions: `PutSecretValue` on the token secret only
+ * (the built-in `grantWrite` would add `secretsmanager:UpdateSecret`, which can change the
+ * description and the KMS key: too broad), and the key use that needs, through Secrets Manager.
+ */
+export function grantTokenWrite(
+  role: iam.IRole,
+  tokenSecret: secretsmanager.ISecret,
+  encryptionKey: kms.IKey | undefined,
+  replicas: secretsmanager.ReplicaRegion[],
+): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [tokenSecret.secretArn] }),
+  );
+  // PutSecretValue with a customer-managed key needs GenerateDataKey (Decrypt came with grantRead);
+  // propagating the version to a replica with its own key needs GenerateDataKey and Encrypt there.
+  encryptionKey?.grant(viaSecretsManager(Stack.of(tokenSecret).region, role), 'kms:GenerateDataKey');
+  for (const replica of replicas) replicaKeyGrant(replica, role, 'kms:GenerateDataKey', 'kms:Encrypt');
+}
+
+/**
+ * Lets `grantee` read the replicas of `tokenSecret` and decrypt them with their own keys: IAM
+ * statements on the replicas' ARNs, added to `grant`.
+ */
+export function grantReplicaReads(
+  grant: iam.Grant,
+  grantee: iam.IGrantable,
+  tokenSecret: secretsmanager.ISecret,
+  replicas: secretsmanager.ReplicaRegion[],
+): iam.Grant {
+  if (replicas.length === 0) return grant;
+  const stack = Stack.of(tokenSecret);
+  // A replica's ARN is the primary's with its region: same account, name and suffix.
+  const nameWithSuffix = Fn.select(6, Fn.split(':', tokenSecret.secretArn));
+  const replicaArns = replicas.map((replica) =>
+    stack.formatArn({
+      service: 'secretsmanager',
+      region: replica.region,
+      resource: 'secret',
+      resourceName: nameWithSuffix,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
+  );
+  for (const replica of replicas) replicaKeyGrant(replica, grantee, 'kms:Decrypt');
+  const actions = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
+  return grant.combine(iam.Grant.addToPrincipal({ grantee, actions, resourceArns: replicaArns }));
+}
+
+/** `principal`, when it acts through Secrets Manager in `region` (the `kms:ViaService` condition). */
+function viaSecretsManager(region: string, principal: iam.IPrincipal): kms.ViaServicePrincipal {
+  return new kms.ViaServicePrincipal(`secretsmanager.${region}.amazonaws.com`, principal);
+}
+
+/**
+ * Lets `grantee` use a replica's own key through Secrets Manager in the replica's region. The key
+ * lives in another region, so it is imported and its policy cannot change here: the grant goes
+ * to the grantee's IAM policy (a default key policy defers to IAM).
+ */
+function replicaKeyGrant(replica: secretsmanager.ReplicaRegion, grantee: iam.IGrantable, ...actions: string[]): void {
+  if (!replica.encryptionKey) return;
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions,
+    resourceArns: [replica.encryptionKey.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${replica.region}.amazonaws.com` } },
+  });
+}
+
+/** The account id when `principal` stands for a whole account (`AccountPrincipal`, a root ARN). */
+function wholeAccount(principal: iam.IPrincipal): string | undefined {
+  if (principal instanceof iam.AccountPrincipal) return String(principal.accountId);
+  if (!(principal instanceof iam.ArnPrincipal) || Token.isUnresolved(principal.arn)) return undefined;
+  const account = /^arn:[\w-]+:iam::([^:]*):root$/.exec(principal.arn)?.[1];
+  return account !== undefined && ACCOUNT_ID.test(account) ? account : undefined;
+}
+
+/** The `aws:PrincipalArn` of `principal`'s requests: a role's or user's ARN; undefined for anything else. */
+function principalArn(principal: iam.IPrincipal): string | undefined {
+  if ('roleArn' in principal && typeof principal.roleArn === 'string') return principal.roleArn;
+  if ('userArn' in principal && typeof principal.userArn === 'string') return principal.userArn;
+  if (!(principal instanceof iam.ArnPrincipal) || principal instanceof iam.AccountPrincipal) return undefined;
+  if (Token.isUnresolved(principal.arn)) return principal.arn;
+  // An assumed-role session, a root or a federated ARN is never a request's aws:PrincipalArn of a role or user.
+  const account = /^arn:[\w-]+:iam::([^:]*):(?:role|user)\//.exec(principal.arn)?.[1];
+  return account !== undefined && ACCOUNT_ID.test(account) ? principal.arn : undefined;
+}
+
+/**
+ * Adds `statement` to `secret`'s resource policy: to the one CDK keeps for a secret defined in
+ * this app, else to a new one, which replaces the secret's policy (a secret has one).
+ */
+function addToSecretPolicy(
+  scope: Construct,
+  id: string,
+  secret: secretsmanager.ISecret,
+  statement: iam.PolicyStatement,
+): void {
+  const { statementAdded, policyDependable } = secret.addToResourcePolicy(statement);
+  const policy = statementAdded
+    ? ((policyDependable as Construct).node.defaultChild as secretsmanager.CfnResourcePolicy)
+    : new secretsmanager.CfnResourcePolicy(scope, id, {
+        secretId: secret.secretFullArn ?? secret.secretName,
+        resourcePolicy: new iam.PolicyDocument({ statements: [statement] }),
+      });
+  // CloudFormation's default, stated: the deploy fails should the policy ever allow broad access.
+  policy.blockPublicPolicy = true;
+}
