@@ -7,9 +7,13 @@ import { ConfigurationError } from './errors.js';
 /** Default share of the token's life left at which it is renewed: after half its life. */
 export const DEFAULT_REFRESH_THRESHOLD = 0.5;
 
-/** Why `value` cannot be a refresh threshold (strictly between 0 and 1), or `undefined`. */
+/** The refresh threshold's bounds, both exclusive. */
+export const REFRESH_THRESHOLD_BOUNDS = { low: 0, high: 1 } as const;
+
+/** Why `value` cannot be a refresh threshold (strictly between the bounds), or `undefined`. */
 export function refreshThresholdProblem(value: number): string | undefined {
-  return value > 0 && value < 1 ? undefined : 'must be a number between 0 and 1 (exclusive)';
+  const { low, high } = REFRESH_THRESHOLD_BOUNDS;
+  return value > low && value < high ? undefined : `must be a number between ${low} and ${high} (exclusive)`;
 }
 
 /**

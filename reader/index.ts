@@ -1,7 +1,16 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, TokenContractError, TokenExpiredError } from '../common/errors.js';
 import { SecretsManagerStore, secretsManagerClient } from '../common/secrets-manager-store.js';
-import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from '../common/token.js';
+import { checkTokenClock, expiresAtMs, parseTokenRecord, type CredentialsType, type TokenRecord } from '../common/token.js';
+
+/**
+ * The token reader (`import … from 'ims-token-refresher/reader'`): reads the token secret the
+ * refresher writes, checks it against the token contract and caches it until shortly before it
+ * expires. Needs the AWS SDK's Secrets Manager client, not the CDK.
+ *
+ * @module
+ */
+export type { CredentialsType, TokenRecord };
 
 /**
  * A token is handed out only while it has at least this long left (5 minutes), so that a request
@@ -10,6 +19,7 @@ import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from
  */
 export const DEFAULT_MIN_VALIDITY_MS = 5 * 60_000;
 
+/** How a reader finds and trusts the token secret. */
 export interface TokenReaderOptions {
   /** Name or ARN of the token secret. */
   readonly secretId: string;
@@ -80,6 +90,7 @@ export function createTokenReader(options: TokenReaderOptions): TokenReader {
   return reader;
 }
 
+/** `getAccessToken`'s options: a reader's, and whether to read the secret again now. */
 export interface GetAccessTokenOptions extends TokenReaderOptions {
   /** Read the secret again now (after a 401 from Adobe) instead of using the cached token. @default false */
   readonly forceFetch?: boolean;

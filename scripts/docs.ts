@@ -1,8 +1,8 @@
 /**
  * `npm run docs`: regenerates `docs/reference/` from the code, from scratch.
- * - `construct.md` and `reader.md`: the package's two entry points (`lib/index.ts`,
+ * - `docs/reference/construct.md` and `docs/reference/reader.md`: the package's two entry points (`lib/index.ts`,
  *   `reader/index.ts`) and their JSDoc, by TypeDoc with typedoc-plugin-markdown;
- * - `cli.md`: the `ims-token` command's own `--help` text;
+ * - `docs/reference/cli.md`: the `ims-token` command's own `--help` text;
  * - `README.md`: the index of the three.
  * The output is deterministic (no timestamps, no source links, TypeDoc's stable ordering), so
  * test/docs/reference.test.ts can regenerate it and compare it with the committed files.

@@ -6,6 +6,7 @@ import {
   CREDENTIALS_EXPIRY_WARNING_DAYS,
   DEFAULT_REFRESH_THRESHOLD,
   parseImsBaseUrl,
+  REFRESH_THRESHOLD_BOUNDS,
   refreshThresholdProblem,
 } from '../../common/rules.js';
 import {
@@ -36,12 +37,6 @@ const NAME = /[A-Za-z][A-Za-z0-9-]{0,39}/;
 const SECRET_CHAR = /[A-Za-z0-9/_+=.@-]/;
 const SECRET_NAME = new RegExp(`${SECRET_CHAR.source}{1,512}`);
 const SECRET_NAME_MESSAGE = 'must be a secret name: up to 512 of A-Z a-z 0-9 /_+=.@-';
-
-/**
- * The refresh threshold's bounds, for the schema and the description; `refreshThresholdProblem`
- * (common/rules.ts) decides and words the check, and a test keeps the two in step.
- */
-export const REFRESH_THRESHOLD_BOUNDS = { low: 0, high: 1 } as const;
 
 /** An IAM role or user ARN, as a request's `aws:PrincipalArn` carries it (with the path). */
 const ROLE_OR_USER_ARN = arn({

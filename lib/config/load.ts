@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { Duration } from 'aws-cdk-lib';
 import { APP_RULE, SHARED_FIELDS, TOKEN_FIELDS } from './fields.js';
-import type { Field, JsonSchema, Problem } from './rules.js';
-import type { AppConfig, SharedConfig, TokenConfig } from './types.js';
+import type { Field, Problem } from './rules.js';
+import type { AppConfig, JsonSchema, SharedConfig, TokenConfig } from './types.js';
 
 /** What names the configuration in messages when it comes from cdk.json rather than a file. */
 export const CONTEXT_SOURCE = 'cdk.json context "imsTokenRefresher"';
@@ -19,6 +19,7 @@ export const CONTEXT_SOURCE = 'cdk.json context "imsTokenRefresher"';
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 
+  /** @param problems one line per problem, as printed. */
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
   }

@@ -4,9 +4,7 @@
  * the file and their rules are in `fields.ts`.
  */
 import { ACCOUNT_ID } from '../../common/rules.js';
-
-/** A JSON Schema (draft-07) fragment. */
-export type JsonSchema = { readonly [keyword: string]: unknown };
+import type { JsonSchema } from './types.js';
 
 /** One problem: `at` is the path below the value checked (`.key`, `[2]`), `message` what was expected. */
 export interface Problem {

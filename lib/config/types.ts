@@ -22,9 +22,13 @@ export interface TokenConfig extends SharedConfig {
   readonly name: string;
   /** `"create"` for a new credentials secret, or the name or complete ARN of an existing one. */
   readonly credentialsSecret: string;
+  /** Minutes between runs of the function (default 60). */
   readonly scheduleMinutes?: number;
+  /** Renew when this share of the token's life or less is left, between 0 and 1 (default 0.5). */
   readonly refreshThreshold?: number;
+  /** Send IMS requests to this https URL (a proxy) instead of the credentials' `imsEndpoint`. */
   readonly imsBaseUrl?: string;
+  /** `"jwt"` or `"oauth"`: pin the credentials kind instead of detecting it at each run. */
   readonly credentialsType?: 'jwt' | 'oauth';
   /** The `name` or `id` of one OAuth Server-to-Server credential in a Developer Console project download. */
   readonly credentialName?: string;
@@ -33,6 +37,7 @@ export interface TokenConfig extends SharedConfig {
    * (range and default: `CREDENTIALS_EXPIRY_WARNING_DAYS` in common/rules.ts).
    */
   readonly credentialsExpiryWarning?: number;
+  /** The token secret's name (default: one CloudFormation generates). */
   readonly tokenSecretName?: string;
   /** `"create"` for a new customer-managed KMS key, or the ARN of an existing one. */
   readonly encryptionKey?: string;
@@ -61,9 +66,13 @@ export interface TokenConfig extends SharedConfig {
   readonly stack?: string;
 }
 
+/** A whole configuration file (or cdk.json context), validated and with defaults applied. */
 export interface AppConfig extends SharedConfig {
   /** Each token with the app's shared keys applied (a token's own alarm key replaces both of the app's). */
   readonly tokens: TokenConfig[];
   /** One CloudWatch dashboard for all tokens, in the first stack (default true). */
   readonly dashboard: boolean;
 }
+
+/** A JSON Schema (draft-07) fragment. */
+export type JsonSchema = { readonly [keyword: string]: unknown };

@@ -25,8 +25,8 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
     const app = new App({ context });
     const alike = Array.from({ length: 4 }, (_, i) => ({ name: `aem-${i}` }));
     const stacks = [
-      new ImsTokenStack(app, 'One', { tokens: [...parseAppConfig({ tokens: [...alike, { name: 'aem-short', logRetentionDays: 30, reservedConcurrency: false }] }).tokens] }),
-      new ImsTokenStack(app, 'Two', { tokens: [...parseAppConfig({ tokens: alike }).tokens] }),
+      new ImsTokenStack(app, 'One', { tokens: parseAppConfig({ tokens: [...alike, { name: 'aem-short', logRetentionDays: 30, reservedConcurrency: false }] }).tokens }),
+      new ImsTokenStack(app, 'Two', { tokens: parseAppConfig({ tokens: alike }).tokens }),
     ];
     // Findings nobody acknowledges: an alarm without actions, a queue without a redrive-allow policy.
     new cloudwatch.Alarm(stacks[1]!, 'Silent', { metric: stacks[1]!.refreshers[0]!.metric('TokenSecondsToExpiry', 'Minimum'), threshold: 1, evaluationPeriods: 1 });
@@ -47,7 +47,7 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
   it('still fails a resource whose alike twin is acknowledged', () => {
     const app = new App({ context });
     Validations.of(app).addPlugins(new GuardRules());
-    const stack = new ImsTokenStack(app, 'Tokens', { tokens: [...parseAppConfig({ alarmTopicArn: 'arn:aws:sns:us-east-1:111111111111:on-call', tokens: [{ name: 'aem-prod' }] }).tokens] });
+    const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ alarmTopicArn: 'arn:aws:sns:us-east-1:111111111111:on-call', tokens: [{ name: 'aem-prod' }] }).tokens });
     const metric = stack.refreshers[0]!.metric('TokenSecondsToExpiry', 'Minimum');
     const [first] = ['SilentOne', 'SilentTwo'].map((id) => new cloudwatch.Alarm(stack, id, { metric, threshold: 1, evaluationPeriods: 1 }));
     Validations.of(first!).acknowledge({ id: 'cdk-validator-cfnguard::cloudwatch_alarm_action_check', reason: 'test' });

@@ -16,7 +16,7 @@ const entries = [
 
 function synth(tokens: unknown[]) {
   const app = new App();
-  const stack = new ImsTokenStack(app, 'Tokens', { tokens: [...parseAppConfig({ tokens }).tokens] });
+  const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens }).tokens });
   return Template.fromStack(stack);
 }
 
@@ -218,7 +218,7 @@ describe('ImsTokenStack', () => {
 
   it('fails synth when a stack would exceed CloudFormation quotas, saying how many tokens fit', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    new ImsTokenStack(app, 'Tokens', { tokens: [...parseAppConfig({ tokens: manyTokens(30) }).tokens] });
+    new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens: manyTokens(30) }).tokens });
     expect(() => app.synth()).toThrow(
       /stack "Tokens" has 30 tokens: \d+ resources and 90 outputs, over CloudFormation's 500 and 200; give some tokens another "stack" \(about 2\d fit in one\)/,
     );

@@ -16,7 +16,7 @@ function appWithChecks() {
 }
 
 function stackOf(app: App, config: AppConfig) {
-  const stack = new ImsTokenStack(app, 'Tokens', { tokens: [...config.tokens] });
+  const stack = new ImsTokenStack(app, 'Tokens', { tokens: config.tokens });
   if (config.dashboard) stack.addDashboard(stack.refreshers);
   return stack;
 }
