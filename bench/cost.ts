@@ -80,14 +80,14 @@ const RATE_HOURS: Record<string, number> = { minute: 1 / 60, minutes: 1 / 60, ho
 
 function schedulePeriodHours(expression: string): number {
   const match = /^rate\((\d+) (\w+)\)$/.exec(expression);
-  if (!match || !RATE_HOURS[match[2]!]) throw new Error(`cannot price the schedule ${expression}`);
-  return Number(match[1]) * RATE_HOURS[match[2]!]!;
+  if (!match || !RATE_HOURS[match[2]]) throw new Error(`cannot price the schedule ${expression}`);
+  return Number(match[1]) * RATE_HOURS[match[2]];
 }
 
 function single<T>(values: readonly T[], what: string): T {
   const distinct = [...new Set(values.map((value) => JSON.stringify(value)))];
   if (distinct.length !== 1) throw new Error(`expected one ${what} across the refreshers, found ${distinct.join(', ') || 'none'}`);
-  return values[0]!;
+  return values[0];
 }
 
 /** Counts what is billed in the templates of one app (every stack of one `cdk synth`). */
@@ -283,4 +283,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]!).href) process.exitCode = await main();
+if (import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await main();

@@ -33,7 +33,7 @@ function sizes(dir: string) {
 
 function stats(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
+  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted.at(-1)! };
 }
 
 function expectOutcome(run: Run, outcome: string, who: string): Run {
@@ -109,7 +109,7 @@ function synthSeconds(work: string, counts: number[], runs: number): Record<numb
     for (const count of counts) {
       const started = performance.now();
       synthesize(ROOT, ['-c', `config=${join(work, `tokens-${count}.json`)}`, '-o', join(work, `out-${count}`)]);
-      times[count]!.push((performance.now() - started) / 1000);
+      times[count].push((performance.now() - started) / 1000);
     }
   }
   return times;
@@ -136,8 +136,8 @@ async function main(): Promise<void> {
     const s = (who: 'refresher' | 'baseline', key: keyof Invocation['measured']) => stats(runs.measured[who].map((m) => m[key]));
     const reader = await readerCalls();
     const synth = synthSeconds(work, [10, 100], 3);
-    const synth10 = stats(synth[10]!);
-    const synth100 = stats(synth[100]!);
+    const synth10 = stats(synth[10]);
+    const synth100 = stats(synth[100]);
 
     const peakRss = Math.max(...runs.measured.refresher.map((m) => m.maxRssMb));
     const rows: [string, string, string, string, string][] = [
@@ -165,8 +165,8 @@ async function main(): Promise<void> {
     };
 
     const header: typeof rows[number] = ['measure', 'refresher', 'baseline', 'ratio', 'goal'];
-    const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i]!.length)));
-    const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+    const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i].length)));
+    const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
     console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
     const missed = Object.entries(goals).filter(([, met]) => !met).map(([goal]) => goal);
     console.log(`\ngoals: ${missed.length === 0 ? 'all met' : `missed: ${missed.join(', ')}`}`);

@@ -30,7 +30,7 @@ function main(): number {
         }),
     );
     // One dashboard for the whole app, in its first stack.
-    if (config.dashboard) stacks[0]!.addDashboard(stacks.flatMap((stack) => stack.refreshers));
+    if (config.dashboard) stacks[0].addDashboard(stacks.flatMap((stack) => stack.refreshers));
     app.synth();
     return 0;
   } catch (error) {

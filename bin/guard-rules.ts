@@ -74,13 +74,13 @@ export class GuardRules implements IPolicyValidationPluginBeta1 {
     const rules = RULES.filter((rule) => rule.types.size === 0 || [...rule.types].some((type) => types.has(type))).map((rule) => rule.rulePath);
 
     const groups = shapes(templates);
-    const members = new Map(groups.map((group) => [`${group[0]!.templatePath}\0${group[0]!.id}`, group]));
+    const members = new Map(groups.map((group) => [`${group[0].templatePath}\0${group[0].id}`, group]));
     const work = mkdtempSync(path.join(tmpdir(), 'guard-rules-'));
     try {
       // One template per original that holds a representative, with only the representatives.
       const originals = new Map<string, string>();
       const reduced = [...templates].flatMap(([file, template], index) => {
-        const resources = groups.filter((group) => group[0]!.templatePath === file).map((group) => group[0]!.id);
+        const resources = groups.filter((group) => group[0].templatePath === file).map((group) => group[0].id);
         if (resources.length === 0) return [];
         const reducedPath = path.join(work, `${index}.template.json`);
         writeFileSync(reducedPath, JSON.stringify({ ...template, Resources: Object.fromEntries(resources.map((id) => [id, template.Resources[id]])) }));

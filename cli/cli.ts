@@ -137,7 +137,7 @@ async function forceRefresh(functionName: string, region: string | undefined, de
   }
   const payload = parsePayload(out.Payload);
   if (out.FunctionError) {
-    throw new Failure('REFRESH_FAILED', `function "${functionName}" failed: ${payload.errorType}: ${payload.errorMessage}`);
+    throw new Failure('REFRESH_FAILED', `function "${functionName}" failed: ${String(payload.errorType)}: ${String(payload.errorMessage)}`);
   }
   if (!OUTCOMES.has(payload.outcome)) {
     throw new Failure('REFRESH_FAILED', `function "${functionName}" did not return a refresher summary`);
@@ -192,6 +192,7 @@ async function put(args: readonly string[], deps: CliDeps): Promise<number> {
   const refreshed = await forceRefresh(values.function, values.region, deps);
   const used = refreshed.credentialsVersionId;
   if (versionId === undefined || used !== versionId) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the function reports a string; anything else prints as String() does
     const instead = used === undefined ? 'it reported no version' : `it used ${String(used)}`;
     throw new Failure('REFRESH_FAILED', `the refresher did not use the uploaded version ${versionId}: ${instead}; see the function's logs`);
   }

@@ -155,6 +155,8 @@ function parseProject(root: Json, options: ParseOptions): OAuthCredentials {
   if (candidates.length === 0) {
     throw new CredentialsError(`"${field}" holds no credential with "integration_type": "${OAUTH_S2S}"; add OAuth Server-to-Server to the project`);
   }
+  // A label only: a name that is not a string prints as String() does, never as its contents.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   const label = (entry: Json) => JSON.stringify(String(entry.name ?? entry.id ?? '?').slice(0, MAX_NAME_LENGTH));
   const wanted = options.credentialName;
   const chosen = wanted === undefined ? candidates : candidates.filter((entry) => entry.name === wanted || entry.id === wanted);
@@ -166,7 +168,7 @@ function parseProject(root: Json, options: ParseOptions): OAuthCredentials {
         : `"${field}" holds no OAuth Server-to-Server credential named by credentialName (it holds ${names})`,
     );
   }
-  const entry = chosen[0]!;
+  const entry = chosen[0];
   const index = list.indexOf(entry);
   const prefix = `${field}[${index}].${OAUTH_S2S}.`;
   const s2s = entry[OAUTH_S2S];

@@ -73,7 +73,7 @@ export function createHandler(overrides: HandlerOverrides = {}) {
     if (Object.keys(signals.metrics).length > 0) process.stdout.write(`${emfLine(metricsTarget, deps.now(), signals.metrics)}\n`);
     report(result, signals, logger);
     // Lambda's own Errors metric (free) is the permanent-failure alarm: only what a person must fix throws.
-    if (signals.throws) throw result.error;
+    if (signals.throws && result.error) throw result.error;
     return {
       outcome: result.outcome,
       reason: result.reason,

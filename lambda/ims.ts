@@ -120,7 +120,7 @@ async function readAnswer(response: Response): Promise<string | undefined> {
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of response.body ?? []) {
+  for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
     if (size > MAX_ANSWER_BYTES) return undefined; // leaving the loop cancels the stream
     chunks.push(chunk);

@@ -277,7 +277,7 @@ async function exchangeAnySecret(
     run.imsAttempts += 1;
     const requestedAt = run.deps.now();
     try {
-      const token = await exchange(credentials, credentials.clientSecrets[next.secret]!, {
+      const token = await exchange(credentials, credentials.clientSecrets[next.secret], {
         fetch: run.deps.fetch,
         now: requestedAt,
         baseUrl: run.settings.imsBaseUrl,

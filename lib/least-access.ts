@@ -37,6 +37,7 @@ export class Readers {
    */
   add(principal: iam.IPrincipal, source: string, options: { thisAccountOnly?: boolean } = {}): void {
     const refuse = (why: string) =>
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string, @typescript-eslint/restrict-template-expressions -- CDK principals print themselves
       new ImsTokenRefresherError(`\`${source}\`: ${principal} ${why}`, this.scope, source);
     const setting = `\`${this.setting}\``;
     const stackAccount = Stack.of(this.scope).account;

@@ -90,7 +90,7 @@ export async function generateReference(outDir: string, logLevel: LogLevel = Log
   if (names.join() !== Object.keys(MODULES).sort().join()) {
     throw new Error(`TypeDoc's modules are ${JSON.stringify(names)}; update MODULES in scripts/docs.ts`);
   }
-  for (const module of project.children ?? []) module.name = MODULES[module.name]!.file;
+  for (const module of project.children ?? []) module.name = MODULES[module.name].file;
   app.validate(project);
   await app.generateOutputs(project);
   if (app.logger.hasErrors()) throw new Error('TypeDoc reported errors (see above)');

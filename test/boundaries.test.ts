@@ -55,7 +55,7 @@ function resolveRelative(from: string, specifier: string): string | undefined {
 
 function packageNameOf(specifier: string): string {
   const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
 function isBuiltin(specifier: string): boolean {

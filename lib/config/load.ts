@@ -98,9 +98,9 @@ export function loadAppConfig(options: { readonly file?: string | undefined; rea
 
 /** V8's JSON error with a line and column, cut before the excerpt of the text it may quote in double quotes. */
 function syntaxProblem(error: SyntaxError, text: string): string {
-  const message = error.message.split('"')[0]!.replace(/[\s,.]+$/, '');
+  const message = error.message.split('"')[0].replace(/[\s,.]+$/, '');
   const position = /^(.*?) in JSON at position (\d+)/.exec(message);
-  const what = position ? position[1]! : message;
+  const what = position ? position[1] : message;
   const described = what.charAt(0).toLowerCase() + what.slice(1);
   if (!position) return described;
   const before = text.slice(0, Number(position[2])).split('\n');

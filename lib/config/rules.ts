@@ -134,7 +134,7 @@ export function list(item: Rule, expected: string, options: ListOptions = {}): R
       const labels = value.map((entry, index) => `[${options.label?.(entry, index) ?? index}]`);
       return [
         ...value.flatMap((entry, index) => [
-          ...under(labels[index]!, item.check(entry)),
+          ...under(labels[index], item.check(entry)),
           ...(typeof entry === 'string' && value.indexOf(entry) < index
             ? [problem(`"${entry}" is listed twice`, labels[index])]
             : []),
@@ -218,12 +218,12 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      const replace = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, replace);
+      const replace = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, replace);
     }
     previous = current;
   }
-  return previous[b.length]!;
+  return previous[b.length];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,7 +274,7 @@ function diagnoseArn(shape: ArnShape, value: unknown): Problem[] {
   if (parts.length < 6 || parts[0] !== 'arn') return [problem(`${expected}; this is not a complete ARN`)];
   const [, partition, service, region, account, ...rest] = parts as [string, string, string, string, string, ...string[]];
   const resource = rest.join(':');
-  const type = resource.split(/[/:]/)[0]!;
+  const type = resource.split(/[/:]/)[0];
   if (service !== shape.service || !shape.types.includes(type)) {
     return [problem(`${expected}, got ${/^[aeiou]/.test(service) ? 'an' : 'a'} ${service} ${type} ARN`)];
   }

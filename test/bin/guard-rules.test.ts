@@ -29,8 +29,8 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
       new ImsTokenStack(app, 'Two', { tokens: parseAppConfig({ tokens: alike }).tokens }),
     ];
     // Findings nobody acknowledges: an alarm without actions, a queue without a redrive-allow policy.
-    new cloudwatch.Alarm(stacks[1]!, 'Silent', { metric: stacks[1]!.refreshers[0]!.metric('TokenSecondsToExpiry', 'Minimum'), threshold: 1, evaluationPeriods: 1 });
-    new sqs.Queue(stacks[1]!, 'Plain', { enforceSSL: true });
+    new cloudwatch.Alarm(stacks[1], 'Silent', { metric: stacks[1].refreshers[0].metric('TokenSecondsToExpiry', 'Minimum'), threshold: 1, evaluationPeriods: 1 });
+    new sqs.Queue(stacks[1], 'Plain', { enforceSSL: true });
     const assembly = app.synth();
     const validation = { templatePaths: assembly.stacks.map((stack) => stack.templateFullPath) } as IPolicyValidationContextBeta1;
 
@@ -48,9 +48,9 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
     const app = new App({ context });
     Validations.of(app).addPlugins(new GuardRules());
     const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ alarmTopicArn: 'arn:aws:sns:us-east-1:111111111111:on-call', tokens: [{ name: 'aem-prod' }] }).tokens });
-    const metric = stack.refreshers[0]!.metric('TokenSecondsToExpiry', 'Minimum');
+    const metric = stack.refreshers[0].metric('TokenSecondsToExpiry', 'Minimum');
     const [first] = ['SilentOne', 'SilentTwo'].map((id) => new cloudwatch.Alarm(stack, id, { metric, threshold: 1, evaluationPeriods: 1 }));
-    Validations.of(first!).acknowledge({ id: 'cdk-validator-cfnguard::cloudwatch_alarm_action_check', reason: 'test' });
+    Validations.of(first).acknowledge({ id: 'cdk-validator-cfnguard::cloudwatch_alarm_action_check', reason: 'test' });
     let message = '';
     try {
       app.synth();

@@ -122,7 +122,7 @@ describe('ims-token refresh', () => {
     const result = await run(['refresh', '--function', 'aem-prod-refresher']);
 
     expect(result).toEqual({ code: 0, stdout: `${JSON.stringify(summary)}\n`, stderr: '' });
-    const input = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+    const input = lambda.commandCalls(InvokeCommand)[0].args[0].input;
     expect(input).toMatchObject({ FunctionName: 'aem-prod-refresher', InvocationType: 'RequestResponse' });
     expect(JSON.parse(String(input.Payload))).toEqual({ force: true });
   });
@@ -391,10 +391,10 @@ describe('ims-token credentials put', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     const [upload, summary, ...rest] = result.stdout.trimEnd().split('\n');
-    expect(JSON.parse(upload!)).toMatchObject({ uploaded: true, versionId: 'credentials-v2' });
-    expect(JSON.parse(summary!)).toEqual(refreshed('credentials-v2'));
+    expect(JSON.parse(upload)).toMatchObject({ uploaded: true, versionId: 'credentials-v2' });
+    expect(JSON.parse(summary)).toEqual(refreshed('credentials-v2'));
     expect(rest).toEqual([]);
-    const input = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+    const input = lambda.commandCalls(InvokeCommand)[0].args[0].input;
     expect(input).toMatchObject({ FunctionName: 'aem-prod-refresher', InvocationType: 'RequestResponse' });
     expect(JSON.parse(String(input.Payload))).toEqual({ force: true });
   });

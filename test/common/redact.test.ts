@@ -49,7 +49,7 @@ describe('redact', () => {
   it('removes the lines of a remembered private key in any of its line-end forms', async () => {
     const { privateKeyPem } = await generateJwtCredentials({});
     rememberPemLines(privateKeyPem.replace(/\n/g, '\\n')); // as a key pasted through an environment variable arrives
-    const bodyLine = privateKeyPem.split('\n')[3]!;
+    const bodyLine = privateKeyPem.split('\n')[3];
     expect(bodyLine.length).toBeGreaterThan(40);
     expect(redact(`x ${bodyLine} y`)).toBe(`x ${REDACTED} y`);
   });

@@ -86,7 +86,7 @@ describe('SecretsManagerStore', () => {
   it('writes with the ClientRequestToken it is given', async () => {
     sm.on(PutSecretValueCommand).resolves({ VersionId: 'v-2' });
     await expect(store().write('t', 'value', 'a'.repeat(64))).resolves.toEqual({ duplicate: false });
-    expect(sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input).toEqual({
+    expect(sm.commandCalls(PutSecretValueCommand)[0].args[0].input).toEqual({
       SecretId: 't',
       SecretString: 'value',
       ClientRequestToken: 'a'.repeat(64),

@@ -59,7 +59,7 @@ const typesWhere = (keep: (resource: Resources[string]) => boolean) =>
 /** The resource types in the second column of docs/deployer-permissions.md's table. */
 function documentedTypes(): Set<string> {
   const rows = prose(read('docs/deployer-permissions.md')).matchAll(/^\| [^|]+ \| `(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)` \|/gm);
-  return new Set([...rows].map((match) => match[1]!));
+  return new Set([...rows].map((match) => match[1]));
 }
 
 describe('docs/deployer-permissions.md', () => {
@@ -72,7 +72,7 @@ describe('docs/deployer-permissions.md', () => {
 describe('README: Remove', () => {
   it('names every resource type cdk destroy retains, and no other', () => {
     const retained = typesWhere((resource) => resource.DeletionPolicy === 'Retain');
-    const named = new Set([...section(read('README.md'), 'Remove').matchAll(/^\|[^|]+\(`(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)`\)/gm)].map((match) => match[1]!));
+    const named = new Set([...section(read('README.md'), 'Remove').matchAll(/^\|[^|]+\(`(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)`\)/gm)].map((match) => match[1]));
     expect([...named].sort()).toEqual([...retained].sort());
   });
 });

@@ -4,18 +4,18 @@ import { read, section } from './markdown.js';
 /** The codes of `common/errors.ts`: the `ErrorCode` union. */
 function errorCodes(): string[] {
   const union = /export type ErrorCode =([^;]+);/.exec(read('common/errors.ts'))?.[1] ?? '';
-  return [...union.matchAll(/'([A-Z_]+)'/g)].map((match) => match[1]!);
+  return [...union.matchAll(/'([A-Z_]+)'/g)].map((match) => match[1]);
 }
 
 /** The codes only the CLI prints: `new Failure('CODE', …)` and `fail(deps, 'CODE', …)`. */
 function cliCodes(): string[] {
   const source = read('cli/cli.ts');
-  return [...source.matchAll(/(?:new Failure\(|fail\(deps, )'([A-Z_]+)'/g)].map((match) => match[1]!);
+  return [...source.matchAll(/(?:new Failure\(|fail\(deps, )'([A-Z_]+)'/g)].map((match) => match[1]);
 }
 
 /** The first cell of each row of the Troubleshoot table. */
 function documentedCodes(): string[] {
-  return [...section(read('README.md'), 'Troubleshoot').matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]!);
+  return [...section(read('README.md'), 'Troubleshoot').matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
 }
 
 describe('README troubleshooting', () => {

@@ -176,7 +176,7 @@ describe('the synthesized refresher, end to end', () => {
 
     const result = await run();
 
-    const handled = [credentials.integration.clientSecrets[0]!, result.imsRequests[0]!.form.jwt_token!, storedToken().access_token];
+    const handled = [credentials.integration.clientSecrets[0], result.imsRequests[0].form.jwt_token, storedToken().access_token];
     expect(handled.every((secret) => registeredSecrets.has(secret))).toBe(true);
     expect(countSecrets(credentials.json)).toBeGreaterThan(10); // client secret and the private key's lines
     expect(countSecrets(`${result.logs}\n${storedToken().access_token}`)).toBe(1);

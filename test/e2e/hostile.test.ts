@@ -47,7 +47,7 @@ async function run(event: unknown = {}, options: RunOptions = {}): Promise<Check
   expect(countSecrets(JSON.stringify(result.error ?? null)), 'secrets in the error').toBe(0);
   const outcomes = logRecords(result.logs).filter((record) => OUTCOME_MESSAGES.includes(String(record.message)));
   expect(outcomes, 'outcome log lines').toHaveLength(1);
-  return { ...result, outcome: outcomes[0]! };
+  return { ...result, outcome: outcomes[0] };
 }
 
 /**

@@ -159,7 +159,7 @@ describe('two client secrets', () => {
     const credentials = generateOAuthCredentials({ clientSecrets: 2 });
     const [first, second] = credentials.integration.clientSecrets;
     await start(credentials);
-    local.peer.register({ ...credentials.integration, clientSecrets: [second!] }); // the first one deleted in the console
+    local.peer.register({ ...credentials.integration, clientSecrets: [second] }); // the first one deleted in the console
 
     const result = await run();
 

@@ -159,15 +159,15 @@ describe('createHandler', () => {
 
   it('logs nothing secret: no private key, client secret, JWT or access token', async () => {
     const { handler, fetch } = setup();
-    registerSecret(credentials.integration.clientSecrets[0]!, credentials.privateKeyPem.split('\n')[1]);
+    registerSecret(credentials.integration.clientSecrets[0], credentials.privateKeyPem.split('\n')[1]);
     const mark = capturedOutput().length;
     await handler({ force: true }, context);
     const output = capturedOutput().slice(mark);
     expect(output).toContain('token refreshed'); // the capture works
     for (const secret of [
-      credentials.integration.clientSecrets[0]!,
-      credentials.privateKeyPem.split('\n')[1]!,
-      fetch.requests[0]!.form.get('jwt_token')!,
+      credentials.integration.clientSecrets[0],
+      credentials.privateKeyPem.split('\n')[1],
+      fetch.requests[0].form.get('jwt_token')!,
       'app-test-access-token-1',
     ]) {
       expect(output).not.toContain(secret);
@@ -192,7 +192,7 @@ describe('createHandler', () => {
     const error = (await handler({}, context).catch((thrown: Error) => thrown)) as Error;
     const output = capturedOutput().slice(mark) + JSON.stringify({ ...error, message: error.message, stack: error.stack });
     expect(linesSince(mark).find((line) => line.message === 'refresh failed')).toMatchObject({ imsError: '[redacted]', imsDebugId: '[redacted]' });
-    for (const secret of [credentials.integration.clientSecrets[0]!, fetch.requests[0]!.form.get('jwt_token')!]) {
+    for (const secret of [credentials.integration.clientSecrets[0], fetch.requests[0].form.get('jwt_token')!]) {
       expect(output).not.toContain(secret);
     }
   });

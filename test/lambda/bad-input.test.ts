@@ -80,8 +80,8 @@ const cases: Case[] = [
   { name: 'project credentialName matching none', project: true, settings: { credentialName: 'nope' }, code: 'CREDENTIALS_INVALID', message: /holds no OAuth Server-to-Server credential named by credentialName/, imsCalls: 0 },
   { name: 'project without OAuth credentials', project: true, credentials: (c) => (credentialsOf(c).forEach((entry) => (entry.integration_type = 'service_account_jwt')), c), code: 'CREDENTIALS_INVALID', message: /holds no credential with "integration_type": "oauth_server_to_server"/, imsCalls: 0 },
   { name: 'project credentials not a list', project: true, credentials: (c) => ((c.project.workspace.details.credentials = {}), c), code: 'CREDENTIALS_INVALID', message: /"project.workspace.details.credentials" is missing or not a list/, imsCalls: 0 },
-  { name: 'project client_secrets empty', project: true, credentials: (c) => ((credentialsOf(c)[1]!.integration_type = 'x'), (credentialsOf(c)[0]!.oauth_server_to_server.client_secrets = []), c), code: 'CREDENTIALS_INVALID', message: /"project.workspace.details.credentials\[0\].oauth_server_to_server.client_secrets" is empty/, imsCalls: 0 },
-  { name: 'project client_secrets with a number', project: true, credentials: (c) => ((credentialsOf(c)[1]!.integration_type = 'x'), (credentialsOf(c)[0]!.oauth_server_to_server.client_secrets = [7]), c), code: 'CREDENTIALS_INVALID', message: /client_secrets" is not a list of non-empty strings/, imsCalls: 0 },
+  { name: 'project client_secrets empty', project: true, credentials: (c) => ((credentialsOf(c)[1].integration_type = 'x'), (credentialsOf(c)[0].oauth_server_to_server.client_secrets = []), c), code: 'CREDENTIALS_INVALID', message: /"project.workspace.details.credentials\[0\].oauth_server_to_server.client_secrets" is empty/, imsCalls: 0 },
+  { name: 'project client_secrets with a number', project: true, credentials: (c) => ((credentialsOf(c)[1].integration_type = 'x'), (credentialsOf(c)[0].oauth_server_to_server.client_secrets = [7]), c), code: 'CREDENTIALS_INVALID', message: /client_secrets" is not a list of non-empty strings/, imsCalls: 0 },
   { name: 'OAuth clientSecret and clientSecrets', oauth: true, credentials: (c) => ({ ...c, clientSecrets: [c.clientSecret] }), code: 'CREDENTIALS_INVALID', message: /both "clientSecret" and "clientSecrets"; keep one/, imsCalls: 0 },
   { name: 'OAuth clientSecrets empty', oauth: true, credentials: ({ clientSecret: _secret, ...c }) => ({ ...c, clientSecrets: [] }), code: 'CREDENTIALS_INVALID', message: /"clientSecrets" is empty/, imsCalls: 0 },
   { name: 'OAuth clientSecrets a string', oauth: true, credentials: ({ clientSecret, ...c }) => ({ ...c, clientSecrets: clientSecret }), code: 'CREDENTIALS_INVALID', message: /"clientSecrets" is not a list of non-empty strings/, imsCalls: 0 },
@@ -164,7 +164,7 @@ beforeAll(async () => {
   oauthJson = oauth.json;
   const project = generateOAuthCredentials({ shape: 'project', otherCredentials: 1 });
   projectJson = project.json;
-  secrets = [jwt.integration.clientSecrets[0]!, jwt.privateKeyPem.slice(40, 100), oauth.integration.clientSecrets[0]!, project.integration.clientSecrets[0]!];
+  secrets = [jwt.integration.clientSecrets[0], jwt.privateKeyPem.slice(40, 100), oauth.integration.clientSecrets[0], project.integration.clientSecrets[0]];
 });
 
 describe('bad-input corpus', () => {

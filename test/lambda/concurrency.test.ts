@@ -51,13 +51,13 @@ async function twoRuns(answers: [Answer, Answer], keys: [string, string], option
   const ims = answers.map(heldIms);
   const start = (index: 0 | 1) =>
     runRefresh(settings, { force: options.force?.[index] ?? false, requestKey: keys[index], deadline: clock.now() + 75_000 },
-      fakeDeps(store, ims[index]!.fetch, clock));
+      fakeDeps(store, ims[index].fetch, clock));
   const first = start(0);
   const second = start(1);
   await Promise.all(ims.map((held) => held.arrived)); // both runs have read the token secret and are waiting on IMS
-  ims[0]!.release();
+  ims[0].release();
   const firstResult = await first;
-  ims[1]!.release();
+  ims[1].release();
   const results: [RunResult, RunResult] = [firstResult, await second];
   const current = parseTokenRecord(store.current(settings.tokenSecretId)!.value);
   return { store, results, current, written: store.count('write', settings.tokenSecretId) };

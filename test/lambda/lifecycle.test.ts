@@ -133,8 +133,8 @@ describe('the shapes Adobe downloads', () => {
     const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
 
     expect(result.outcome).toBe('refreshed');
-    expect(fetch.requests[0]!.url).toBe('https://ims-na1.adobelogin.com/ims/token/v3');
-    expect(Object.fromEntries(fetch.requests[0]!.form)).toMatchObject({
+    expect(fetch.requests[0].url).toBe('https://ims-na1.adobelogin.com/ims/token/v3');
+    expect(Object.fromEntries(fetch.requests[0].form)).toMatchObject({
       grant_type: 'client_credentials',
       client_id: project.integration.clientId,
       client_secret: project.integration.clientSecrets[0],

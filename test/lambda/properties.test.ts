@@ -105,7 +105,7 @@ async function runQuietly(options: { credentialsJson: string; answers: Answer[] 
   const fetch = scriptedFetch(...options.answers);
   let output = '';
   const writes = [process.stdout, process.stderr].map((stream) => [stream, stream.write] as const);
-  for (const [stream] of writes) stream.write = ((chunk: unknown) => ((output += String(chunk)), true)) as typeof stream.write;
+  for (const [stream] of writes) stream.write = ((chunk: unknown) => ((output += String(chunk)), true));
   let reported: unknown;
   try {
     const handler = createHandler({
@@ -167,7 +167,7 @@ describe('properties of a run', () => {
         }
         // 2 and 3: every access token IMS sent counts as a secret, valid or not.
         const tokens = answers.flatMap((answer) => (typeof answer.body !== 'string' && typeof answer.body.access_token === 'string' ? [answer.body.access_token] : []));
-        assertQuietAndOneOutcome(run, [jwt.integration.clientSecrets[0]!, ...keyLines, ...tokens]);
+        assertQuietAndOneOutcome(run, [jwt.integration.clientSecrets[0], ...keyLines, ...tokens]);
       }),
       { numRuns: RUNS.answers },
     );
@@ -223,7 +223,7 @@ describe('properties of a run', () => {
           expect(parseTokenRecord(written.value).access_token).toMatch(/^generated-(oauth|jwt)-token$/);
         }
         // 2 and 3: the original secrets and any client secret the mutations put in.
-        const secrets = [jwt.integration.clientSecrets[0]!, oauth.integration.clientSecrets[0]!, ...keyLines];
+        const secrets = [jwt.integration.clientSecrets[0], oauth.integration.clientSecrets[0], ...keyLines];
         for (const { path, value } of mutations) if (path.at(-1) === 'clientSecret' && typeof value === 'string') secrets.push(value.trim());
         assertQuietAndOneOutcome(run, secrets);
       }),

@@ -52,12 +52,12 @@ describe('runRefresh: the JWT flow', () => {
     expect(result).toMatchObject({ outcome: 'refreshed', reason: 'no-token', imsAttempts: 1 });
     expect(fetch.requests).toHaveLength(1);
     const [sent] = fetch.requests;
-    expect(sent!.url).toBe('https://ims-na1.adobelogin.com/ims/exchange/jwt');
-    expect(sent!.form.get('client_id')).toBe(jwt.integration.clientId);
-    expect(sent!.form.get('client_secret')).toBe(jwt.integration.clientSecrets[0]!);
-    expect(sent!.signal).toBeInstanceOf(AbortSignal);
+    expect(sent.url).toBe('https://ims-na1.adobelogin.com/ims/exchange/jwt');
+    expect(sent.form.get('client_id')).toBe(jwt.integration.clientId);
+    expect(sent.form.get('client_secret')).toBe(jwt.integration.clientSecrets[0]);
+    expect(sent.signal).toBeInstanceOf(AbortSignal);
 
-    const token = sent!.form.get('jwt_token')!;
+    const token = sent.form.get('jwt_token')!;
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'RS256', typ: 'JWT' });
     const { payload } = await jwtVerify(token, createPublicKey(jwt.integration.certificatePem), {
       currentDate: new Date(clock.now()),
@@ -90,7 +90,7 @@ describe('runRefresh: the JWT flow', () => {
     const fetch = scriptedFetch(jwtTokenAnswer());
     const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
     expect(result.outcome).toBe('refreshed');
-    const token = fetch.requests[0]!.form.get('jwt_token')!;
+    const token = fetch.requests[0].form.get('jwt_token')!;
     await expect(
       jwtVerify(token, createPublicKey(credentials.integration.certificatePem), { currentDate: new Date(clock.now()) }),
     ).resolves.toBeTruthy();
@@ -100,8 +100,8 @@ describe('runRefresh: the JWT flow', () => {
     const { store, clock } = setup();
     const fetch = scriptedFetch(jwtTokenAnswer());
     await runRefresh({ ...settings, imsBaseUrl: 'http://127.0.0.1:9999/' }, request(clock), fakeDeps(store, fetch, clock));
-    expect(fetch.requests[0]!.url).toBe('http://127.0.0.1:9999/ims/exchange/jwt');
-    const claims = decodeJwt(fetch.requests[0]!.form.get('jwt_token')!);
+    expect(fetch.requests[0].url).toBe('http://127.0.0.1:9999/ims/exchange/jwt');
+    const claims = decodeJwt(fetch.requests[0].form.get('jwt_token')!);
     expect(claims.aud).toBe(`https://ims-na1.adobelogin.com/c/${jwt.integration.clientId}`);
   });
 });
@@ -113,12 +113,12 @@ describe('runRefresh: OAuth Server-to-Server', () => {
     const fetch = scriptedFetch(oauthTokenAnswer('oauth-1', 86_399));
     const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
     expect(result.outcome).toBe('refreshed');
-    const sent = fetch.requests[0]!;
+    const sent = fetch.requests[0];
     expect(sent.url).toBe('https://ims-na1.adobelogin.com/ims/token/v3');
     expect(Object.fromEntries(sent.form)).toEqual({
       grant_type: 'client_credentials',
       client_id: oauth.integration.clientId,
-      client_secret: oauth.integration.clientSecrets[0]!,
+      client_secret: oauth.integration.clientSecrets[0],
       scope: 'openid,AdobeID,read_organizations',
     });
     const stored = parseTokenRecord(store.current(settings.tokenSecretId)!.value);

@@ -408,7 +408,7 @@ describe('loadAppConfig', () => {
   });
 
   it('uses the cdk.json context without a file, naming it in messages', () => {
-    expect(loadAppConfig({ context: { tokens: [{ name: 'from-context' }] } }).tokens[0]!.name).toBe('from-context');
+    expect(loadAppConfig({ context: { tokens: [{ name: 'from-context' }] } }).tokens[0].name).toBe('from-context');
     expect(() => loadAppConfig({ context: undefined })).toThrow(`${CONTEXT_SOURCE}: must be an object with a "tokens" list`);
   });
 
@@ -503,7 +503,7 @@ describe('configJsonSchema', () => {
     // FULL holds every key but alarmEmail, which cannot go with its alarmTopicArn.
     expect(Object.keys(keys).filter((key) => key !== 'alarmEmail')).toEqual(Object.keys(FULL));
     expect(Object.values(keys).every((key) => key.description)).toBe(true);
-    expect(keys.credentialsSecret!.anyOf).toContainEqual({ const: 'create' });
+    expect(keys.credentialsSecret.anyOf).toContainEqual({ const: 'create' });
   });
 });
 
@@ -521,13 +521,13 @@ describe('limits shared with common/rules.ts', () => {
       `tokens.json: tokens["a"].refreshThreshold: ${refreshThresholdProblem(high)!}`,
     ]);
     const range = `between ${low} and ${high} (default ${DEFAULT_REFRESH_THRESHOLD})`;
-    expect(keys.refreshThreshold!.description).toContain(range);
+    expect(keys.refreshThreshold.description).toContain(range);
   });
 
   it('credentialsExpiryWarning: the range and default of CREDENTIALS_EXPIRY_WARNING_DAYS', () => {
     const { min, max, default: days } = CREDENTIALS_EXPIRY_WARNING_DAYS;
     expect(keys.credentialsExpiryWarning).toMatchObject({ minimum: min, maximum: max });
-    expect(keys.credentialsExpiryWarning!.description).toContain(`${min}-${max} (default ${days})`);
+    expect(keys.credentialsExpiryWarning.description).toContain(`${min}-${max} (default ${days})`);
     expect([min, days, max].flatMap((warning) => problemsOf(one({ credentialsExpiryWarning: warning })))).toEqual([]);
   });
 

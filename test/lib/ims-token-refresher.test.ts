@@ -108,9 +108,9 @@ describe('ImsTokenRefresher', () => {
     });
     const [roleId] = Object.keys(roles);
     expect(Object.keys(roles)).toHaveLength(1);
-    expect(roles[roleId!]!.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(roles[roleId].Properties.ManagedPolicyArns).toBeUndefined();
 
-    const granted = roleStatements(template, roleId!).map((statement) => ({
+    const granted = roleStatements(template, roleId).map((statement) => ({
       actions: [statement.Action].flat().sort(),
       resource: JSON.stringify(statement.Resource),
     }));
@@ -168,8 +168,8 @@ describe('ImsTokenRefresher', () => {
     const roleId = Object.keys(template.findResources('AWS::IAM::Role')).find((id) => id.startsWith('Consumer'))!;
     const statements = roleStatements(template, roleId);
     expect(statements).toHaveLength(1);
-    expect(JSON.stringify(statements[0]!.Resource)).toContain('AemProdToken');
-    expect([statements[0]!.Action].flat().sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    expect(JSON.stringify(statements[0].Resource)).toContain('AemProdToken');
+    expect([statements[0].Action].flat().sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
   });
 
   it.each([
@@ -252,7 +252,7 @@ describe('ImsTokenRefresher', () => {
       TreatMissingData: 'ignore',
     });
     const alarms = template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'CredentialsSecondsToExpiry' } });
-    const description = JSON.stringify(Object.values(alarms)[0]!.Properties.AlarmDescription);
+    const description = JSON.stringify(Object.values(alarms)[0].Properties.AlarmDescription);
     expect(description).toContain('Test/AemProd: the certificate in the credentials expires in less than 30 days');
     expect(description).toContain('AEM Developer Console → Integrations → refresh the credentials');
     expect(description).toMatch(/ims-token credentials put --secret-id ",\{"Ref":"AemProdCredentials\w+"\}," --file <json> --refresh --function ",\{"Ref":"AemProdFunction\w+"\}/);
@@ -373,7 +373,7 @@ describe('ImsTokenRefresher: sharing the token', () => {
   /** Key policy statements whose principal's JSON contains `principal`. */
   function keyStatements(template: Template, principal: string) {
     const [key] = Object.values(template.findResources('AWS::KMS::Key'));
-    return (key!.Properties.KeyPolicy.Statement as { Principal: unknown; Action: string | string[]; Condition?: unknown }[]).filter(
+    return (key.Properties.KeyPolicy.Statement as { Principal: unknown; Action: string | string[]; Condition?: unknown }[]).filter(
       (statement) => JSON.stringify(statement.Principal).includes(principal),
     );
   }

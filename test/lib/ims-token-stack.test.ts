@@ -71,11 +71,11 @@ describe('ImsTokenStack', () => {
     const stacks = [...tokensByStack(parseAppConfig({ tokens: manyTokens(3, 2) }), 'Tokens')].map(
       ([name, tokens]) => new ImsTokenStack(app, name, { tokens }),
     );
-    stacks[0]!.addDashboard(stacks.flatMap((stack) => stack.refreshers));
+    stacks[0].addDashboard(stacks.flatMap((stack) => stack.refreshers));
     const [first, second] = stacks.map((stack) => Template.fromStack(stack));
-    second!.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
-    const [dashboard] = Object.values(first!.findResources('AWS::CloudWatch::Dashboard'));
-    const body = JSON.stringify(dashboard!.Properties.DashboardBody);
+    second.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    const [dashboard] = Object.values(first.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
     // Alarms by ARN built from their names: the other stack's too, with no cross-stack export.
     for (const stack of stacks) {
       for (const refresher of stack.refreshers) {
@@ -86,9 +86,9 @@ describe('ImsTokenStack', () => {
     }
     expect(body).toMatch(/SEARCH\('\{ImsTokenRefresher,service\} MetricName=\\+"TokenSecondsToExpiry\\+"', 'Minimum', 3600\) \/ 3600/);
     expect(body).toContain('CredentialsSecondsToExpiry');
-    expect(Object.keys(first!.toJSON().Outputs ?? {}).some((key) => key.startsWith('Export'))).toBe(false);
-    expect(JSON.stringify(second!.toJSON())).not.toContain('Fn::ImportValue');
-    expect(JSON.stringify(first!.toJSON())).not.toContain('Fn::ImportValue');
+    expect(Object.keys(first.toJSON().Outputs ?? {}).some((key) => key.startsWith('Export'))).toBe(false);
+    expect(JSON.stringify(second.toJSON())).not.toContain('Fn::ImportValue');
+    expect(JSON.stringify(first.toJSON())).not.toContain('Fn::ImportValue');
   });
 
   it('notifies an existing topic by ARN, or an email address through one encrypted topic per address', () => {

@@ -35,7 +35,7 @@ function resourcePolicy(template: Template, secret: string, physical: Record<str
     Properties: { SecretId: { Ref: Match.stringLikeRegexp(`^${secret}`) } },
   });
   expect(Object.keys(policies)).toHaveLength(1);
-  return resolveIntrinsics(Object.values(policies)[0]!.Properties.ResourcePolicy.Statement, physical, ACCOUNT) as Statement[];
+  return resolveIntrinsics(Object.values(policies)[0].Properties.ResourcePolicy.Statement, physical, ACCOUNT) as Statement[];
 }
 
 /** The statements of the IAM policies attached to the role with logical id prefix `role`, as deployed. */
@@ -51,7 +51,7 @@ function identityPolicy(template: Template, role: string, physical: Record<strin
 function logicalId(template: Template, type: string, prefix: string): string {
   const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
   expect(ids).toHaveLength(1);
-  return ids[0]!;
+  return ids[0];
 }
 
 /** The request a role of `account` (default: this one) makes with `action` on `resource`. */

@@ -267,7 +267,7 @@ function checkSynth(expect: ExpectStatic, outdir: string, packageDir: string): v
   const workload = functions.filter(([, fn]) => fn.Properties.Code?.ZipFile);
   expect(refresher, 'one function from an asset (the refresher)').toHaveLength(1);
   expect(workload, "the consumer's own function").toHaveLength(1);
-  const fn = refresher[0]![1].Properties;
+  const fn = refresher[0][1].Properties;
   expect(fn.Handler).toBe('index.handler');
   expect(fn.Runtime).toBe('nodejs24.x');
 
@@ -289,7 +289,7 @@ function checkSynth(expect: ExpectStatic, outdir: string, packageDir: string): v
   const tokenSecret = variables.TOKEN_SECRET_ID?.Ref;
   const credentialsSecret = variables.CREDENTIALS_SECRET_ID?.Ref;
   expect(resourcesOf(template, 'AWS::SecretsManager::Secret').map(([id]) => id).sort()).toEqual([credentialsSecret, tokenSecret].sort());
-  const workloadRole = (workload[0]![1].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const workloadRole = (workload[0][1].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   const statements = resourcesOf(template, 'AWS::IAM::Policy')
     .filter(([, policy]) => asArray(policy.Properties.Roles).some((role: { Ref?: string }) => role.Ref === workloadRole))
     .flatMap(([, policy]) => asArray(policy.Properties.PolicyDocument.Statement) as { Action: string | string[]; Resource: unknown; Effect: string }[]);
@@ -339,8 +339,8 @@ async function pack(): Promise<void> {
   const json = stdout.slice(stdout.search(/^\[\s*$/m));
   [packed] = JSON.parse(json) as (typeof packed)[];
   const files = readdirSync(out);
-  if (files.length !== 1 || !files[0]!.endsWith('.tgz')) throw new Error(`npm pack wrote ${files.join(', ')}`);
-  tarball = join(out, files[0]!);
+  if (files.length !== 1 || !files[0].endsWith('.tgz')) throw new Error(`npm pack wrote ${files.join(', ')}`);
+  tarball = join(out, files[0]);
   sizes.tarball = {
     file: files[0],
     bytes: packed.size,

@@ -149,8 +149,8 @@ export function logRecords(logs: string): Record<string, unknown>[] {
   return logs.split('\n').flatMap((line) => {
     if (!line.startsWith('{')) return [];
     try {
-      const record: unknown = JSON.parse(line);
-      return typeof record === 'object' && record !== null && !Array.isArray(record) ? [record as Record<string, unknown>] : [];
+      const record = JSON.parse(line) as Record<string, unknown> | null;
+      return typeof record === 'object' && record !== null && !Array.isArray(record) ? [record] : [];
     } catch {
       return [];
     }
@@ -189,7 +189,7 @@ export function invokeBundle(fn: SynthesizedFunction, options: InvokeOptions): P
       LAMBDA_TASK_ROOT: taskRoot,
       ...options.env,
       BUNDLE_FILE: join(taskRoot, `${file}.js`),
-      BUNDLE_EXPORT: exportName!,
+      BUNDLE_EXPORT: exportName,
       BUNDLE_EVENT: JSON.stringify(options.event),
       BUNDLE_TIMEOUT_MS: String(timeoutSeconds * 1000),
     },

@@ -45,7 +45,7 @@ describe('IMS test peer', () => {
     return { status: response.status, headers: response.headers, text: await response.text() };
   }
 
-  const form = (jwt: string, clientSecret = credentials.integration.clientSecrets[0]!) => ({
+  const form = (jwt: string, clientSecret = credentials.integration.clientSecrets[0]) => ({
     client_id: credentials.integration.clientId,
     client_secret: clientSecret,
     jwt_token: jwt,
@@ -97,7 +97,7 @@ describe('IMS test peer', () => {
   it('answers client_credentials with expires_in in seconds, and rejects scopes the client lacks', async () => {
     const oauth = generateOAuthCredentials({}).integration;
     peer.register(oauth);
-    const form = { grant_type: 'client_credentials', client_id: oauth.clientId, client_secret: oauth.clientSecrets[0]! };
+    const form = { grant_type: 'client_credentials', client_id: oauth.clientId, client_secret: oauth.clientSecrets[0] };
 
     const granted = await post('/ims/token/v3', { ...form, scope: 'openid,AdobeID' });
     const refused = await post('/ims/token/v3', { ...form, scope: 'openid,admin' });
@@ -113,13 +113,13 @@ describe('IMS test peer', () => {
     const grant = (clientSecret: string) =>
       post('/ims/token/v3', { grant_type: 'client_credentials', client_id: oauth.clientId, client_secret: clientSecret, scope: 'openid' });
 
-    const before = [await grant(first!), await grant(second!)];
-    peer.register({ ...oauth, clientSecrets: [second!] }); // the first secret revoked, as in a rotation
-    const after = [await grant(first!), await grant(second!)];
+    const before = [await grant(first), await grant(second)];
+    peer.register({ ...oauth, clientSecrets: [second] }); // the first secret revoked, as in a rotation
+    const after = [await grant(first), await grant(second)];
 
     expect(before.map((answer) => answer.status)).toEqual([200, 200]);
     expect(after.map((answer) => answer.status)).toEqual([401, 200]);
-    expect(JSON.parse(after[0]!.text).error).toBe('invalid_client');
+    expect(JSON.parse(after[0].text).error).toBe('invalid_client');
     expect(peer.issued).toHaveLength(3);
   });
 
@@ -148,10 +148,10 @@ describe('IMS test peer', () => {
     const answers = [await exchange(jwt), await exchange(jwt), await exchange(jwt), await exchange(jwt), await exchange(jwt)];
 
     expect(answers.map((a) => a.status)).toEqual([503, 429, 200, 200, 200]);
-    expect(answers[1]!.headers.get('retry-after')).toBe('7');
-    expect(answers[2]!.text).toMatch(/^<!DOCTYPE html>/);
-    expect(() => JSON.parse(answers[3]!.text)).toThrow();
-    expect(JSON.parse(answers[4]!.text).access_token).toBe(peer.issued[0]);
+    expect(answers[1].headers.get('retry-after')).toBe('7');
+    expect(answers[2].text).toMatch(/^<!DOCTYPE html>/);
+    expect(() => JSON.parse(answers[3].text)).toThrow();
+    expect(JSON.parse(answers[4].text).access_token).toBe(peer.issued[0]);
     expect(peer.requests).toHaveLength(5);
   });
 

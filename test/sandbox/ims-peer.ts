@@ -121,7 +121,7 @@ export class ImsPeer {
   }
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = (request.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
+    const path = (request.url ?? '/').split('?')[0].replace(/\/+$/, '');
     const body = await readBody(request);
     const form = Object.fromEntries(new URLSearchParams(body));
     registerSecret(form.client_secret, form.jwt_token);

@@ -32,7 +32,7 @@ function clientSecrets(count: number): string[] {
 }
 
 async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  return (await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify']));
 }
 
 /**
@@ -56,7 +56,7 @@ export async function generateJwtCredentials(options: {
   const validTo = options.validTo ?? new Date(validFrom.getTime() + 366 * DAY);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned(
     { name: 'CN=ims-token-refresher test integration', keys, signingAlgorithm: RSA, notBefore: validFrom, notAfter: validTo },
-    webcrypto as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1],
+    webcrypto,
   );
   const signingKey = options.mismatchedKey ? (await keyPair()).privateKey : keys.privateKey;
   const pkcs8Der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', signingKey));

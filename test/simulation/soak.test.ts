@@ -30,7 +30,8 @@ const settings: RefreshSettings = { credentialsSecretId: 'creds', tokenSecretId:
 /** The alarms of a refresher with default props, by the end of their names. */
 function defaultAlarms() {
   const stack = new Stack(new App(), 'Soak');
-  const alarms = alarmsOf(Template.fromStack(new ImsTokenRefresher(stack, 'Token') && stack));
+  new ImsTokenRefresher(stack, 'Token');
+  const alarms = alarmsOf(Template.fromStack(stack));
   return (suffix: string) => alarms.find((alarm) => alarm.name.endsWith(suffix))!;
 }
 
@@ -169,14 +170,14 @@ describe('90-day soak on the default schedule', () => {
     const certificate = statesOf('certificate expiring');
     const firstWarningHour = certificate.indexOf('ALARM');
     const warningLeadDays = (expiring.integration.certificateExpiresAt - (start + (firstWarningHour + 1) * HOUR)) / DAY;
-    const renewedHour = hourOf(credentialEvents[0]!.at);
+    const renewedHour = hourOf(credentialEvents[0].at);
 
     const failures = signals.filter((s) => s.outcome.startsWith('failed'));
     const loggedWithinOnePeriod = (from: number, outcome: string) => signals.some((s) => s.outcome === outcome && s.at >= from && s.at <= from + HOUR);
     const tokensPerDay = store.versionCount(settings.tokenSecretId) / DAYS;
     const metricHours = new Set(signals.filter((s) => Object.keys(s.metrics).length > 0).map((s) => hourOf(s.at))).size;
     const duringBadUpload = (s: { at: number }) => s.at >= badUpload && s.at < badUpload + 30 * HOUR;
-    const fallbacks = results.filter((result, index) => duringBadUpload(signals[index]!) && result.fallbackCredentialsVersionId !== undefined);
+    const fallbacks = results.filter((result, index) => duringBadUpload(signals[index]) && result.fallbackCredentialsVersionId !== undefined);
     const rotationWarnings = results.filter((result) => result.outcome === 'refreshed' && result.rejectedClientSecrets.length > 0);
 
     console.log(
@@ -224,7 +225,7 @@ describe('90-day soak on the default schedule', () => {
     // The rotation: the refused old secret was reported (by index) once it was deleted in the console, with no failed run.
     expect(rotationWarnings.length).toBeGreaterThan(0);
     expect(rotationWarnings.every((result) => result.rejectedClientSecrets.join() === '0')).toBe(true);
-    const rotation = signals.filter((s) => s.at >= credentialEvents[4]!.at);
+    const rotation = signals.filter((s) => s.at >= credentialEvents[4].at);
     expect(rotation.every((s) => !s.outcome.startsWith('failed') || s.outcome === 'failedTransient')).toBe(true);
 
     // Each upload of working credentials re-minted at once, with the new credentials' version.

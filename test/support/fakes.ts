@@ -91,7 +91,7 @@ export function scriptedFetch(...answers: Answer[]): Fetch & { requests: Recorde
     };
     requests.push(request);
     registerSecret(request.form.get('client_secret') ?? undefined, request.form.get('jwt_token') ?? undefined);
-    const answer = answers.length > 1 ? answers.shift()! : answers[0]!;
+    const answer = answers.length > 1 ? answers.shift()! : answers[0];
     return answer(request);
   };
   return Object.assign(fake as Fetch, { requests });

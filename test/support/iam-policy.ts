@@ -110,19 +110,19 @@ export function resolveIntrinsics(value: unknown, physical: Readonly<Record<stri
   if (typeof value !== 'object' || value === null) return value;
   const entries = Object.entries(value);
   const [first] = entries;
-  if (entries.length === 1 && first![0] === 'Ref') {
-    const id = first![1] as string;
+  if (entries.length === 1 && first[0] === 'Ref') {
+    const id = first[1] as string;
     if (id === 'AWS::Partition') return 'aws';
     if (id === 'AWS::AccountId') return account;
     return physical[id] ?? `<${id}>`;
   }
-  if (entries.length === 1 && first![0] === 'Fn::GetAtt') {
-    const [id, attribute] = first![1] as [string, string];
+  if (entries.length === 1 && first[0] === 'Fn::GetAtt') {
+    const [id, attribute] = first[1] as [string, string];
     if (attribute !== 'Arn') throw new Error(`not modelled: Fn::GetAtt ${id}.${attribute}`);
     return physical[id] ?? `<${id}.Arn>`;
   }
-  if (entries.length === 1 && first![0] === 'Fn::Join') {
-    const [separator, parts] = first![1] as [string, unknown[]];
+  if (entries.length === 1 && first[0] === 'Fn::Join') {
+    const [separator, parts] = first[1] as [string, unknown[]];
     return parts.map((part) => resolveIntrinsics(part, physical, account)).join(separator);
   }
   if (entries.some(([key]) => key.startsWith('Fn::'))) throw new Error(`not modelled: ${entries.map(([key]) => key).join(', ')}`);

@@ -19,7 +19,7 @@ for (const stream of [process.stdout, process.stderr]) {
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
     captured.push(String(chunk));
     return write(chunk, ...rest);
-  }) as typeof stream.write;
+  });
 }
 for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   const original = console[level].bind(console);
