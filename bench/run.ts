@@ -101,7 +101,10 @@ const TOKENS_PER_STACK = 20;
 function synthSeconds(work: string, counts: number[], runs: number): Record<number, number[]> {
   const times: Record<number, number[]> = {};
   for (const count of counts) {
-    const tokens = Array.from({ length: count }, (_, i) => ({ name: `aem-${i}`, stack: `Bench${Math.floor(i / TOKENS_PER_STACK)}` }));
+    const tokens = Array.from({ length: count }, (_, i) => ({
+      name: `aem-${i}`,
+      stack: `Bench${Math.floor(i / TOKENS_PER_STACK)}`,
+    }));
     writeFileSync(join(work, `tokens-${count}.json`), JSON.stringify({ tokens }));
     times[count] = [];
   }
@@ -115,9 +118,11 @@ function synthSeconds(work: string, counts: number[], runs: number): Record<numb
   return times;
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ratio = (a: number, b: number) => `${(a / b).toFixed(3)}x`;
-const range = (s: ReturnType<typeof stats>, digits = 1) => `${fmt(s.median, digits)} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
+const range = (s: ReturnType<typeof stats>, digits = 1) =>
+  `${fmt(s.median, digits)} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -133,7 +138,8 @@ async function main(): Promise<void> {
 
     const size = { refresher: sizes(refresher.assetDir), baseline: sizes(baselineDir) };
     const runs = await refreshes(refresher, baseline);
-    const s = (who: 'refresher' | 'baseline', key: keyof Invocation['measured']) => stats(runs.measured[who].map((m) => m[key]));
+    const s = (who: 'refresher' | 'baseline', key: keyof Invocation['measured']) =>
+      stats(runs.measured[who].map((m) => m[key]));
     const reader = await readerCalls();
     const synth = synthSeconds(work, [10, 100], 3);
     const synth10 = stats(synth[10]);
@@ -141,18 +147,90 @@ async function main(): Promise<void> {
 
     const peakRss = Math.max(...runs.measured.refresher.map((m) => m.maxRssMb));
     const rows: [string, string, string, string, string][] = [
-      ['bundle index.js, bytes', fmt(size.refresher.jsBytes), fmt(size.baseline.jsBytes), ratio(size.refresher.jsBytes, size.baseline.jsBytes), '≤ 1.10x'],
-      ['bundle index.js gzipped, bytes', fmt(size.refresher.jsGzipBytes), fmt(size.baseline.jsGzipBytes), ratio(size.refresher.jsGzipBytes, size.baseline.jsGzipBytes), '≤ 1.10x'],
-      ['asset with source map, bytes', fmt(size.refresher.assetBytes), fmt(size.baseline.assetBytes), ratio(size.refresher.assetBytes, size.baseline.assetBytes), ''],
-      ['asset with source map gzipped (the zip), bytes', fmt(size.refresher.assetGzipBytes), fmt(size.baseline.assetGzipBytes), ratio(size.refresher.assetGzipBytes, size.baseline.assetGzipBytes), ''],
-      ['cold start: import, ms median [min–max]', range(s('refresher', 'importMs')), range(s('baseline', 'importMs')), ratio(s('refresher', 'importMs').median, s('baseline', 'importMs').median), '≤ 1.15x'],
-      ['refresh: handler wall, ms median', range(s('refresher', 'invokeMs')), range(s('baseline', 'invokeMs')), ratio(s('refresher', 'invokeMs').median, s('baseline', 'invokeMs').median), ''],
-      ['refresh: process CPU, ms median', range(s('refresher', 'cpuMs'), 0), range(s('baseline', 'cpuMs'), 0), ratio(s('refresher', 'cpuMs').median, s('baseline', 'cpuMs').median), ''],
-      ['peak RSS in a refresh, MB (max)', fmt(peakRss, 1), fmt(Math.max(...runs.measured.baseline.map((m) => m.maxRssMb)), 1), '', '≤ 96 MB'],
-      ['refresh: IMS / Secrets Manager calls', `${runs.calls.refresh.ims} / ${runs.calls.refresh.secretsManager}`, `${runs.calls.baselineRefresh.ims} / ${runs.calls.baselineRefresh.secretsManager}`, '', ''],
-      ['fresh token: IMS / Secrets Manager calls', `${runs.calls.skip.ims} / ${runs.calls.skip.secretsManager}`, 'n/a: mints every run', '', '0 / ≤ 2'],
-      ['reader: GetSecretValue per 10,000 reads in 24 h', `${reader.getSecretValueCalls} (${reader.versions} versions)`, '', '', '1 per version'],
-      ['cdk synth, s median of 3: 10 / 100 tokens', `${fmt(synth10.median, 1)} / ${fmt(synth100.median, 1)}`, '', ratio(synth100.median, synth10.median), '≤ 10x (linear)'],
+      [
+        'bundle index.js, bytes',
+        fmt(size.refresher.jsBytes),
+        fmt(size.baseline.jsBytes),
+        ratio(size.refresher.jsBytes, size.baseline.jsBytes),
+        '≤ 1.10x',
+      ],
+      [
+        'bundle index.js gzipped, bytes',
+        fmt(size.refresher.jsGzipBytes),
+        fmt(size.baseline.jsGzipBytes),
+        ratio(size.refresher.jsGzipBytes, size.baseline.jsGzipBytes),
+        '≤ 1.10x',
+      ],
+      [
+        'asset with source map, bytes',
+        fmt(size.refresher.assetBytes),
+        fmt(size.baseline.assetBytes),
+        ratio(size.refresher.assetBytes, size.baseline.assetBytes),
+        '',
+      ],
+      [
+        'asset with source map gzipped (the zip), bytes',
+        fmt(size.refresher.assetGzipBytes),
+        fmt(size.baseline.assetGzipBytes),
+        ratio(size.refresher.assetGzipBytes, size.baseline.assetGzipBytes),
+        '',
+      ],
+      [
+        'cold start: import, ms median [min–max]',
+        range(s('refresher', 'importMs')),
+        range(s('baseline', 'importMs')),
+        ratio(s('refresher', 'importMs').median, s('baseline', 'importMs').median),
+        '≤ 1.15x',
+      ],
+      [
+        'refresh: handler wall, ms median',
+        range(s('refresher', 'invokeMs')),
+        range(s('baseline', 'invokeMs')),
+        ratio(s('refresher', 'invokeMs').median, s('baseline', 'invokeMs').median),
+        '',
+      ],
+      [
+        'refresh: process CPU, ms median',
+        range(s('refresher', 'cpuMs'), 0),
+        range(s('baseline', 'cpuMs'), 0),
+        ratio(s('refresher', 'cpuMs').median, s('baseline', 'cpuMs').median),
+        '',
+      ],
+      [
+        'peak RSS in a refresh, MB (max)',
+        fmt(peakRss, 1),
+        fmt(Math.max(...runs.measured.baseline.map((m) => m.maxRssMb)), 1),
+        '',
+        '≤ 96 MB',
+      ],
+      [
+        'refresh: IMS / Secrets Manager calls',
+        `${runs.calls.refresh.ims} / ${runs.calls.refresh.secretsManager}`,
+        `${runs.calls.baselineRefresh.ims} / ${runs.calls.baselineRefresh.secretsManager}`,
+        '',
+        '',
+      ],
+      [
+        'fresh token: IMS / Secrets Manager calls',
+        `${runs.calls.skip.ims} / ${runs.calls.skip.secretsManager}`,
+        'n/a: mints every run',
+        '',
+        '0 / ≤ 2',
+      ],
+      [
+        'reader: GetSecretValue per 10,000 reads in 24 h',
+        `${reader.getSecretValueCalls} (${reader.versions} versions)`,
+        '',
+        '',
+        '1 per version',
+      ],
+      [
+        'cdk synth, s median of 3: 10 / 100 tokens',
+        `${fmt(synth10.median, 1)} / ${fmt(synth100.median, 1)}`,
+        '',
+        ratio(synth100.median, synth10.median),
+        '≤ 10x (linear)',
+      ],
     ];
     const goals = {
       size: size.refresher.jsBytes / size.baseline.jsBytes <= 1.1,
@@ -164,16 +242,27 @@ async function main(): Promise<void> {
       synthLinear: synth100.median / synth10.median <= 10,
     };
 
-    const header: typeof rows[number] = ['measure', 'refresher', 'baseline', 'ratio', 'goal'];
+    const header: (typeof rows)[number] = ['measure', 'refresher', 'baseline', 'ratio', 'goal'];
     const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i].length)));
     const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
     console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
-    const missed = Object.entries(goals).filter(([, met]) => !met).map(([goal]) => goal);
+    const missed = Object.entries(goals)
+      .filter(([, met]) => !met)
+      .map(([goal]) => goal);
     console.log(`\ngoals: ${missed.length === 0 ? 'all met' : `missed: ${missed.join(', ')}`}`);
     console.log(`(${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
 
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-    const json = { node: process.versions.node, runs: RUNS, size, measured: runs.measured, calls: runs.calls, reader, synthSeconds: synth, goals };
+    const json = {
+      node: process.versions.node,
+      runs: RUNS,
+      size,
+      measured: runs.measured,
+      calls: runs.calls,
+      reader,
+      synthSeconds: synth,
+      goals,
+    };
     writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(json, null, 2)}\n`);
     console.log('written: bench/results/latest.json');
   } finally {

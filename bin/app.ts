@@ -34,9 +34,12 @@ function main(): number {
     app.synth();
     return 0;
   } catch (error) {
-    const problems = error instanceof ConfigError ? error.problems : settingProblems(app, error, file ?? CONTEXT_SOURCE);
+    const problems =
+      error instanceof ConfigError ? error.problems : settingProblems(app, error, file ?? CONTEXT_SOURCE);
     if (!problems) throw error;
-    process.stderr.write(['ims-token-refresher: config error:', ...problems.map((line) => `  ${line}`)].join('\n') + '\n');
+    process.stderr.write(
+      ['ims-token-refresher: config error:', ...problems.map((line) => `  ${line}`)].join('\n') + '\n',
+    );
     return 1;
   }
 }

@@ -3,15 +3,32 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import type { IPolicyValidationContextBeta1, IPolicyValidationPluginBeta1, PolicyValidationPluginReportBeta1 } from 'aws-cdk-lib';
+import type {
+  IPolicyValidationContextBeta1,
+  IPolicyValidationPluginBeta1,
+  PolicyValidationPluginReportBeta1,
+} from 'aws-cdk-lib';
 
 /** The Control Tower rule files the plugin ships, each with the resource types it names. */
-const RULES_DIR = path.join(path.dirname(createRequire(import.meta.url).resolve('@cdklabs/cdk-validator-cfnguard')), '..', 'rules', 'control-tower', 'cfn-guard');
+const RULES_DIR = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@cdklabs/cdk-validator-cfnguard')),
+  '..',
+  'rules',
+  'control-tower',
+  'cfn-guard',
+);
 const RULES = readdirSync(RULES_DIR, { recursive: true, encoding: 'utf8' })
   .filter((file) => file.endsWith('.guard'))
   .map((file) => {
     const rulePath = path.join(RULES_DIR, file);
-    return { rulePath, types: new Set(readFileSync(rulePath, 'utf8').match(/"AWS::[\w:]+"/g)?.map((type) => type.slice(1, -1))) };
+    return {
+      rulePath,
+      types: new Set(
+        readFileSync(rulePath, 'utf8')
+          .match(/"AWS::[\w:]+"/g)
+          ?.map((type) => type.slice(1, -1)),
+      ),
+    };
   });
 
 interface Template {
@@ -26,7 +43,13 @@ interface Located {
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const wholeWords = (words: readonly string[]) =>
-  new RegExp(`(?<![\\w-])(?:${[...words].sort((a, b) => b.length - a.length).map(escape).join('|')})(?![\\w-])`, 'g');
+  new RegExp(
+    `(?<![\\w-])(?:${[...words]
+      .sort((a, b) => b.length - a.length)
+      .map(escape)
+      .join('|')})(?![\\w-])`,
+    'g',
+  );
 
 /**
  * The resources of `templates` grouped by shape: two resources have one shape when they are the
@@ -69,9 +92,15 @@ export class GuardRules implements IPolicyValidationPluginBeta1 {
   readonly version = new CfnGuardValidator().version;
 
   validate(context: IPolicyValidationContextBeta1): PolicyValidationPluginReportBeta1 {
-    const templates = new Map(context.templatePaths.map((file) => [file, JSON.parse(readFileSync(file, 'utf8')) as Template]));
-    const types = new Set([...templates.values()].flatMap((template) => Object.values(template.Resources).map((resource) => resource.Type)));
-    const rules = RULES.filter((rule) => rule.types.size === 0 || [...rule.types].some((type) => types.has(type))).map((rule) => rule.rulePath);
+    const templates = new Map(
+      context.templatePaths.map((file) => [file, JSON.parse(readFileSync(file, 'utf8')) as Template]),
+    );
+    const types = new Set(
+      [...templates.values()].flatMap((template) => Object.values(template.Resources).map((resource) => resource.Type)),
+    );
+    const rules = RULES.filter((rule) => rule.types.size === 0 || [...rule.types].some((type) => types.has(type))).map(
+      (rule) => rule.rulePath,
+    );
 
     const groups = shapes(templates);
     const members = new Map(groups.map((group) => [`${group[0].templatePath}\0${group[0].id}`, group]));
@@ -83,11 +112,20 @@ export class GuardRules implements IPolicyValidationPluginBeta1 {
         const resources = groups.filter((group) => group[0].templatePath === file).map((group) => group[0].id);
         if (resources.length === 0) return [];
         const reducedPath = path.join(work, `${index}.template.json`);
-        writeFileSync(reducedPath, JSON.stringify({ ...template, Resources: Object.fromEntries(resources.map((id) => [id, template.Resources[id]])) }));
+        writeFileSync(
+          reducedPath,
+          JSON.stringify({
+            ...template,
+            Resources: Object.fromEntries(resources.map((id) => [id, template.Resources[id]])),
+          }),
+        );
         originals.set(reducedPath, file);
         return [reducedPath];
       });
-      const report = new CfnGuardValidator({ controlTowerRulesEnabled: false, rules }).validate({ ...context, templatePaths: reduced });
+      const report = new CfnGuardValidator({ controlTowerRulesEnabled: false, rules }).validate({
+        ...context,
+        templatePaths: reduced,
+      });
       return {
         ...report,
         violations: report.violations.map((violation) => ({
@@ -99,7 +137,12 @@ export class GuardRules implements IPolicyValidationPluginBeta1 {
               ...found,
               templatePath: member.templatePath,
               resourceLogicalId: member.id,
-              locations: found.locations.map((location) => location.replace(new RegExp(`^/Resources/${found.resourceLogicalId}(?=/|$)`), `/Resources/${member.id}`)),
+              locations: found.locations.map((location) =>
+                location.replace(
+                  new RegExp(`^/Resources/${found.resourceLogicalId}(?=/|$)`),
+                  `/Resources/${member.id}`,
+                ),
+              ),
             }));
           }),
         })),

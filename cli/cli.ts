@@ -61,7 +61,12 @@ export interface CliDeps {
 }
 
 const COMMON = { region: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
-const TOKEN_OPTIONS = { ...COMMON, 'secret-id': { type: 'string' }, header: { type: 'boolean' }, json: { type: 'boolean' } } as const;
+const TOKEN_OPTIONS = {
+  ...COMMON,
+  'secret-id': { type: 'string' },
+  header: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
 const REFRESH_OPTIONS = { ...COMMON, function: { type: 'string' } } as const;
 const CHECK_OPTIONS = { help: COMMON.help, file: { type: 'string' }, credential: { type: 'string' } } as const;
 const PUT_OPTIONS = {
@@ -125,19 +130,30 @@ async function refresh(args: readonly string[], deps: CliDeps): Promise<number> 
 }
 
 /** Invokes the refresher with {"force": true}, prints its summary (never the token) and returns it. */
-async function forceRefresh(functionName: string, region: string | undefined, deps: CliDeps): Promise<Record<string, unknown>> {
+async function forceRefresh(
+  functionName: string,
+  region: string | undefined,
+  deps: CliDeps,
+): Promise<Record<string, unknown>> {
   const client = deps.lambdaClient ?? new LambdaClient(regionConfig(region));
   let out: InvokeCommandOutput;
   try {
     out = await client.send(
-      new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: JSON.stringify({ force: true }) }),
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'RequestResponse',
+        Payload: JSON.stringify({ force: true }),
+      }),
     );
   } catch (error) {
     throw new Failure('REFRESH_FAILED', `could not invoke function "${functionName}": ${describeError(error)}`);
   }
   const payload = parsePayload(out.Payload);
   if (out.FunctionError) {
-    throw new Failure('REFRESH_FAILED', `function "${functionName}" failed: ${String(payload.errorType)}: ${String(payload.errorMessage)}`);
+    throw new Failure(
+      'REFRESH_FAILED',
+      `function "${functionName}" failed: ${String(payload.errorType)}: ${String(payload.errorMessage)}`,
+    );
   }
   if (!OUTCOMES.has(payload.outcome)) {
     throw new Failure('REFRESH_FAILED', `function "${functionName}" did not return a refresher summary`);
@@ -145,7 +161,10 @@ async function forceRefresh(functionName: string, region: string | undefined, de
   if (payload.outcome === 'failed') {
     // A transient failure: the refresher returns it (the next scheduled run retries) instead of throwing.
     const message = `${String(payload.errorCode)}: ${String(payload.errorMessage)}`;
-    throw new Failure('REFRESH_FAILED', `function "${functionName}" failed: ${redact(message)} (transient: the next scheduled run retries)`);
+    throw new Failure(
+      'REFRESH_FAILED',
+      `function "${functionName}" failed: ${redact(message)} (transient: the next scheduled run retries)`,
+    );
   }
   // The answer is text from elsewhere: only the summary's own fields, each through the redaction boundary.
   const { outcome, reason, expiresAt, issuedAt, credentialsVersionId, credentialsExpiresAt } = payload;
@@ -183,9 +202,14 @@ async function put(args: readonly string[], deps: CliDeps): Promise<number> {
   let versionId: string | undefined;
   try {
     // The file as it is: the refresher parses the same text that was checked.
-    ({ VersionId: versionId } = await client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text })));
+    ({ VersionId: versionId } = await client.send(
+      new PutSecretValueCommand({ SecretId: secretId, SecretString: text }),
+    ));
   } catch (error) {
-    throw new Failure('CREDENTIALS_WRITE_FAILED', `could not put the credentials into secret "${secretId}": ${describeError(error)}`);
+    throw new Failure(
+      'CREDENTIALS_WRITE_FAILED',
+      `could not put the credentials into secret "${secretId}": ${describeError(error)}`,
+    );
   }
   deps.stdout.write(`${redactedJson({ uploaded: true, secretId, versionId, credentials: summary })}\n`);
   if (!values.refresh || !values.function) return 0;
@@ -194,7 +218,10 @@ async function put(args: readonly string[], deps: CliDeps): Promise<number> {
   if (versionId === undefined || used !== versionId) {
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the function reports a string; anything else prints as String() does
     const instead = used === undefined ? 'it reported no version' : `it used ${String(used)}`;
-    throw new Failure('REFRESH_FAILED', `the refresher did not use the uploaded version ${versionId}: ${instead}; see the function's logs`);
+    throw new Failure(
+      'REFRESH_FAILED',
+      `the refresher did not use the uploaded version ${versionId}: ${instead}; see the function's logs`,
+    );
   }
   return 0;
 }
@@ -218,7 +245,9 @@ function checkCredentials(file: string, credentialName: string | undefined, deps
   if (parsed.type === 'jwt') {
     const { expiresAt, daysLeft } = certificateOf(parsed, now);
     if (parsed.certificateExpiresAt <= now) {
-      throw new CredentialsError(`the certificate in "publicKey" expired on ${expiresAt}; refresh the credentials in the AEM Developer Console`);
+      throw new CredentialsError(
+        `the certificate in "publicKey" expired on ${expiresAt}; refresh the credentials in the AEM Developer Console`,
+      );
     }
     // The construct's alarm warns at the same default.
     if (daysLeft < CREDENTIALS_EXPIRY_WARNING_DAYS.default) {
@@ -235,14 +264,18 @@ function checkCredentials(file: string, credentialName: string | undefined, deps
 function summarize(credentials: Credentials, now: number) {
   const { shape, type, clientId, imsEndpoint, clientSecrets } = credentials;
   const common = { valid: true, shape, type, clientId, imsEndpoint, clientSecrets: clientSecrets.length };
-  if (credentials.type === 'oauth') return { ...common, scopes: credentials.scopes, credentialName: credentials.credentialName };
+  if (credentials.type === 'oauth')
+    return { ...common, scopes: credentials.scopes, credentialName: credentials.credentialName };
   const { metascopes, org, technicalAccountId } = credentials;
   return { ...common, metascopes, org, technicalAccountId, certificate: certificateOf(credentials, now) };
 }
 
 /** When the certificate in AEM service credentials expires, and the whole days left until then. */
 function certificateOf({ certificateExpiresAt }: JwtCredentials, now: number) {
-  return { expiresAt: new Date(certificateExpiresAt).toISOString(), daysLeft: Math.floor((certificateExpiresAt - now) / DAY_MS) };
+  return {
+    expiresAt: new Date(certificateExpiresAt).toISOString(),
+    daysLeft: Math.floor((certificateExpiresAt - now) / DAY_MS),
+  };
 }
 
 /** Strict parsing: an unknown flag or a stray argument is a usage error. */

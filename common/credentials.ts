@@ -138,7 +138,8 @@ function parseOAuth(root: Json, options: ParseOptions): OAuthCredentials {
     type: 'oauth',
     shape: 'oauth-simple',
     clientId: requireString(root, 'clientId', ''),
-    clientSecrets: 'clientSecrets' in root ? secretList(root, 'clientSecrets', '') : [secretString(root, 'clientSecret', '')],
+    clientSecrets:
+      'clientSecrets' in root ? secretList(root, 'clientSecrets', '') : [secretString(root, 'clientSecret', '')],
     scopes: requireList(root, 'scopes', ''),
     imsEndpoint: imsHost(endpoint, 'imsEndpoint', options),
   };
@@ -153,13 +154,16 @@ function parseProject(root: Json, options: ParseOptions): OAuthCredentials {
   rememberSecretsIn(root);
   const candidates = list.filter((entry): entry is Json => isObject(entry) && entry.integration_type === OAUTH_S2S);
   if (candidates.length === 0) {
-    throw new CredentialsError(`"${field}" holds no credential with "integration_type": "${OAUTH_S2S}"; add OAuth Server-to-Server to the project`);
+    throw new CredentialsError(
+      `"${field}" holds no credential with "integration_type": "${OAUTH_S2S}"; add OAuth Server-to-Server to the project`,
+    );
   }
   // A label only: a name that is not a string prints as String() does, never as its contents.
   // eslint-disable-next-line @typescript-eslint/no-base-to-string
   const label = (entry: Json) => JSON.stringify(String(entry.name ?? entry.id ?? '?').slice(0, MAX_NAME_LENGTH));
   const wanted = options.credentialName;
-  const chosen = wanted === undefined ? candidates : candidates.filter((entry) => entry.name === wanted || entry.id === wanted);
+  const chosen =
+    wanted === undefined ? candidates : candidates.filter((entry) => entry.name === wanted || entry.id === wanted);
   if (chosen.length !== 1) {
     const names = candidates.map(label).join(', ');
     throw new CredentialsError(
@@ -242,7 +246,9 @@ function requireList(object: Json, key: string, prefix: string): string[] {
 function imsHost(host: string, field: string, options: ParseOptions): string {
   if (!HOST.test(host)) throw new CredentialsError(`"${field}" is not a bare host name like "${DEFAULT_IMS_ENDPOINT}"`);
   if (!options.allowAnyImsHost && !ADOBE_IMS_HOST.test(host)) {
-    throw new CredentialsError(`"${field}" is not an Adobe IMS host (*.adobelogin.com); set IMS_BASE_URL to use another`);
+    throw new CredentialsError(
+      `"${field}" is not an Adobe IMS host (*.adobelogin.com); set IMS_BASE_URL to use another`,
+    );
   }
   return host.toLowerCase();
 }

@@ -91,5 +91,9 @@ export function redactOptional(text: string | undefined, maxLength?: number): st
 function encodings(value: string): Set<string> {
   const urlForms = [encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)];
   const lowerHex = urlForms.map((form) => form.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
-  return new Set([value, ...urlForms, ...lowerHex, JSON.stringify(value).slice(1, -1)].filter((form) => form.length >= MIN_SECRET_LENGTH));
+  return new Set(
+    [value, ...urlForms, ...lowerHex, JSON.stringify(value).slice(1, -1)].filter(
+      (form) => form.length >= MIN_SECRET_LENGTH,
+    ),
+  );
 }

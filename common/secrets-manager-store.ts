@@ -41,7 +41,10 @@ export class SecretsManagerStore implements SecretStore {
   async read(secretId: string, options: ReadOptions = {}): Promise<SecretVersion | undefined> {
     const call = { abortSignal: options.signal };
     try {
-      const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: options.versionStage }), call);
+      const out = await this.client.send(
+        new GetSecretValueCommand({ SecretId: secretId, VersionStage: options.versionStage }),
+        call,
+      );
       if (out.SecretString === undefined && out.SecretBinary !== undefined) {
         throw new SecretStoreError(
           'SECRET_READ_FAILED',
@@ -68,7 +71,12 @@ export class SecretsManagerStore implements SecretStore {
     }
   }
 
-  async write(secretId: string, value: string, requestToken: string, options: StoreCallOptions = {}): Promise<{ duplicate: boolean }> {
+  async write(
+    secretId: string,
+    value: string,
+    requestToken: string,
+    options: StoreCallOptions = {},
+  ): Promise<{ duplicate: boolean }> {
     try {
       await this.client.send(
         new PutSecretValueCommand({ SecretId: secretId, SecretString: value, ClientRequestToken: requestToken }),
@@ -77,7 +85,12 @@ export class SecretsManagerStore implements SecretStore {
       return { duplicate: false };
     } catch (error) {
       if (error instanceof ResourceExistsException) return { duplicate: true };
-      throw new SecretStoreError('TOKEN_WRITE_FAILED', `could not write token secret "${secretId}"${why(error)}`, error, retryable(error));
+      throw new SecretStoreError(
+        'TOKEN_WRITE_FAILED',
+        `could not write token secret "${secretId}"${why(error)}`,
+        error,
+        retryable(error),
+      );
     }
   }
 
@@ -94,13 +107,20 @@ export class SecretsManagerStore implements SecretStore {
 }
 
 function readFailed(secretId: string, error: unknown): SecretStoreError {
-  return new SecretStoreError('SECRET_READ_FAILED', `could not read secret "${secretId}"${why(error)}`, error, retryable(error));
+  return new SecretStoreError(
+    'SECRET_READ_FAILED',
+    `could not read secret "${secretId}"${why(error)}`,
+    error,
+    retryable(error),
+  );
 }
 
 /** Waiting may help unless AWS refused the request (a 4xx fault) for a reason other than throttling. */
 function retryable(error: unknown): boolean {
   const { $fault, $retryable } = error as { $fault?: string; $retryable?: { throttling?: boolean } };
-  return $fault !== 'client' || $retryable?.throttling === true || /Throttl|TooManyRequests/.test((error as Error).name);
+  return (
+    $fault !== 'client' || $retryable?.throttling === true || /Throttl|TooManyRequests/.test((error as Error).name)
+  );
 }
 
 /**

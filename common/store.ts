@@ -26,5 +26,10 @@ export interface ReadOptions extends StoreCallOptions {
  */
 export interface SecretStore {
   read(secretId: string, options?: ReadOptions): Promise<SecretVersion | undefined>;
-  write(secretId: string, value: string, requestToken: string, options?: StoreCallOptions): Promise<{ readonly duplicate: boolean }>;
+  write(
+    secretId: string,
+    value: string,
+    requestToken: string,
+    options?: StoreCallOptions,
+  ): Promise<{ readonly duplicate: boolean }>;
 }

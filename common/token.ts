@@ -102,7 +102,9 @@ export function parseTokenRecord(text: string): TokenRecord {
     // Exactly what the refresher writes (Date#toISOString): no local-time, legacy or commented forms.
     const ms = Date.parse(record[field] as string);
     if (Number.isNaN(ms) || new Date(ms).toISOString() !== record[field]) {
-      throw new TokenContractError(`token secret field "${field}" is not an ISO 8601 UTC date like 2026-11-22T12:00:00.000Z`);
+      throw new TokenContractError(
+        `token secret field "${field}" is not an ISO 8601 UTC date like 2026-11-22T12:00:00.000Z`,
+      );
     }
   }
   const lifetime = Date.parse(record.expires_at as string) - Date.parse(record.issued_at as string);

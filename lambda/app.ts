@@ -45,7 +45,10 @@ export const REPORT_RESERVE_MS = 3_000;
  * passes through `redact` (the redaction boundary), whoever logs it.
  */
 export function createLogger(options: ConstructorParameters<typeof Logger>[0] = {}): Logger {
-  return new Logger({ ...options, jsonReplacerFn: (_key, value) => (typeof value === 'string' ? redact(value) : value) });
+  return new Logger({
+    ...options,
+    jsonReplacerFn: (_key, value) => (typeof value === 'string' ? redact(value) : value),
+  });
 }
 
 /**
@@ -58,7 +61,10 @@ export function createHandler(overrides: HandlerOverrides = {}) {
   const logger = overrides.logger ?? createLogger();
   // Set by the construct: the EMF line's namespace and `service` dimension (metrics.ts). The names are
   // Powertools' because its Logger reads POWERTOOLS_SERVICE_NAME for the log lines' `service` too.
-  const metricsTarget = { namespace: env.POWERTOOLS_METRICS_NAMESPACE || 'ImsTokenRefresher', service: env.POWERTOOLS_SERVICE_NAME || 'service_undefined' };
+  const metricsTarget = {
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE || 'ImsTokenRefresher',
+    service: env.POWERTOOLS_SERVICE_NAME || 'service_undefined',
+  };
   const deps: RefreshDeps = {
     store: overrides.store ?? new SecretsManagerStore(secretsManagerClient()),
     fetch: overrides.fetch ?? globalThis.fetch,
@@ -70,7 +76,8 @@ export function createHandler(overrides: HandlerOverrides = {}) {
   return async (event: unknown, context: InvocationContext): Promise<RefreshSummary> => {
     const result = await runRefresh(settings, request(event, context, deps.now()), deps);
     const signals = runSignals(result, deps.now());
-    if (Object.keys(signals.metrics).length > 0) process.stdout.write(`${emfLine(metricsTarget, deps.now(), signals.metrics)}\n`);
+    if (Object.keys(signals.metrics).length > 0)
+      process.stdout.write(`${emfLine(metricsTarget, deps.now(), signals.metrics)}\n`);
     report(result, signals, logger);
     // Lambda's own Errors metric (free) is the permanent-failure alarm: only what a person must fix throws.
     if (signals.throws && result.error) throw result.error;
@@ -78,8 +85,12 @@ export function createHandler(overrides: HandlerOverrides = {}) {
       outcome: result.outcome,
       reason: result.reason,
       expiresAt: result.token?.expires_at,
-      ...(result.token ? { issuedAt: result.token.issued_at, credentialsVersionId: result.token.credentials_version_id } : {}),
-      ...(result.credentialsExpiresAt === undefined ? {} : { credentialsExpiresAt: isoDate(result.credentialsExpiresAt) }),
+      ...(result.token
+        ? { issuedAt: result.token.issued_at, credentialsVersionId: result.token.credentials_version_id }
+        : {}),
+      ...(result.credentialsExpiresAt === undefined
+        ? {}
+        : { credentialsExpiresAt: isoDate(result.credentialsExpiresAt) }),
       ...(result.error ? { errorCode: result.error.code, errorMessage: redact(result.error.message) } : {}),
     };
   };
@@ -121,7 +132,8 @@ export function runSignals(result: RunResult, now: number) {
   if (result.outcome !== 'skipped') {
     if (result.token) metrics.TokenSecondsToExpiry = secondsLeft(expiresAtMs(result.token));
     else if (result.tokenRead) metrics.TokenSecondsToExpiry = 0;
-    if (result.credentialsExpiresAt !== undefined) metrics.CredentialsSecondsToExpiry = secondsLeft(result.credentialsExpiresAt);
+    if (result.credentialsExpiresAt !== undefined)
+      metrics.CredentialsSecondsToExpiry = secondsLeft(result.credentialsExpiresAt);
   }
   return {
     outcome:
@@ -153,7 +165,8 @@ function report(result: RunResult, signals: ReturnType<typeof runSignals>, logge
     // Indexes only: which entries of the credentials' client secrets to delete, never their values.
     logger.warn('client secret rejected', {
       rejectedClientSecrets: result.rejectedClientSecrets,
-      action: 'IMS refused these client secrets (by position in the credentials); a later one worked: delete them from the credentials',
+      action:
+        'IMS refused these client secrets (by position in the credentials); a later one worked: delete them from the credentials',
     });
   }
   const error = result.error;
@@ -173,10 +186,16 @@ function report(result: RunResult, signals: ReturnType<typeof runSignals>, logge
     causeName: error.cause instanceof Error ? error.cause.name : undefined,
     ...(result.fallbackCredentialsVersionId === undefined
       ? {}
-      : { rejectedCredentialsVersionId: result.credentialsVersionId, fallbackCredentialsVersionId: result.fallbackCredentialsVersionId }),
+      : {
+          rejectedCredentialsVersionId: result.credentialsVersionId,
+          fallbackCredentialsVersionId: result.fallbackCredentialsVersionId,
+        }),
     // The previous version was tried and could not mint either: a second bad upload, or its own trouble.
     ...(result.fallbackFailure === undefined
       ? {}
-      : { fallbackCredentialsVersionId: result.fallbackFailure.versionId, fallbackErrorCode: result.fallbackFailure.errorCode }),
+      : {
+          fallbackCredentialsVersionId: result.fallbackFailure.versionId,
+          fallbackErrorCode: result.fallbackFailure.errorCode,
+        }),
   });
 }

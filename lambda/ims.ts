@@ -35,7 +35,11 @@ const MAX_DESCRIPTION_LENGTH = 200;
  * (a 2xx that is not a valid token). Everything IMS says is untrusted: the JWT sent and any access
  * token seen are remembered for redaction before any message can be built.
  */
-export async function exchange(credentials: Credentials, clientSecret: string, options: ExchangeOptions): Promise<ImsToken> {
+export async function exchange(
+  credentials: Credentials,
+  clientSecret: string,
+  options: ExchangeOptions,
+): Promise<ImsToken> {
   const base = (options.baseUrl ?? `https://${credentials.imsEndpoint}`).replace(/\/+$/, '');
   const { path, form, sent } = await exchangeRequest(credentials, clientSecret, options.now);
   const response = await post(base + path, form, path, options);
@@ -45,7 +49,7 @@ export async function exchange(credentials: Credentials, clientSecret: string, o
     throw new ImsError(
       'IMS_REJECTED',
       `IMS answered ${path} with a redirect (HTTP ${response.status}), which is not followed: ` +
-        'IMS_BASE_URL or the credentials\' imsEndpoint is wrong' +
+        "IMS_BASE_URL or the credentials' imsEndpoint is wrong" +
         debugSuffix(debugId),
       { status: response.status, debugId },
     );
@@ -57,7 +61,8 @@ export async function exchange(credentials: Credentials, clientSecret: string, o
     throw unavailable(path, options, 'the answer was cut off', error, response.status);
   }
   const body = text === undefined ? undefined : parseJson(text);
-  if (!response.ok) throw rejection(response, path, body, debugId, options.now, expiredCertificate(credentials, options.now));
+  if (!response.ok)
+    throw rejection(response, path, body, debugId, options.now, expiredCertificate(credentials, options.now));
   if (text === undefined) throw invalidAnswer(path, debugId, `is larger than ${MAX_ANSWER_BYTES} bytes`);
   // Units differ by flow (docs/protocol.md §1, §2): milliseconds for the JWT exchange, seconds for OAuth.
   return token(body, credentials.type === 'jwt' ? 'milliseconds' : 'seconds', path, debugId, sent);
@@ -175,7 +180,10 @@ function rejection(
 }
 
 function invalidAnswer(path: string, debugId: string | undefined, what: string): ImsError {
-  return new ImsError('IMS_RESPONSE_INVALID', `IMS answer from ${path} ${what}${debugSuffix(debugId)}`, { status: 200, debugId });
+  return new ImsError('IMS_RESPONSE_INVALID', `IMS answer from ${path} ${what}${debugSuffix(debugId)}`, {
+    status: 200,
+    debugId,
+  });
 }
 
 /**
@@ -190,10 +198,12 @@ function token(
   debugId: string | undefined,
   sent: readonly string[],
 ): ImsToken {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidAnswer(path, debugId, 'is not a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalidAnswer(path, debugId, 'is not a JSON object');
   const answer = body as Record<string, unknown>;
   // Containing, not only equal: a peer can wrap an echoed secret ("<secret>+"), and readers would get it.
-  const echoed = typeof answer.access_token === 'string' && sent.some((secret) => (answer.access_token as string).includes(secret));
+  const echoed =
+    typeof answer.access_token === 'string' && sent.some((secret) => (answer.access_token as string).includes(secret));
   const tokenProblem = echoed
     ? 'contains a client secret of the credentials or the JWT we sent'
     : accessTokenProblem(answer.access_token);
@@ -209,7 +219,8 @@ function token(
   }
   const lifetimeMs = unit === 'milliseconds' ? expiresIn : expiresIn * 1000;
   const lifetime = lifetimeProblem(lifetimeMs);
-  if (lifetime) throw invalidAnswer(path, debugId, `has an "expires_in" that, in ${unit} as this flow uses, ${lifetime}`);
+  if (lifetime)
+    throw invalidAnswer(path, debugId, `has an "expires_in" that, in ${unit} as this flow uses, ${lifetime}`);
   return { accessToken: answer.access_token as string, lifetimeMs };
 }
 

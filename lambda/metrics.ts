@@ -13,7 +13,13 @@ export function emfLine(
   return JSON.stringify({
     _aws: {
       Timestamp: timestamp,
-      CloudWatchMetrics: [{ Namespace: target.namespace, Dimensions: [['service']], Metrics: names.map((Name) => ({ Name, Unit: 'Seconds' })) }],
+      CloudWatchMetrics: [
+        {
+          Namespace: target.namespace,
+          Dimensions: [['service']],
+          Metrics: names.map((Name) => ({ Name, Unit: 'Seconds' })),
+        },
+      ],
     },
     service: target.service,
     ...seconds,

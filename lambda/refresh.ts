@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { RefreshSettings } from './config.js';
 import { parseCredentials, type Credentials } from '../common/credentials.js';
-import { ConfigurationError, CredentialsError, ImsError, RefresherError, SecretStoreError, type ErrorCode } from '../common/errors.js';
+import {
+  ConfigurationError,
+  CredentialsError,
+  ImsError,
+  RefresherError,
+  SecretStoreError,
+  type ErrorCode,
+} from '../common/errors.js';
 import { exchange, type Fetch, type ImsToken } from './ims.js';
 import { isDue, refreshReason, type RefreshReason } from './policy.js';
 import type { SecretStore, SecretVersion } from '../common/store.js';
@@ -72,7 +79,11 @@ export const RETRY = {
  * needed, a token minted from the previous credentials version (`AWSPREVIOUS`) is stored, and the
  * run still fails so that someone fixes the upload.
  */
-export async function runRefresh(settings: RefreshSettings, request: RefreshRequest, deps: RefreshDeps): Promise<RunResult> {
+export async function runRefresh(
+  settings: RefreshSettings,
+  request: RefreshRequest,
+  deps: RefreshDeps,
+): Promise<RunResult> {
   const run: Run = {
     settings,
     request,
@@ -129,7 +140,8 @@ function finish(
   error?: RefresherError,
   fallback?: Pick<RunResult, 'fallbackCredentialsVersionId' | 'fallbackFailure'>,
 ): RunResult {
-  const { tokenRead, imsAttempts, imsLatencyMs, credentialsVersionId, credentialsExpiresAt, rejectedClientSecrets } = run;
+  const { tokenRead, imsAttempts, imsLatencyMs, credentialsVersionId, credentialsExpiresAt, rejectedClientSecrets } =
+    run;
   return {
     outcome,
     reason,
@@ -185,12 +197,16 @@ async function readCredentials(run: Run, tokenSecret: SecretVersion | undefined)
   const { credentialsSecretId } = run.settings;
   const credentialsSecret = await run.store.read(credentialsSecretId);
   if (!credentialsSecret) {
-    throw new CredentialsError(`credentials secret "${credentialsSecretId}" has no value yet; put the credentials JSON in it`);
+    throw new CredentialsError(
+      `credentials secret "${credentialsSecretId}" has no value yet; put the credentials JSON in it`,
+    );
   }
   run.credentialsVersionId = credentialsSecret.versionId;
   // The ids may differ as strings (a name and an ARN) and still name one secret: writing the token would destroy the credentials.
   if (tokenSecret && tokenSecret.arn === credentialsSecret.arn) {
-    throw new ConfigurationError('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID name the same secret; the token needs a secret of its own');
+    throw new ConfigurationError(
+      'CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID name the same secret; the token needs a secret of its own',
+    );
   }
   return credentialsSecret;
 }
@@ -255,7 +271,9 @@ async function mint(run: Run, credentials: Credentials, version: SecretVersion):
   // Which client secret to try: a transient failure retries the same one.
   const next = { secret: 0 };
   try {
-    const { token, requestedAt } = await withRetries(run.request, run.deps, () => exchangeAnySecret(run, credentials, next));
+    const { token, requestedAt } = await withRetries(run.request, run.deps, () =>
+      exchangeAnySecret(run, credentials, next),
+    );
     // IMS counts the lifetime from its answer; starting the clock at our request errs on the safe side.
     return record(token, requestedAt, credentials, version);
   } finally {
@@ -382,7 +400,13 @@ function bounded(store: SecretStore, signal: AbortSignal | undefined): SecretSto
   const race = <T>(code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED', secretId: string, call: () => Promise<T>) =>
     new Promise<T>((resolve, reject) => {
       const abort = () =>
-        reject(new SecretStoreError(code, `Secrets Manager did not answer for "${secretId}" before the run's deadline`, signal.reason));
+        reject(
+          new SecretStoreError(
+            code,
+            `Secrets Manager did not answer for "${secretId}" before the run's deadline`,
+            signal.reason,
+          ),
+        );
       if (signal.aborted) return abort();
       signal.addEventListener('abort', abort, { once: true });
       call()
@@ -390,8 +414,10 @@ function bounded(store: SecretStore, signal: AbortSignal | undefined): SecretSto
         .finally(() => signal.removeEventListener('abort', abort));
     });
   return {
-    read: (secretId, options) => race('SECRET_READ_FAILED', secretId, () => store.read(secretId, { ...options, signal })),
-    write: (secretId, value, token) => race('TOKEN_WRITE_FAILED', secretId, () => store.write(secretId, value, token, { signal })),
+    read: (secretId, options) =>
+      race('SECRET_READ_FAILED', secretId, () => store.read(secretId, { ...options, signal })),
+    write: (secretId, value, token) =>
+      race('TOKEN_WRITE_FAILED', secretId, () => store.write(secretId, value, token, { signal })),
   };
 }
 

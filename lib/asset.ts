@@ -14,7 +14,10 @@ export function refresherAsset(): string {
   const here = fileURLToPath(import.meta.url);
   for (let dir = path.dirname(here); ; dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME) {
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME
+    ) {
       const asset = path.join(dir, 'assets', 'refresher');
       if (!existsSync(path.join(asset, 'index.js'))) {
         throw new Error(`the refresher's Lambda bundle is missing at ${asset}: run "npm run bundle" in ${dir}`);

@@ -288,7 +288,8 @@ export class ImsTokenRefresher extends Construct {
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'Adobe issues these credentials; they are replaced by uploading new ones, which the refresher picks up at once',
+      reason:
+        'Adobe issues these credentials; they are replaced by uploading new ones, which the refresher picks up at once',
     });
     return secret;
   }

@@ -1,7 +1,13 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, TokenContractError, TokenExpiredError } from '../common/errors.js';
 import { SecretsManagerStore, secretsManagerClient } from '../common/secrets-manager-store.js';
-import { checkTokenClock, expiresAtMs, parseTokenRecord, type CredentialsType, type TokenRecord } from '../common/token.js';
+import {
+  checkTokenClock,
+  expiresAtMs,
+  parseTokenRecord,
+  type CredentialsType,
+  type TokenRecord,
+} from '../common/token.js';
 
 /**
  * The token reader (`import … from 'ims-token-refresher/reader'`): reads the token secret the

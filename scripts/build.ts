@@ -22,10 +22,14 @@ const CJS = join(DIST, 'cjs');
 
 rmSync(DIST, { recursive: true, force: true });
 await bundleLambda(join(ROOT, 'lambda', 'handler.ts'), ASSET_DIR);
-execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+});
 
 const emitted = readdirSync(ESM, { recursive: true, encoding: 'utf8' });
-const sources = emitted.filter((file) => file.endsWith('.js') && !file.startsWith('cli/')).map((file) => join(ROOT, file.replace(/\.js$/, '.ts')));
+const sources = emitted
+  .filter((file) => file.endsWith('.js') && !file.startsWith('cli/'))
+  .map((file) => join(ROOT, file.replace(/\.js$/, '.ts')));
 await build({
   entryPoints: sources,
   outdir: CJS,
@@ -39,8 +43,11 @@ await build({
   banner: { js: '"use strict";\nconst __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: 'error',
 });
-for (const file of emitted.filter((name) => name.endsWith('.d.ts') && !name.startsWith('cli/'))) cpSync(join(ESM, file), join(CJS, file));
+for (const file of emitted.filter((name) => name.endsWith('.d.ts') && !name.startsWith('cli/')))
+  cpSync(join(ESM, file), join(CJS, file));
 writeFileSync(join(CJS, 'package.json'), '{ "type": "commonjs" }\n');
 writeFileSync(join(ROOT, 'config.schema.json'), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
 
-console.log(`built ${relative(ROOT, ASSET_DIR)}, ${relative(ROOT, ESM)} and ${relative(ROOT, CJS)} (${sources.length} modules each)`);
+console.log(
+  `built ${relative(ROOT, ASSET_DIR)}, ${relative(ROOT, ESM)} and ${relative(ROOT, CJS)} (${sources.length} modules each)`,
+);

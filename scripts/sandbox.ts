@@ -27,9 +27,13 @@ const seconds = (since: number) => `${((performance.now() - since) / 1000).toFix
 
 /** An IMS request with its secrets replaced, and the signed JWT's claims (not secret) shown. */
 function describeImsRequest(request: ImsRequest): string {
-  const fields = Object.entries(request.form).map(([name, value]) => `${name}=${REDACTED_FIELDS.has(name) ? '<redacted>' : value}`);
+  const fields = Object.entries(request.form).map(
+    ([name, value]) => `${name}=${REDACTED_FIELDS.has(name) ? '<redacted>' : value}`,
+  );
   const jwt = request.form.jwt_token;
-  const claims = jwt ? `\n  claims of the signed JWT: ${JSON.stringify(decodeJwt(jwt), null, 2).replace(/\n/g, '\n  ')}` : '';
+  const claims = jwt
+    ? `\n  claims of the signed JWT: ${JSON.stringify(decodeJwt(jwt), null, 2).replace(/\n/g, '\n  ')}`
+    : '';
   return `POST ${request.path}  ${fields.join('  ')}${claims}`;
 }
 

@@ -33,7 +33,10 @@ interface Import {
   readonly packageName?: string;
 }
 
-const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<
+  string,
+  Record<string, string> | undefined
+>;
 const dependencies = Object.keys(packageJson.dependencies ?? {});
 const peerDependencies = Object.keys(packageJson.peerDependencies ?? {});
 const devDependencies = Object.keys(packageJson.devDependencies ?? {});
@@ -87,7 +90,8 @@ function importsOf(from: string, text: string): Import[] {
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node.argument.literal, true);
     else if (ts.isCallExpression(node)) {
       const callee = node.expression;
-      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) add(node.arguments[0], false);
+      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require'))
+        add(node.arguments[0], false);
     }
     ts.forEachChild(node, visit);
   };
@@ -107,8 +111,13 @@ function importsOfFile(file: string): Import[] {
  * imports (type-only ones included: declarations ship too), with the chain that reached it. An
  * import that `stop` flags is listed but not followed, so an offence is reported where it starts.
  */
-function reachableImports(folders: readonly string[], stop: (edge: Import) => boolean = () => false): { readonly edge: Import; readonly via: readonly string[] }[] {
-  const chains = new Map<string, readonly string[]>(folders.flatMap((folder) => tsFiles(folder)).map((file) => [file, []]));
+function reachableImports(
+  folders: readonly string[],
+  stop: (edge: Import) => boolean = () => false,
+): { readonly edge: Import; readonly via: readonly string[] }[] {
+  const chains = new Map<string, readonly string[]>(
+    folders.flatMap((folder) => tsFiles(folder)).map((file) => [file, []]),
+  );
   const queue = [...chains.keys()];
   const result: { edge: Import; via: readonly string[] }[] = [];
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
@@ -132,14 +141,18 @@ function under(file: string | undefined, folders: readonly string[]): boolean {
 function offenders(folders: readonly string[], isOffence: (edge: Import) => boolean): string[] {
   return reachableImports(folders, isOffence)
     .filter(({ edge }) => isOffence(edge))
-    .map(({ edge, via }) => `${edge.from} → ${edge.specifier}${via.length > 0 ? ` (reached from ${via.join(' → ')})` : ''}`);
+    .map(
+      ({ edge, via }) =>
+        `${edge.from} → ${edge.specifier}${via.length > 0 ? ` (reached from ${via.join(' → ')})` : ''}`,
+    );
 }
 
 describe('boundaries', () => {
   it('sees the imports it judges', () => {
     // Guards the rules below against passing because the walker found nothing.
     const edges = reachableImports(SHIPPED).map(({ edge }) => edge);
-    const seen = (from: string, to: (edge: Import) => boolean) => edges.some((edge) => under(edge.from, [from]) && to(edge));
+    const seen = (from: string, to: (edge: Import) => boolean) =>
+      edges.some((edge) => under(edge.from, [from]) && to(edge));
 
     expect(seen('reader', (edge) => under(edge.file, ['common']))).toBe(true);
     expect(seen('lib', (edge) => edge.packageName === 'aws-cdk-lib')).toBe(true);
@@ -158,15 +171,27 @@ describe('boundaries', () => {
       "const f = await import('pkg-f');",
       "const g = require('pkg-g');",
       "type H = import('pkg-h').H;",
-      "const i = await import(name);",
-      "const s = 'import j from \"pkg-j\"';",
+      'const i = await import(name);',
+      'const s = \'import j from "pkg-j"\';',
     ].join('\n');
 
     // Act
-    const found = importsOf('common/example.ts', text).map((edge) => `${edge.packageName ?? edge.specifier}${edge.typeOnly ? ' (type)' : ''}`);
+    const found = importsOf('common/example.ts', text).map(
+      (edge) => `${edge.packageName ?? edge.specifier}${edge.typeOnly ? ' (type)' : ''}`,
+    );
 
     // Assess
-    expect(found).toEqual(['pkg-a', '@scope/pkg-b (type)', './c.js', 'pkg-d', 'pkg-e (type)', 'pkg-f', 'pkg-g', 'pkg-h (type)', '<computed: name>']);
+    expect(found).toEqual([
+      'pkg-a',
+      '@scope/pkg-b (type)',
+      './c.js',
+      'pkg-d',
+      'pkg-e (type)',
+      'pkg-f',
+      'pkg-g',
+      'pkg-h (type)',
+      '<computed: name>',
+    ]);
   });
 
   it('resolves every relative import to a file', () => {
@@ -176,7 +201,12 @@ describe('boundaries', () => {
   it('keeps lambda/, reader/, common/ and cli/ free of lib/, aws-cdk-lib and constructs', () => {
     const cdk = new Set(['aws-cdk-lib', 'constructs']);
 
-    expect(offenders(['lambda', 'reader', 'common', 'cli'], (edge) => under(edge.file, ['lib']) || cdk.has(edge.packageName ?? ''))).toEqual([]);
+    expect(
+      offenders(
+        ['lambda', 'reader', 'common', 'cli'],
+        (edge) => under(edge.file, ['lib']) || cdk.has(edge.packageName ?? ''),
+      ),
+    ).toEqual([]);
   });
 
   it('keeps common/ free of lambda/, reader/ and cli/', () => {
@@ -202,7 +232,9 @@ describe('boundaries', () => {
       if (name === undefined) return false;
       if (isBuiltin(edge.specifier)) return true;
       if (!under(edge.from, ['lambda'])) return shared.has(name);
-      return edge.typeOnly ? declared.has(name) || declared.has(`@types/${name.replace(/^@(.*)\//, '$1__')}`) : lambda.has(name);
+      return edge.typeOnly
+        ? declared.has(name) || declared.has(`@types/${name.replace(/^@(.*)\//, '$1__')}`)
+        : lambda.has(name);
     };
 
     // Act

@@ -27,7 +27,9 @@ describe('leak guard', () => {
     const canary = `canary-${randomUUID()}`;
     registerSecret(canary);
     try {
-      expect(() => assertNoSecrets(`a log line with ${canary} in it`)).toThrow(/^1 secret value\(s\) appeared in log output \(values withheld\)$/);
+      expect(() => assertNoSecrets(`a log line with ${canary} in it`)).toThrow(
+        /^1 secret value\(s\) appeared in log output \(values withheld\)$/,
+      );
       expect(() => assertNoSecrets('a clean log line')).not.toThrow();
     } finally {
       registeredSecrets.delete(canary);

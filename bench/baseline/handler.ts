@@ -14,7 +14,11 @@ export const handler = async (): Promise<{ expiresAt: string }> => {
   const secret = await client.send(new GetSecretValueCommand({ SecretId: process.env.CREDENTIALS_SECRET_ID }));
   const { integration: i } = JSON.parse(secret.SecretString!);
   const host = i.imsEndpoint;
-  const claims: Record<string, unknown> = { iss: i.org, sub: i.id, aud: `https://${host}/c/${i.technicalAccount.clientId}` };
+  const claims: Record<string, unknown> = {
+    iss: i.org,
+    sub: i.id,
+    aud: `https://${host}/c/${i.technicalAccount.clientId}`,
+  };
   for (const scope of i.metascopes.split(',')) claims[`https://${host}/s/${scope}`] = true;
   const jwt = await new SignJWT(claims)
     .setProtectedHeader({ alg: 'RS256' })
@@ -23,7 +27,11 @@ export const handler = async (): Promise<{ expiresAt: string }> => {
 
   const response = await fetch(`${process.env.IMS_BASE_URL ?? `https://${host}`}/ims/exchange/jwt`, {
     method: 'POST',
-    body: new URLSearchParams({ client_id: i.technicalAccount.clientId, client_secret: i.technicalAccount.clientSecret, jwt_token: jwt }),
+    body: new URLSearchParams({
+      client_id: i.technicalAccount.clientId,
+      client_secret: i.technicalAccount.clientSecret,
+      jwt_token: jwt,
+    }),
   });
   if (!response.ok) throw new Error(`IMS answered ${response.status}`);
   const token = (await response.json()) as { access_token: string; token_type: string; expires_in: number };

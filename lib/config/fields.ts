@@ -127,12 +127,14 @@ export const SHARED_FIELDS = {
     ),
   },
   alarmEmail: {
-    description: 'An email address the alarms notify: the stack creates a KMS-encrypted topic with this subscription ' +
+    description:
+      'An email address the alarms notify: the stack creates a KMS-encrypted topic with this subscription ' +
       '(confirm the email AWS sends). Not with "alarmTopicArn".',
     rule: text(/[^@\s]+@[^@\s]+\.[^@\s]+/, 'must be an email address'),
   },
   reservedConcurrency: {
-    description: 'Reserve one concurrent execution per token so runs never overlap (default true). Set false in ' +
+    description:
+      'Reserve one concurrent execution per token so runs never overlap (default true). Set false in ' +
       'accounts whose Lambda concurrency quota is too low; overlapping runs stay correct.',
     rule: BOOLEAN,
   },
@@ -151,13 +153,14 @@ export const TOKEN_FIELDS = {
     required: true,
     description:
       'Unique name (ignoring case): 1-40 letters, digits or hyphens, starting with a letter; not "Dashboard". ' +
-        'The construct id; renaming replaces the resources, reordering does not.',
+      'The construct id; renaming replaces the resources, reordering does not.',
     // The stack itself uses "Dashboard" next to the tokens' construct ids.
     rule: except(text(NAME, 'must be 1-40 letters, digits or hyphens, starting with a letter'), ['Dashboard']),
   },
   credentialsSecret: {
     default: 'create',
-    description: '"create" for a new secret to upload the credentials into, or an existing secret\'s name (same ' +
+    description:
+      '"create" for a new secret to upload the credentials into, or an existing secret\'s name (same ' +
       'account and region) or complete ARN, with the 6-character suffix Secrets Manager adds.',
     rule: anyOf(
       '"create", a secret name or a complete secret ARN',
@@ -171,26 +174,30 @@ export const TOKEN_FIELDS = {
     rule: wholeNumber('minutes', 1),
   },
   refreshThreshold: {
-    description: `Renew when this share of the token's life or less is left, between ${low} and ${high} ` +
+    description:
+      `Renew when this share of the token's life or less is left, between ${low} and ${high} ` +
       `(default ${DEFAULT_REFRESH_THRESHOLD}).`,
     rule: between(low, high, refreshThresholdProblem),
   },
   imsBaseUrl: {
-    description: 'Send IMS requests here (a proxy) instead of https://{imsEndpoint}: https (plain http only to ' +
+    description:
+      'Send IMS requests here (a proxy) instead of https://{imsEndpoint}: https (plain http only to ' +
       '127.0.0.1 or localhost), no query, fragment or user info.',
     rule: IMS_URL,
   },
   credentialsType: {
-    description: 'The kind of credentials; default: detected from the secret\'s shape.',
+    description: "The kind of credentials; default: detected from the secret's shape.",
     rule: word('jwt', 'oauth'),
   },
   credentialName: {
-    description: 'The name or id of the OAuth Server-to-Server credential to use when the credentials are an Adobe ' +
+    description:
+      'The name or id of the OAuth Server-to-Server credential to use when the credentials are an Adobe ' +
       'Developer Console project download holding several (default: its only one).',
     rule: text(/\S(?:.*\S)?/, "must be a credential's name or id: not empty, no line breaks, no spaces at either end"),
   },
   credentialsExpiryWarning: {
-    description: 'Alarm when the certificate in AEM service credentials expires in fewer than this many days, ' +
+    description:
+      'Alarm when the certificate in AEM service credentials expires in fewer than this many days, ' +
       `${EXPIRY_WARNING.min}-${EXPIRY_WARNING.max} (default ${EXPIRY_WARNING.default}).`,
     rule: wholeNumber('days', EXPIRY_WARNING.min, EXPIRY_WARNING.max),
   },
@@ -200,7 +207,8 @@ export const TOKEN_FIELDS = {
     rule: text(SECRET_NAME, SECRET_NAME_MESSAGE),
   },
   encryptionKey: {
-    description: '"create" for a new customer-managed KMS key with rotation, or a KMS key ARN, for the token secret ' +
+    description:
+      '"create" for a new customer-managed KMS key with rotation, or a KMS key ARN, for the token secret ' +
       'and a created credentials secret (default: the AWS managed key).',
     rule: anyOf('"create" or a KMS key ARN', word('create'), KMS_KEY_ARN),
   },
@@ -216,23 +224,27 @@ export const TOKEN_FIELDS = {
     rule: list(text(REGION, 'must be a region name like "eu-west-1"'), 'region names like "eu-west-1"'),
   },
   restrictCredentialsReaders: {
-    description: 'Deny secretsmanager:GetSecretValue on the credentials secret to every principal but the refresher ' +
+    description:
+      'Deny secretsmanager:GetSecretValue on the credentials secret to every principal but the refresher ' +
       'and "credentialsReaders" (default: true for a created secret, false for an existing one, whose resource ' +
       'policy it replaces).',
     rule: BOOLEAN,
   },
   credentialsReaders: {
-    description: 'IAM role or user ARNs of this account, with their paths, that may still read the credentials ' +
+    description:
+      'IAM role or user ARNs of this account, with their paths, that may still read the credentials ' +
       'secret (break-glass roles); their IAM policies must allow it too.',
     rule: ROLE_OR_USER_ARNS,
   },
   restrictTokenReaders: {
-    description: 'Deny secretsmanager:GetSecretValue on the token secret to every principal but the refresher, ' +
+    description:
+      'Deny secretsmanager:GetSecretValue on the token secret to every principal but the refresher, ' +
       '"crossAccountReaders" and "tokenReaders" (default false).',
     rule: BOOLEAN,
   },
   tokenReaders: {
-    description: 'IAM role or user ARNs of this account, with their paths, that may read the token under ' +
+    description:
+      'IAM role or user ARNs of this account, with their paths, that may read the token under ' +
       '"restrictTokenReaders"; their IAM policies must allow it too.',
     needs: { key: 'restrictTokenReaders', because: 'without it, IAM policies alone decide who reads the token' },
     rule: ROLE_OR_USER_ARNS,

@@ -272,7 +272,14 @@ function diagnoseArn(shape: ArnShape, value: unknown): Problem[] {
   const parts = typeof value === 'string' ? value.split(':') : [];
   // arn:partition:service:region:account:resource, the resource itself may hold colons.
   if (parts.length < 6 || parts[0] !== 'arn') return [problem(`${expected}; this is not a complete ARN`)];
-  const [, partition, service, region, account, ...rest] = parts as [string, string, string, string, string, ...string[]];
+  const [, partition, service, region, account, ...rest] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    ...string[],
+  ];
   const resource = rest.join(':');
   const type = resource.split(/[/:]/)[0];
   if (service !== shape.service || !shape.types.includes(type)) {

@@ -1,6 +1,16 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appCost, GOAL_PER_TOKEN_MONTH, inventory, measureRuns, monthlyCost, PRICES, refreshesPerMonth, runProfile, type RunProfile } from '../../bench/cost.js';
+import {
+  appCost,
+  GOAL_PER_TOKEN_MONTH,
+  inventory,
+  measureRuns,
+  monthlyCost,
+  PRICES,
+  refreshesPerMonth,
+  runProfile,
+  type RunProfile,
+} from '../../bench/cost.js';
 import { synthesizedFunction } from '../sandbox/bundle.js';
 import type { Run } from '../sandbox/local-refresher.js';
 import { ROOT } from '../../scripts/bundle.js';
@@ -12,7 +22,11 @@ function refresherResources(id: string, { schedule = 'rate(1 hour)', period = 30
   return {
     [`${id}Fn`]: {
       Type: 'AWS::Lambda::Function',
-      Properties: { MemorySize: 128, Architectures: ['arm64'], Environment: { Variables: { TOKEN_SECRET_ID: 'x', REFRESH_THRESHOLD: '0.5' } } },
+      Properties: {
+        MemorySize: 128,
+        Architectures: ['arm64'],
+        Environment: { Variables: { TOKEN_SECRET_ID: 'x', REFRESH_THRESHOLD: '0.5' } },
+      },
     },
     [`${id}Schedule`]: { Type: 'AWS::Scheduler::Schedule', Properties: { ScheduleExpression: schedule } },
     [`${id}Logs`]: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 365 } },
@@ -22,16 +36,38 @@ function refresherResources(id: string, { schedule = 'rate(1 hour)', period = 30
   };
 }
 
-const quietRun: RunProfile = { customMetrics: 0, logBytes: 1000, secretsManagerCalls: 2, kmsRequests: 2, wallMs: 100, cpuMs: 50 };
-const line = (cost: ReturnType<typeof monthlyCost>, item: string) => cost.lines.find((entry) => entry.item === item)!.perToken;
+const quietRun: RunProfile = {
+  customMetrics: 0,
+  logBytes: 1000,
+  secretsManagerCalls: 2,
+  kmsRequests: 2,
+  wallMs: 100,
+  cpuMs: 50,
+};
+const line = (cost: ReturnType<typeof monthlyCost>, item: string) =>
+  cost.lines.find((entry) => entry.item === item)!.perToken;
 
 describe('the cost model', () => {
   it('divides the app by its tokens, prices replicas and high-resolution alarms, and keeps the dashboard apart', () => {
     const app = inventory([
-      { Resources: { ...refresherResources('a'), Dash: { Type: 'AWS::CloudWatch::Dashboard' }, Key: { Type: 'AWS::KMS::Key' } } },
+      {
+        Resources: {
+          ...refresherResources('a'),
+          Dash: { Type: 'AWS::CloudWatch::Dashboard' },
+          Key: { Type: 'AWS::KMS::Key' },
+        },
+      },
       { Resources: refresherResources('b', { period: 10 }) },
     ]);
-    expect(app).toMatchObject({ tokens: 2, secrets: 6, alarms: 1, highResolutionAlarms: 1, dashboards: 1, kmsKeys: 1, runsPerMonth: 730 });
+    expect(app).toMatchObject({
+      tokens: 2,
+      secrets: 6,
+      alarms: 1,
+      highResolutionAlarms: 1,
+      dashboards: 1,
+      kmsKeys: 1,
+      runsPerMonth: 730,
+    });
     const cost = monthlyCost(app, { refresh: quietRun, skip: quietRun, refreshes: 61 });
     expect(line(cost, 'secrets')).toBeCloseTo(3 * PRICES.secretMonth); // two secrets and a replica
     expect(line(cost, 'alarms')).toBeCloseTo((PRICES.alarmMonth + PRICES.highResolutionAlarmMonth) / 2);
@@ -43,21 +79,43 @@ describe('the cost model', () => {
   it('bills a custom metric by the hours it is sent in: every run costs $0.30 a metric, refreshes only a twelfth of it', () => {
     const app = inventory([{ Resources: refresherResources('a') }]);
     const sending = { ...quietRun, customMetrics: 2 };
-    expect(line(monthlyCost(app, { refresh: sending, skip: sending, refreshes: 61 }), 'custom metrics')).toBeCloseTo(2 * PRICES.customMetricMonth);
-    expect(line(monthlyCost(app, { refresh: sending, skip: quietRun, refreshes: 61 }), 'custom metrics')).toBeCloseTo((122 / 730) * PRICES.customMetricMonth);
+    expect(line(monthlyCost(app, { refresh: sending, skip: sending, refreshes: 61 }), 'custom metrics')).toBeCloseTo(
+      2 * PRICES.customMetricMonth,
+    );
+    expect(line(monthlyCost(app, { refresh: sending, skip: quietRun, refreshes: 61 }), 'custom metrics')).toBeCloseTo(
+      (122 / 730) * PRICES.customMetricMonth,
+    );
   });
 
-  it('replays the month with the function\'s own refresh rule and the schedule from the template', () => {
+  it("replays the month with the function's own refresh rule and the schedule from the template", () => {
     expect(refreshesPerMonth(730, 24 * HOUR, 0.5)).toBe(61); // every 12 h
     expect(refreshesPerMonth(730, 24 * HOUR, 0.25)).toBe(41); // every 18 h
-    expect(inventory([{ Resources: refresherResources('a', { schedule: 'rate(30 minutes)' }) }]).runsPerMonth).toBe(1460);
-    expect(() => inventory([{ Resources: refresherResources('a', { schedule: 'cron(0 * * * ? *)' }) }])).toThrow(/cannot price the schedule/);
+    expect(inventory([{ Resources: refresherResources('a', { schedule: 'rate(30 minutes)' }) }]).runsPerMonth).toBe(
+      1460,
+    );
+    expect(() => inventory([{ Resources: refresherResources('a', { schedule: 'cron(0 * * * ? *)' }) }])).toThrow(
+      /cannot price the schedule/,
+    );
   });
 
-  it('counts each metric of each dimension set of a run\'s EMF lines', () => {
-    const emf = { _aws: { Timestamp: 0, CloudWatchMetrics: [{ Namespace: 'n', Dimensions: [['service'], ['service', 'token']], Metrics: [{ Name: 'A' }, { Name: 'B' }] }] }, A: 1, B: 2 };
+  it("counts each metric of each dimension set of a run's EMF lines", () => {
+    const emf = {
+      _aws: {
+        Timestamp: 0,
+        CloudWatchMetrics: [
+          { Namespace: 'n', Dimensions: [['service'], ['service', 'token']], Metrics: [{ Name: 'A' }, { Name: 'B' }] },
+        ],
+      },
+      A: 1,
+      B: 2,
+    };
     const logs = `${JSON.stringify({ level: 'INFO', message: 'done' })}\n${JSON.stringify(emf)}\n`;
-    const run = { logs, durationMs: 10, measured: { cpuMs: 5 }, secretsManagerCalls: [{ action: 'GetSecretValue' }, { action: 'DescribeSecret' }] } as unknown as Run;
+    const run = {
+      logs,
+      durationMs: 10,
+      measured: { cpuMs: 5 },
+      secretsManagerCalls: [{ action: 'GetSecretValue' }, { action: 'DescribeSecret' }],
+    } as unknown as Run;
     expect(runProfile(run)).toMatchObject({ customMetrics: 4, secretsManagerCalls: 2, kmsRequests: 1 });
     expect(runProfile(run).logBytes).toBeGreaterThan(Buffer.byteLength(logs));
   });

@@ -24,7 +24,12 @@ describe('the CDK app as a process, on a configuration that cannot deploy', () =
   it.each([
     [
       'every problem of the file, one line each',
-      { tokens: [{ name: 'aem-prod', schedulMinutes: 30 }, { name: 'aem-stage', crossAccountReaders: ['2222'] }] },
+      {
+        tokens: [
+          { name: 'aem-prod', schedulMinutes: 30 },
+          { name: 'aem-stage', crossAccountReaders: ['2222'] },
+        ],
+      },
       [
         'tokens["aem-prod"].schedulMinutes: unknown key (did you mean scheduleMinutes?)',
         'tokens["aem-stage"].crossAccountReaders[0]: account id must be 12 digits',
@@ -44,6 +49,8 @@ describe('the CDK app as a process, on a configuration that cannot deploy', () =
 
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(['ims-token-refresher: config error:', ...lines.map((line) => `  ${result.file}: ${line}`), ''].join('\n'));
+    expect(result.stderr).toBe(
+      ['ims-token-refresher: config error:', ...lines.map((line) => `  ${result.file}: ${line}`), ''].join('\n'),
+    );
   });
 });

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { App, Validations, type IPolicyValidationContextBeta1, type PolicyValidationPluginReportBeta1 } from 'aws-cdk-lib';
+import {
+  App,
+  Validations,
+  type IPolicyValidationContextBeta1,
+  type PolicyValidationPluginReportBeta1,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
@@ -15,8 +20,12 @@ const context = { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata':
 /** Each finding as one line per resource: rule, template, logical id and where. */
 function findings(report: PolicyValidationPluginReportBeta1): string[] {
   return report.violations
-    .flatMap((violation) => violation.violatingResources.map((found) =>
-      `${violation.ruleName} ${basename(found.templatePath)} ${found.resourceLogicalId} ${found.locations.join(',')}`))
+    .flatMap((violation) =>
+      violation.violatingResources.map(
+        (found) =>
+          `${violation.ruleName} ${basename(found.templatePath)} ${found.resourceLogicalId} ${found.locations.join(',')}`,
+      ),
+    )
     .sort();
 }
 
@@ -25,17 +34,32 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
     const app = new App({ context });
     const alike = Array.from({ length: 4 }, (_, i) => ({ name: `aem-${i}` }));
     const stacks = [
-      new ImsTokenStack(app, 'One', { tokens: parseAppConfig({ tokens: [...alike, { name: 'aem-short', logRetentionDays: 30, reservedConcurrency: false }] }).tokens }),
+      new ImsTokenStack(app, 'One', {
+        tokens: parseAppConfig({
+          tokens: [...alike, { name: 'aem-short', logRetentionDays: 30, reservedConcurrency: false }],
+        }).tokens,
+      }),
       new ImsTokenStack(app, 'Two', { tokens: parseAppConfig({ tokens: alike }).tokens }),
     ];
     // Findings nobody acknowledges: an alarm without actions, a queue without a redrive-allow policy.
-    new cloudwatch.Alarm(stacks[1], 'Silent', { metric: stacks[1].refreshers[0].metric('TokenSecondsToExpiry', 'Minimum'), threshold: 1, evaluationPeriods: 1 });
+    new cloudwatch.Alarm(stacks[1], 'Silent', {
+      metric: stacks[1].refreshers[0].metric('TokenSecondsToExpiry', 'Minimum'),
+      threshold: 1,
+      evaluationPeriods: 1,
+    });
     new sqs.Queue(stacks[1], 'Plain', { enforceSSL: true });
     const assembly = app.synth();
-    const validation = { templatePaths: assembly.stacks.map((stack) => stack.templateFullPath) } as IPolicyValidationContextBeta1;
+    const validation = {
+      templatePaths: assembly.stacks.map((stack) => stack.templateFullPath),
+    } as IPolicyValidationContextBeta1;
 
-    const resources = validation.templatePaths.reduce((sum, file) => sum + Object.keys(JSON.parse(readFileSync(file, 'utf8')).Resources).length, 0);
-    const checked = shapes(new Map(validation.templatePaths.map((file) => [file, JSON.parse(readFileSync(file, 'utf8'))]))).length;
+    const resources = validation.templatePaths.reduce(
+      (sum, file) => sum + Object.keys(JSON.parse(readFileSync(file, 'utf8')).Resources).length,
+      0,
+    );
+    const checked = shapes(
+      new Map(validation.templatePaths.map((file) => [file, JSON.parse(readFileSync(file, 'utf8'))])),
+    ).length;
     expect(checked).toBeLessThan(resources / 4);
 
     const full = findings(new CfnGuardValidator().validate(validation));
@@ -47,9 +71,16 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
   it('still fails a resource whose alike twin is acknowledged', () => {
     const app = new App({ context });
     Validations.of(app).addPlugins(new GuardRules());
-    const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ alarmTopicArn: 'arn:aws:sns:us-east-1:111111111111:on-call', tokens: [{ name: 'aem-prod' }] }).tokens });
+    const stack = new ImsTokenStack(app, 'Tokens', {
+      tokens: parseAppConfig({
+        alarmTopicArn: 'arn:aws:sns:us-east-1:111111111111:on-call',
+        tokens: [{ name: 'aem-prod' }],
+      }).tokens,
+    });
     const metric = stack.refreshers[0].metric('TokenSecondsToExpiry', 'Minimum');
-    const [first] = ['SilentOne', 'SilentTwo'].map((id) => new cloudwatch.Alarm(stack, id, { metric, threshold: 1, evaluationPeriods: 1 }));
+    const [first] = ['SilentOne', 'SilentTwo'].map(
+      (id) => new cloudwatch.Alarm(stack, id, { metric, threshold: 1, evaluationPeriods: 1 }),
+    );
     Validations.of(first).acknowledge({ id: 'cdk-validator-cfnguard::cloudwatch_alarm_action_check', reason: 'test' });
     let message = '';
     try {
@@ -68,7 +99,16 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
       Properties: { Description: `token of S/${owner}`, KmsKeyId: { Ref: key } },
       Metadata: { 'aws:cdk:path': `S/${owner}/Token/Resource` },
     });
-    const template = { Resources: { DeleteToken: secret('Delete', 'Delete', 'DeleteKey'), RetainToken: secret('Retain', 'Retain', 'RetainKey'), aem1Token: secret('aem-1', 'Retain', 'aem1Key'), aem1Key: { Type: 'AWS::KMS::Key' }, DeleteKey: { Type: 'AWS::KMS::Key' }, RetainKey: { Type: 'AWS::KMS::Key' } } };
+    const template = {
+      Resources: {
+        DeleteToken: secret('Delete', 'Delete', 'DeleteKey'),
+        RetainToken: secret('Retain', 'Retain', 'RetainKey'),
+        aem1Token: secret('aem-1', 'Retain', 'aem1Key'),
+        aem1Key: { Type: 'AWS::KMS::Key' },
+        DeleteKey: { Type: 'AWS::KMS::Key' },
+        RetainKey: { Type: 'AWS::KMS::Key' },
+      },
+    };
     const groups = shapes(new Map([['t.json', template]])).map((group) => group.map((member) => member.id).sort());
     expect(groups).toContainEqual(['DeleteToken']);
     expect(groups).toContainEqual(['RetainToken', 'aem1Token']);

@@ -73,9 +73,21 @@ describe('ims-token: print the token', () => {
   });
 
   it.each([
-    ['an expired token', { advance: 25 * HOUR }, 'ims-token: TOKEN_EXPIRED: the token in secret "adobe/token" expired at 2026-11-23T12:00:00.000Z'],
-    ['a token inside the margin', { advance: 24 * HOUR - 60_000 }, 'ims-token: TOKEN_EXPIRED: the token in secret "adobe/token" expires at'],
-    ['the placeholder', { value: 'r4nd0m-placeholder-value' }, 'ims-token: TOKEN_INVALID: token secret is not JSON: no token yet'],
+    [
+      'an expired token',
+      { advance: 25 * HOUR },
+      'ims-token: TOKEN_EXPIRED: the token in secret "adobe/token" expired at 2026-11-23T12:00:00.000Z',
+    ],
+    [
+      'a token inside the margin',
+      { advance: 24 * HOUR - 60_000 },
+      'ims-token: TOKEN_EXPIRED: the token in secret "adobe/token" expires at',
+    ],
+    [
+      'the placeholder',
+      { value: 'r4nd0m-placeholder-value' },
+      'ims-token: TOKEN_INVALID: token secret is not JSON: no token yet',
+    ],
   ])('refuses %s: exit 1, one line on stderr, no token anywhere', async (_name, secret, line) => {
     const result = await run(['--secret-id', 'adobe/token', '--header'], secret);
     expect(result.code).toBe(1);
@@ -127,7 +139,7 @@ describe('ims-token refresh', () => {
     expect(JSON.parse(String(input.Payload))).toEqual({ force: true });
   });
 
-  it('prints only the summary\'s fields, each through the redaction boundary', async () => {
+  it("prints only the summary's fields, each through the redaction boundary", async () => {
     const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
     const hostile = { outcome: 'refreshed', reason: `forced\u2028${jwt}`, expiresAt: 'x\r\ny', extra: jwt };
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(hostile) });
@@ -140,7 +152,11 @@ describe('ims-token refresh', () => {
   it.each([
     [
       'a function error',
-      { StatusCode: 200, FunctionError: 'Unhandled', Payload: payload({ errorType: 'ImsError', errorMessage: 'IMS rejected', trace: ['at x'] }) },
+      {
+        StatusCode: 200,
+        FunctionError: 'Unhandled',
+        Payload: payload({ errorType: 'ImsError', errorMessage: 'IMS rejected', trace: ['at x'] }),
+      },
       'ims-token: REFRESH_FAILED: function "f" failed: ImsError: IMS rejected\n',
     ],
     [
@@ -148,7 +164,10 @@ describe('ims-token refresh', () => {
       {
         StatusCode: 200,
         FunctionError: 'Unhandled',
-        Payload: payload({ errorType: 'ImsError', errorMessage: 'IMS said\r\nforged line eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' }),
+        Payload: payload({
+          errorType: 'ImsError',
+          errorMessage: 'IMS said\r\nforged line eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl',
+        }),
       },
       'ims-token: REFRESH_FAILED: function "f" failed: ImsError: IMS said  forged line [redacted]\n',
     ],
@@ -159,7 +178,14 @@ describe('ims-token refresh', () => {
     ],
     [
       'a transient failure the refresher returned (it throws only what a person must fix)',
-      { StatusCode: 200, Payload: payload({ outcome: 'failed', errorCode: 'IMS_UNAVAILABLE', errorMessage: 'IMS unavailable at /ims/token/v3: HTTP 503' }) },
+      {
+        StatusCode: 200,
+        Payload: payload({
+          outcome: 'failed',
+          errorCode: 'IMS_UNAVAILABLE',
+          errorMessage: 'IMS unavailable at /ims/token/v3: HTTP 503',
+        }),
+      },
       'ims-token: REFRESH_FAILED: function "f" failed: IMS_UNAVAILABLE: IMS unavailable at /ims/token/v3: HTTP 503 (transient: the next scheduled run retries)\n',
     ],
     [
@@ -173,12 +199,15 @@ describe('ims-token refresh', () => {
   });
 
   it('reports a failed invocation and exits 1', async () => {
-    lambda.on(InvokeCommand).rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
+    lambda
+      .on(InvokeCommand)
+      .rejects(Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' }));
     const result = await run(['refresh', '--function', 'f']);
     expect(result).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'ims-token: REFRESH_FAILED: could not invoke function "f": ResourceNotFoundException: Function not found\n',
+      stderr:
+        'ims-token: REFRESH_FAILED: could not invoke function "f": ResourceNotFoundException: Function not found\n',
     });
   });
 });
@@ -193,7 +222,10 @@ function file(text: string): string {
 }
 
 /** Certificate validity around the fake clock's now. */
-const validity = (daysLeft: number) => ({ validFrom: new Date(NOW - 300 * DAY), validTo: new Date(NOW + daysLeft * DAY) });
+const validity = (daysLeft: number) => ({
+  validFrom: new Date(NOW - 300 * DAY),
+  validTo: new Date(NOW + daysLeft * DAY),
+});
 
 /** One line on stderr, no output, exit 1, and no secret anywhere. */
 function expectOneLineFailure(result: { code: number; stdout: string; stderr: string }, line: string) {
@@ -229,7 +261,14 @@ describe('ims-token credentials check', () => {
   it('picks the credential named with --credential in a Developer Console project download', async () => {
     const project = generateOAuthCredentials({ shape: 'project', clientSecrets: 2, otherCredentials: 1 });
 
-    const result = await run(['credentials', 'check', '--file', file(project.json), '--credential', project.integration.name]);
+    const result = await run([
+      'credentials',
+      'check',
+      '--file',
+      file(project.json),
+      '--credential',
+      project.integration.name,
+    ]);
 
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
@@ -249,7 +288,9 @@ describe('ims-token credentials check', () => {
     const project = generateOAuthCredentials({ shape: 'project', otherCredentials: 1 });
     const result = await run(['credentials', 'check', '--file', file(project.json)]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^ims-token: CREDENTIALS_INVALID: .*holds 2 OAuth Server-to-Server credentials \(.+\).*\n$/);
+    expect(result.stderr).toMatch(
+      /^ims-token: CREDENTIALS_INVALID: .*holds 2 OAuth Server-to-Server credentials \(.+\).*\n$/,
+    );
     expect(result.stderr).toContain(JSON.stringify(project.integration.name));
     expect(countSecrets(result.stderr)).toBe(0);
   });
@@ -269,7 +310,10 @@ describe('ims-token credentials check', () => {
   });
 
   it('refuses credentials whose certificate has expired', async () => {
-    const expired = await generateJwtCredentials({ validFrom: new Date(NOW - 400 * DAY), validTo: new Date(NOW - DAY) });
+    const expired = await generateJwtCredentials({
+      validFrom: new Date(NOW - 400 * DAY),
+      validTo: new Date(NOW - DAY),
+    });
     const expiresAt = new Date(expired.integration.certificateExpiresAt).toISOString();
     const result = await run(['credentials', 'check', '--file', file(expired.json)]);
     expectOneLineFailure(
@@ -283,12 +327,18 @@ describe('ims-token credentials check', () => {
     const result = await run(['credentials', 'check', '--file', file(mismatched.json)]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^ims-token: CREDENTIALS_INVALID: "integration\.privateKey" .*"integration\.publicKey".*\n$/);
+    expect(result.stderr).toMatch(
+      /^ims-token: CREDENTIALS_INVALID: "integration\.privateKey" .*"integration\.publicKey".*\n$/,
+    );
     expect(countSecrets(result.stderr)).toBe(0);
   });
 
   it.each([
-    ['a file that is not there', () => join(dir, 'missing.json'), `cannot read "${join(dir, 'missing.json')}" (no such file)`],
+    [
+      'a file that is not there',
+      () => join(dir, 'missing.json'),
+      `cannot read "${join(dir, 'missing.json')}" (no such file)`,
+    ],
     ['a file that is not JSON', () => file('p8e-this-is-not-json'), 'credentials secret is not JSON'],
     ['JSON of no known shape', () => file('{"hello": "world"}'), 'credentials are not AEM service credentials'],
   ])('refuses %s on one line', async (_name, path, reason) => {
@@ -352,13 +402,35 @@ describe('ims-token credentials put', () => {
   });
 
   it.each([
-    ['an expired certificate', () => generateJwtCredentials({ validFrom: new Date(NOW - 400 * DAY), validTo: new Date(NOW - DAY) }), 'expired on'],
-    ['a mismatched key', () => generateJwtCredentials({ ...validity(200), mismatchedKey: true }), 'does not belong to the certificate'],
-    ['a file that is not JSON', async () => ({ json: '{"ok": true, "integration": ' }), 'credentials secret is not JSON'],
+    [
+      'an expired certificate',
+      () => generateJwtCredentials({ validFrom: new Date(NOW - 400 * DAY), validTo: new Date(NOW - DAY) }),
+      'expired on',
+    ],
+    [
+      'a mismatched key',
+      () => generateJwtCredentials({ ...validity(200), mismatchedKey: true }),
+      'does not belong to the certificate',
+    ],
+    [
+      'a file that is not JSON',
+      async () => ({ json: '{"ok": true, "integration": ' }),
+      'credentials secret is not JSON',
+    ],
   ])('refuses %s: exit 1, one line, nothing uploaded', async (_name, make, reason) => {
     const { json } = await make();
 
-    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', file(json), '--refresh', '--function', 'f']);
+    const result = await run([
+      'credentials',
+      'put',
+      '--secret-id',
+      SECRET_ID,
+      '--file',
+      file(json),
+      '--refresh',
+      '--function',
+      'f',
+    ]);
 
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
@@ -371,9 +443,20 @@ describe('ims-token credentials put', () => {
   it('reports a failed upload on one line without a secret, even when the AWS error echoes the upload', async () => {
     // Other credentials of the project are in the file, but not in what the refresher uses.
     const project = generateOAuthCredentials({ shape: 'project', otherCredentials: 1 });
-    sm.on(PutSecretValueCommand).rejects(Object.assign(new Error(`bad value: ${project.json}`), { name: 'ValidationException' }));
+    sm.on(PutSecretValueCommand).rejects(
+      Object.assign(new Error(`bad value: ${project.json}`), { name: 'ValidationException' }),
+    );
 
-    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', file(project.json), '--credential', project.integration.name]);
+    const result = await run([
+      'credentials',
+      'put',
+      '--secret-id',
+      SECRET_ID,
+      '--file',
+      file(project.json),
+      '--credential',
+      project.integration.name,
+    ]);
 
     expect(countSecrets(result.stderr)).toBe(0);
     expect(result).toEqual({
@@ -386,7 +469,17 @@ describe('ims-token credentials put', () => {
   it('with --refresh, forces a refresh and prints its summary when it used the uploaded version', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(refreshed('credentials-v2')) });
 
-    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', aemFile, '--refresh', '--function', 'aem-prod-refresher']);
+    const result = await run([
+      'credentials',
+      'put',
+      '--secret-id',
+      SECRET_ID,
+      '--file',
+      aemFile,
+      '--refresh',
+      '--function',
+      'aem-prod-refresher',
+    ]);
 
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
@@ -402,7 +495,17 @@ describe('ims-token credentials put', () => {
   it('with --refresh, fails when the refresher did not use the uploaded version', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(refreshed('credentials-v1')) });
 
-    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', aemFile, '--refresh', '--function', 'f']);
+    const result = await run([
+      'credentials',
+      'put',
+      '--secret-id',
+      SECRET_ID,
+      '--file',
+      aemFile,
+      '--refresh',
+      '--function',
+      'f',
+    ]);
 
     expect(result.code).toBe(1);
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(2);
@@ -415,11 +518,23 @@ describe('ims-token credentials put', () => {
     const error = { errorType: 'CredentialsError', errorMessage: 'credentials version credentials-v2 was rejected' };
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: payload(error) });
 
-    const result = await run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', aemFile, '--refresh', '--function', 'f']);
+    const result = await run([
+      'credentials',
+      'put',
+      '--secret-id',
+      SECRET_ID,
+      '--file',
+      aemFile,
+      '--refresh',
+      '--function',
+      'f',
+    ]);
 
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ uploaded: true, versionId: 'credentials-v2' });
-    expect(result.stderr).toBe('ims-token: REFRESH_FAILED: function "f" failed: CredentialsError: credentials version credentials-v2 was rejected\n');
+    expect(result.stderr).toBe(
+      'ims-token: REFRESH_FAILED: function "f" failed: CredentialsError: credentials version credentials-v2 was rejected\n',
+    );
   });
 });
 
@@ -434,11 +549,31 @@ describe('ims-token usage', () => {
     ['credentials without an action', ['credentials'], 'credentials needs "check" or "put"'],
     ['an unknown credentials action', ['credentials', 'rotate'], 'credentials needs "check" or "put"'],
     ['check without --file', ['credentials', 'check'], 'credentials check needs --file <path>'],
-    ['an AWS flag on check, which works offline', ['credentials', 'check', '--file', 'f', '--region', 'eu-west-1'], "Unknown option '--region'"],
-    ['put without --secret-id', ['credentials', 'put', '--file', 'f'], 'credentials put needs --secret-id <id> and --file <path>'],
-    ['put without --file', ['credentials', 'put', '--secret-id', 's'], 'credentials put needs --secret-id <id> and --file <path>'],
-    ['--refresh without --function', ['credentials', 'put', '--secret-id', 's', '--file', 'f', '--refresh'], '--refresh needs --function <name>'],
-    ['--function without --refresh', ['credentials', 'put', '--secret-id', 's', '--file', 'f', '--function', 'x'], '--function is only used with --refresh'],
+    [
+      'an AWS flag on check, which works offline',
+      ['credentials', 'check', '--file', 'f', '--region', 'eu-west-1'],
+      "Unknown option '--region'",
+    ],
+    [
+      'put without --secret-id',
+      ['credentials', 'put', '--file', 'f'],
+      'credentials put needs --secret-id <id> and --file <path>',
+    ],
+    [
+      'put without --file',
+      ['credentials', 'put', '--secret-id', 's'],
+      'credentials put needs --secret-id <id> and --file <path>',
+    ],
+    [
+      '--refresh without --function',
+      ['credentials', 'put', '--secret-id', 's', '--file', 'f', '--refresh'],
+      '--refresh needs --function <name>',
+    ],
+    [
+      '--function without --refresh',
+      ['credentials', 'put', '--secret-id', 's', '--file', 'f', '--function', 'x'],
+      '--function is only used with --refresh',
+    ],
   ])('rejects %s with exit 2 and one line', async (_name, argv, message) => {
     const result = await run(argv);
     expect(result.code).toBe(2);

@@ -19,7 +19,12 @@ describe('parseCredentials: shape detection', () => {
     ['both shapes, unpinned', () => ({ ...wrapped, ...oauth }), {}, /mix shapes: .*keep one, or set CREDENTIALS_TYPE/],
     ['both shapes, pinned to jwt', () => ({ ...wrapped, ...oauth }), { type: 'jwt' }, 'jwt'],
     ['both shapes, pinned to oauth', () => ({ ...wrapped, ...oauth }), { type: 'oauth' }, 'oauth'],
-    ['neither shape', () => ({ token: 'x' }), {}, /not AEM service credentials \("integration"\), an Adobe Developer Console project download \("project"\) or OAuth .*\("clientId"\)/],
+    [
+      'neither shape',
+      () => ({ token: 'x' }),
+      {},
+      /not AEM service credentials \("integration"\), an Adobe Developer Console project download \("project"\) or OAuth .*\("clientId"\)/,
+    ],
     ['AEM JSON pinned to oauth', () => wrapped, { type: 'oauth' }, /"clientId" is missing/],
   ];
 
@@ -32,7 +37,12 @@ describe('parseCredentials: shape detection', () => {
 
 describe('parseCredentials: values', () => {
   it('reads AEM service credentials into the fields the JWT needs', () => {
-    const credentials = parseCredentials(JSON.stringify({ ...wrapped, integration: { ...wrapped.integration, metascopes: 'ent_aem_cloud_api, ent_cloudmgr_sdk' } }));
+    const credentials = parseCredentials(
+      JSON.stringify({
+        ...wrapped,
+        integration: { ...wrapped.integration, metascopes: 'ent_aem_cloud_api, ent_cloudmgr_sdk' },
+      }),
+    );
     expect(credentials).toMatchObject({
       type: 'jwt',
       clientId: wrapped.integration.technicalAccount.clientId,
@@ -44,19 +54,29 @@ describe('parseCredentials: values', () => {
   });
 
   it('defaults the OAuth IMS host and lower-cases a given one', () => {
-    expect(parseCredentials(JSON.stringify(oauth))).toMatchObject({ imsEndpoint: 'ims-na1.adobelogin.com', scopes: ['openid', 'AdobeID', 'read_organizations'] });
-    expect(parseCredentials(JSON.stringify({ ...oauth, imsEndpoint: 'IMS-NA1.adobelogin.com' })).imsEndpoint).toBe('ims-na1.adobelogin.com');
+    expect(parseCredentials(JSON.stringify(oauth))).toMatchObject({
+      imsEndpoint: 'ims-na1.adobelogin.com',
+      scopes: ['openid', 'AdobeID', 'read_organizations'],
+    });
+    expect(parseCredentials(JSON.stringify({ ...oauth, imsEndpoint: 'IMS-NA1.adobelogin.com' })).imsEndpoint).toBe(
+      'ims-na1.adobelogin.com',
+    );
   });
 
   it('accepts a non-Adobe IMS host only when IMS_BASE_URL is set explicitly', () => {
     const proxied = JSON.stringify({ ...oauth, imsEndpoint: 'ims.proxy.example' });
-    expect(() => parseCredentials(proxied)).toThrow('"imsEndpoint" is not an Adobe IMS host (*.adobelogin.com); set IMS_BASE_URL to use another');
+    expect(() => parseCredentials(proxied)).toThrow(
+      '"imsEndpoint" is not an Adobe IMS host (*.adobelogin.com); set IMS_BASE_URL to use another',
+    );
     expect(parseCredentials(proxied, { allowAnyImsHost: true }).imsEndpoint).toBe('ims.proxy.example');
   });
 
-  it.each(['pkcs1-crlf', 'pkcs8', 'escaped-newlines'] as KeyFormat[])('reads a %s private key as an RSA key', async (keyFormat) => {
-    const { json } = await generateJwtCredentials({ keyFormat, wrapped: false });
-    const credentials = parseCredentials(json);
-    expect(credentials.type === 'jwt' && credentials.privateKey.asymmetricKeyType).toBe('rsa');
-  });
+  it.each(['pkcs1-crlf', 'pkcs8', 'escaped-newlines'] as KeyFormat[])(
+    'reads a %s private key as an RSA key',
+    async (keyFormat) => {
+      const { json } = await generateJwtCredentials({ keyFormat, wrapped: false });
+      const credentials = parseCredentials(json);
+      expect(credentials.type === 'jwt' && credentials.privateKey.asymmetricKeyType).toBe('rsa');
+    },
+  );
 });

@@ -19,14 +19,22 @@ describe('SecretsManagerStore', () => {
   const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf';
   const notFound = () => new ResourceNotFoundException({ message: 'not found', $metadata: {} });
 
-  it('reads the current value, its version and the secret\'s full ARN', async () => {
+  it("reads the current value, its version and the secret's full ARN", async () => {
     sm.on(GetSecretValueCommand, { SecretId: 's' }).resolves({ SecretString: '{"a":1}', VersionId: 'v-1', ARN: arn });
     await expect(store().read('s')).resolves.toEqual({ value: '{"a":1}', versionId: 'v-1', arn });
   });
 
   it('reads the previous version by its staging label, and reports none as undefined', async () => {
-    sm.on(GetSecretValueCommand, { SecretId: 's', VersionStage: 'AWSPREVIOUS' }).resolves({ SecretString: '{"b":2}', VersionId: 'v-0', ARN: arn });
-    await expect(store().read('s', { versionStage: 'AWSPREVIOUS' })).resolves.toEqual({ value: '{"b":2}', versionId: 'v-0', arn });
+    sm.on(GetSecretValueCommand, { SecretId: 's', VersionStage: 'AWSPREVIOUS' }).resolves({
+      SecretString: '{"b":2}',
+      VersionId: 'v-0',
+      ARN: arn,
+    });
+    await expect(store().read('s', { versionStage: 'AWSPREVIOUS' })).resolves.toEqual({
+      value: '{"b":2}',
+      versionId: 'v-0',
+      arn,
+    });
 
     sm.reset();
     sm.on(GetSecretValueCommand).rejects(notFound()); // what AWS answers for a label no version has
@@ -100,7 +108,9 @@ describe('SecretsManagerStore', () => {
 
   it('wraps write failures as TOKEN_WRITE_FAILED without the value', async () => {
     sm.on(PutSecretValueCommand).rejects(new Error('boom'));
-    const error = await store().write('t', 'secret-token-value', 'c'.repeat(64)).catch((e: Error) => e);
+    const error = await store()
+      .write('t', 'secret-token-value', 'c'.repeat(64))
+      .catch((e: Error) => e);
     expect(error).toMatchObject({ code: 'TOKEN_WRITE_FAILED', transient: true });
     expect((error as Error).message).not.toContain('secret-token-value');
   });
@@ -113,14 +123,24 @@ describe('SecretsManagerStore', () => {
     ['ThrottlingException', 'client', undefined, true],
     ['InternalServiceError', 'server', undefined, true],
     ['TimeoutError', undefined, undefined, true],
-  ] as const)('classes a failed write with %s (%s fault) as transient: %s', async (name, fault, retryable, transient) => {
-    const error = Object.assign(new Error(name), { name, $fault: fault, $retryable: retryable, $metadata: {} });
-    sm.on(PutSecretValueCommand).rejects(error);
-    await expect(store().write('t', 'value', 'd'.repeat(64))).rejects.toMatchObject({ code: 'TOKEN_WRITE_FAILED', transient });
-  });
+  ] as const)(
+    'classes a failed write with %s (%s fault) as transient: %s',
+    async (name, fault, retryable, transient) => {
+      const error = Object.assign(new Error(name), { name, $fault: fault, $retryable: retryable, $metadata: {} });
+      sm.on(PutSecretValueCommand).rejects(error);
+      await expect(store().write('t', 'value', 'd'.repeat(64))).rejects.toMatchObject({
+        code: 'TOKEN_WRITE_FAILED',
+        transient,
+      });
+    },
+  );
 
   it('classes a refused read as permanent', async () => {
-    const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException', $fault: 'client', $metadata: {} });
+    const denied = Object.assign(new Error('denied'), {
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      $metadata: {},
+    });
     sm.on(GetSecretValueCommand).rejects(denied);
     await expect(store().read('s')).rejects.toMatchObject({ code: 'SECRET_READ_FAILED', transient: false });
   });

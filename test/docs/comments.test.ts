@@ -55,7 +55,12 @@ describe('markdown files cited in comments', () => {
       '// https://github.com/AdobeDocs/adobe-dev-console/blob/main/src/pages/faqs.md is a link',
     ].join('\n');
 
-    expect(citedMarkdown('fixture.ts', source).sort()).toEqual(['docs/protocol.md', 'guide.md', 'inner.md', 'notes.md']);
+    expect(citedMarkdown('fixture.ts', source).sort()).toEqual([
+      'docs/protocol.md',
+      'guide.md',
+      'inner.md',
+      'notes.md',
+    ]);
   });
 
   it('resolves each citation against the repository root and docs/', () => {

@@ -54,11 +54,19 @@ function synthesized(): Resources[] {
 
 const all = synthesized();
 const typesWhere = (keep: (resource: Resources[string]) => boolean) =>
-  new Set(all.flatMap((resources) => Object.values(resources).filter(keep).map((resource) => resource.Type)));
+  new Set(
+    all.flatMap((resources) =>
+      Object.values(resources)
+        .filter(keep)
+        .map((resource) => resource.Type),
+    ),
+  );
 
 /** The resource types in the second column of docs/deployer-permissions.md's table. */
 function documentedTypes(): Set<string> {
-  const rows = prose(read('docs/deployer-permissions.md')).matchAll(/^\| [^|]+ \| `(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)` \|/gm);
+  const rows = prose(read('docs/deployer-permissions.md')).matchAll(
+    /^\| [^|]+ \| `(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)` \|/gm,
+  );
   return new Set([...rows].map((match) => match[1]));
 }
 
@@ -72,7 +80,11 @@ describe('docs/deployer-permissions.md', () => {
 describe('README: Remove', () => {
   it('names every resource type cdk destroy retains, and no other', () => {
     const retained = typesWhere((resource) => resource.DeletionPolicy === 'Retain');
-    const named = new Set([...section(read('README.md'), 'Remove').matchAll(/^\|[^|]+\(`(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)`\)/gm)].map((match) => match[1]));
+    const named = new Set(
+      [...section(read('README.md'), 'Remove').matchAll(/^\|[^|]+\(`(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)`\)/gm)].map(
+        (match) => match[1],
+      ),
+    );
     expect([...named].sort()).toEqual([...retained].sort());
   });
 });

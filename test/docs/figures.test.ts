@@ -35,9 +35,16 @@ describe('defaults and limits the documentation states', () => {
   const readme = read('README.md');
   const design = read('docs/design.md');
   const resources = Object.values(
-    (JSON.parse(readFileSync(join(ROOT, 'cdk.out', 'ImsTokenRefresher.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: any }> }).Resources,
+    (
+      JSON.parse(readFileSync(join(ROOT, 'cdk.out', 'ImsTokenRefresher.template.json'), 'utf8')) as {
+        Resources: Record<string, { Type: string; Properties: any }>;
+      }
+    ).Resources,
   );
-  const fn = resources.find((resource) => resource.Type === 'AWS::Lambda::Function' && resource.Properties.Environment?.Variables?.TOKEN_SECRET_ID)!;
+  const fn = resources.find(
+    (resource) =>
+      resource.Type === 'AWS::Lambda::Function' && resource.Properties.Environment?.Variables?.TOKEN_SECRET_ID,
+  )!;
 
   it('match the configuration rules', () => {
     expect(row(readme, 'refreshThreshold')).toContain(`(${DEFAULT_REFRESH_THRESHOLD})`);

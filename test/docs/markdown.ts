@@ -29,10 +29,14 @@ export interface Heading {
 }
 
 export function headings(markdown: string): Heading[] {
-  return [...prose(markdown).matchAll(/^(#{1,6}) +(.+?)\s*$/gm)].map((match) => ({ level: match[1].length, text: match[2] }));
+  return [...prose(markdown).matchAll(/^(#{1,6}) +(.+?)\s*$/gm)].map((match) => ({
+    level: match[1].length,
+    text: match[2],
+  }));
 }
 
-export const anchors = (markdown: string): Set<string> => new Set(headings(markdown).map((heading) => slug(heading.text)));
+export const anchors = (markdown: string): Set<string> =>
+  new Set(headings(markdown).map((heading) => slug(heading.text)));
 
 /** Every link target of a markdown file: `[text](target)`, outside code. */
 export function links(markdown: string): string[] {

@@ -41,32 +41,35 @@ describe('the synthesized refresher, end to end', () => {
     ['pkcs1-crlf', true],
     ['pkcs8', true],
     ['escaped-newlines', false],
-  ])('mints and stores a token from AEM service credentials with a %s key (wrapped: %s)', async (keyFormat, wrapped) => {
-    const credentials = await generateJwtCredentials({ keyFormat, wrapped });
-    await start(credentials);
+  ])(
+    'mints and stores a token from AEM service credentials with a %s key (wrapped: %s)',
+    async (keyFormat, wrapped) => {
+      const credentials = await generateJwtCredentials({ keyFormat, wrapped });
+      await start(credentials);
 
-    const result = await run();
+      const result = await run();
 
-    const token = storedToken();
-    expect(result.result).toEqual({
-      outcome: 'refreshed',
-      reason: 'no-token',
-      expiresAt: token.expires_at,
-      issuedAt: token.issued_at,
-      credentialsVersionId: token.credentials_version_id,
-      credentialsExpiresAt: new Date(credentials.integration.certificateExpiresAt).toISOString(),
-    });
-    expect(result.imsRequests.map((request) => request.path)).toEqual(['/ims/exchange/jwt']);
-    expect(token).toMatchObject({
-      access_token: local.peer.issued[0],
-      token_type: 'bearer',
-      client_id: credentials.integration.clientId,
-      ims_endpoint: 'ims-na1.adobelogin.com',
-      credentials_version_id: local.emulator.current(local.credentialsSecretId)!.versionId,
-      credentials_type: 'jwt',
-    });
-    expect(lifetimeSeconds(token)).toBe(86_399.999);
-  });
+      const token = storedToken();
+      expect(result.result).toEqual({
+        outcome: 'refreshed',
+        reason: 'no-token',
+        expiresAt: token.expires_at,
+        issuedAt: token.issued_at,
+        credentialsVersionId: token.credentials_version_id,
+        credentialsExpiresAt: new Date(credentials.integration.certificateExpiresAt).toISOString(),
+      });
+      expect(result.imsRequests.map((request) => request.path)).toEqual(['/ims/exchange/jwt']);
+      expect(token).toMatchObject({
+        access_token: local.peer.issued[0],
+        token_type: 'bearer',
+        client_id: credentials.integration.clientId,
+        ims_endpoint: 'ims-na1.adobelogin.com',
+        credentials_version_id: local.emulator.current(local.credentialsSecretId)!.versionId,
+        credentials_type: 'jwt',
+      });
+      expect(lifetimeSeconds(token)).toBe(86_399.999);
+    },
+  );
 
   it('mints an OAuth Server-to-Server token, reading expires_in as seconds', async () => {
     await start(generateOAuthCredentials({}));
@@ -127,7 +130,10 @@ describe('the synthesized refresher, end to end', () => {
   it('fails with IMS_REJECTED on invalid_signature, after one IMS call, and writes nothing', async () => {
     const credentials = await generateJwtCredentials({});
     const otherCertificate = (await generateJwtCredentials({})).integration.certificatePem;
-    await start({ json: credentials.json, integration: { ...credentials.integration, certificatePem: otherCertificate } });
+    await start({
+      json: credentials.json,
+      integration: { ...credentials.integration, certificatePem: otherCertificate },
+    });
     const before = local.emulator.current(local.tokenSecretId);
 
     const result = await run();
@@ -176,7 +182,11 @@ describe('the synthesized refresher, end to end', () => {
 
     const result = await run();
 
-    const handled = [credentials.integration.clientSecrets[0], result.imsRequests[0].form.jwt_token, storedToken().access_token];
+    const handled = [
+      credentials.integration.clientSecrets[0],
+      result.imsRequests[0].form.jwt_token,
+      storedToken().access_token,
+    ];
     expect(handled.every((secret) => registeredSecrets.has(secret))).toBe(true);
     expect(countSecrets(credentials.json)).toBeGreaterThan(10); // client secret and the private key's lines
     expect(countSecrets(`${result.logs}\n${storedToken().access_token}`)).toBe(1);

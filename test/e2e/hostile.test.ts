@@ -56,7 +56,12 @@ async function run(event: unknown = {}, options: RunOptions = {}): Promise<Check
  */
 function expectFailure(
   result: CheckedRun,
-  expected: { readonly errorType: string; readonly code: string; readonly transient: boolean; readonly imsCalls: number },
+  expected: {
+    readonly errorType: string;
+    readonly code: string;
+    readonly transient: boolean;
+    readonly imsCalls: number;
+  },
 ): void {
   if (expected.transient) {
     expect(result.error).toBeUndefined();
@@ -156,18 +161,29 @@ describe('the synthesized refresher against a hanging or faulty Secrets Manager'
     expect(parseTokenRecord(tokenSecret()!.value).access_token).toBe(local.peer.issued[0]);
   });
 
-  it('reports a PutSecretValue hung on every attempt as transient TOKEN_WRITE_FAILED before the timeout', { timeout: 20_000 }, async () => {
-    const timeoutSeconds = 12;
-    local.emulator.fault('PutSecretValue', ...Array<EmulatorFault>(STORE_TIMEOUTS.maxAttempts).fill('hang'));
-    const before = tokenSecret();
+  it(
+    'reports a PutSecretValue hung on every attempt as transient TOKEN_WRITE_FAILED before the timeout',
+    { timeout: 20_000 },
+    async () => {
+      const timeoutSeconds = 12;
+      local.emulator.fault('PutSecretValue', ...Array<EmulatorFault>(STORE_TIMEOUTS.maxAttempts).fill('hang'));
+      const before = tokenSecret();
 
-    const result = await run({}, { timeoutSeconds });
+      const result = await run({}, { timeoutSeconds });
 
-    expectFailure(result, { errorType: 'SecretStoreError', code: 'TOKEN_WRITE_FAILED', transient: true, imsCalls: 1 });
-    expect(logRecords(result.logs)).toContainEqual(expect.objectContaining({ _aws: expect.anything(), TokenSecondsToExpiry: expect.any(Number) }));
-    expect(result.measured.invokeMs).toBeLessThan(timeoutSeconds * 1000);
-    expect(tokenSecret()).toEqual(before);
-  });
+      expectFailure(result, {
+        errorType: 'SecretStoreError',
+        code: 'TOKEN_WRITE_FAILED',
+        transient: true,
+        imsCalls: 1,
+      });
+      expect(logRecords(result.logs)).toContainEqual(
+        expect.objectContaining({ _aws: expect.anything(), TokenSecondsToExpiry: expect.any(Number) }),
+      );
+      expect(result.measured.invokeMs).toBeLessThan(timeoutSeconds * 1000);
+      expect(tokenSecret()).toEqual(before);
+    },
+  );
 
   it.each([
     ['issued_at after expires_at (a negative lifetime is never due)', 3 * 3_600_000, 3_600_000],
@@ -176,7 +192,11 @@ describe('the synthesized refresher against a hanging or faulty Secrets Manager'
     await run();
     const record = parseTokenRecord(tokenSecret()!.value);
     const now = Date.now();
-    const planted = { ...record, issued_at: new Date(now + issuedIn).toISOString(), expires_at: new Date(now + expiresIn).toISOString() };
+    const planted = {
+      ...record,
+      issued_at: new Date(now + issuedIn).toISOString(),
+      expires_at: new Date(now + expiresIn).toISOString(),
+    };
     local.emulator.put(local.tokenSecretId, JSON.stringify(planted));
 
     const result = await run();
@@ -209,7 +229,10 @@ describe('the synthesized refresher against a hanging or faulty Secrets Manager'
   it('refuses one secret named by ARN and by name as both secrets: CONFIG_INVALID, credentials untouched', async () => {
     const before = local.emulator.current(local.credentialsSecretId);
 
-    const result = await run({}, { env: { CREDENTIALS_SECRET_ID: local.credentialsSecretId, TOKEN_SECRET_ID: SECRET_NAMES.credentials } });
+    const result = await run(
+      {},
+      { env: { CREDENTIALS_SECRET_ID: local.credentialsSecretId, TOKEN_SECRET_ID: SECRET_NAMES.credentials } },
+    );
 
     expectFailure(result, { errorType: 'ConfigurationError', code: 'CONFIG_INVALID', transient: false, imsCalls: 0 });
     expect(actions(result)).not.toContain('PutSecretValue');

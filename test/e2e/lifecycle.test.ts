@@ -38,8 +38,10 @@ const tokenSecret = () => local.emulator.current(local.tokenSecretId);
 const storedToken = (): TokenRecord => parseTokenRecord(tokenSecret()!.value);
 const actions = (result: Run) => result.secretsManagerCalls.map((call) => call.action);
 /** The run's log line (or EMF blob) with this message (or this metric). */
-const logRecord = (result: Run, message: string) => logRecords(result.logs).find((record) => record.message === message);
-const metricsBlob = (result: Run, metric: string) => logRecords(result.logs).find((record) => '_aws' in record && metric in record);
+const logRecord = (result: Run, message: string) =>
+  logRecords(result.logs).find((record) => record.message === message);
+const metricsBlob = (result: Run, metric: string) =>
+  logRecords(result.logs).find((record) => '_aws' in record && metric in record);
 const isoDate = (ms: number) => new Date(ms).toISOString();
 /** The staging labels of the run's reads of the credentials secret, in order (the default reads AWSCURRENT). */
 const credentialsReads = (result: Run) =>
@@ -48,7 +50,7 @@ const credentialsReads = (result: Run) =>
     .map((call) => call.versionStage ?? 'AWSCURRENT');
 
 describe('certificate expiry (AEM service credentials)', () => {
-  it('publishes CredentialsSecondsToExpiry in the refresher\'s namespace and logs credentialsExpiresAt', async () => {
+  it("publishes CredentialsSecondsToExpiry in the refresher's namespace and logs credentialsExpiresAt", async () => {
     const credentials = await generateJwtCredentials({ validTo: new Date(Date.now() + 40 * DAY) });
     const expiresAt = credentials.integration.certificateExpiresAt;
     await start(credentials);
@@ -113,7 +115,7 @@ describe('key and certificate', () => {
   });
 });
 
-describe('what Adobe\'s consoles download', () => {
+describe("what Adobe's consoles download", () => {
   it('mints from the Adobe Developer Console project download through /ims/token/v3', async () => {
     const credentials = generateOAuthCredentials({ shape: 'project' });
     await start(credentials);
@@ -124,7 +126,11 @@ describe('what Adobe\'s consoles download', () => {
     expect(result.imsRequests.map((request) => [request.path, request.form.client_id])).toEqual([
       ['/ims/token/v3', credentials.integration.clientId],
     ]);
-    expect(storedToken()).toMatchObject({ access_token: local.peer.issued[0], client_id: credentials.integration.clientId, credentials_type: 'oauth' });
+    expect(storedToken()).toMatchObject({
+      access_token: local.peer.issued[0],
+      client_id: credentials.integration.clientId,
+      credentials_type: 'oauth',
+    });
   });
 
   it('needs CREDENTIAL_NAME for a project download with two OAuth credentials, and mints with it', async () => {
@@ -150,7 +156,9 @@ describe('what Adobe\'s consoles download', () => {
     const result = await run();
 
     expect(result.result).toMatchObject({ outcome: 'refreshed' });
-    expect(result.imsRequests.map((request) => request.form.client_secret)).toEqual([credentials.integration.clientSecrets[0]]);
+    expect(result.imsRequests.map((request) => request.form.client_secret)).toEqual([
+      credentials.integration.clientSecrets[0],
+    ]);
   });
 });
 
@@ -176,46 +184,49 @@ describe('a bad upload', () => {
   it.each([
     ['credentials of an integration IMS does not know', () => generateOAuthCredentials().json, 'IMS_REJECTED', 1],
     ['a truncated JSON', () => generateOAuthCredentials().json.slice(0, 40), 'CREDENTIALS_INVALID', 0],
-  ] as const)('(%s) keeps the token up from AWSPREVIOUS once it is due, and still fails', async (_case, badJson, freshCode, badImsCalls) => {
-    const good = generateOAuthCredentials();
-    await start(good);
-    await run();
-    const goodVersion = local.emulator.current(local.credentialsSecretId)!.versionId;
-    const badVersion = local.putCredentials(badJson());
+  ] as const)(
+    '(%s) keeps the token up from AWSPREVIOUS once it is due, and still fails',
+    async (_case, badJson, freshCode, badImsCalls) => {
+      const good = generateOAuthCredentials();
+      await start(good);
+      await run();
+      const goodVersion = local.emulator.current(local.credentialsSecretId)!.versionId;
+      const badVersion = local.putCredentials(badJson());
 
-    // The token is still fresh: the bad version fails the run at once, and nothing is written.
-    const whileFresh = await run();
-    expect(whileFresh.error).toMatchObject({ code: freshCode });
-    expect(whileFresh.imsRequests).toHaveLength(badImsCalls);
-    expect(actions(whileFresh)).not.toContain('PutSecretValue');
-    expect(credentialsReads(whileFresh)).toEqual(['AWSCURRENT']);
+      // The token is still fresh: the bad version fails the run at once, and nothing is written.
+      const whileFresh = await run();
+      expect(whileFresh.error).toMatchObject({ code: freshCode });
+      expect(whileFresh.imsRequests).toHaveLength(badImsCalls);
+      expect(actions(whileFresh)).not.toContain('PutSecretValue');
+      expect(credentialsReads(whileFresh)).toEqual(['AWSCURRENT']);
 
-    // The token falls due (issued 20 h ago, 4 h left): the previous version mints, the run still fails.
-    const now = Date.now();
-    local.emulator.put(
-      local.tokenSecretId,
-      JSON.stringify({ ...storedToken(), issued_at: isoDate(now - 20 * HOUR), expires_at: isoDate(now + 4 * HOUR) }),
-    );
-    const due = await run();
+      // The token falls due (issued 20 h ago, 4 h left): the previous version mints, the run still fails.
+      const now = Date.now();
+      local.emulator.put(
+        local.tokenSecretId,
+        JSON.stringify({ ...storedToken(), issued_at: isoDate(now - 20 * HOUR), expires_at: isoDate(now + 4 * HOUR) }),
+      );
+      const due = await run();
 
-    expect(due.error).toMatchObject({ errorType: 'CredentialsError', code: 'CREDENTIALS_INVALID' });
-    expect(due.error?.errorMessage).toContain(`"${badVersion}" (AWSCURRENT)`);
-    expect(due.error?.errorMessage).toContain(`"${goodVersion}" (AWSPREVIOUS)`);
-    expect(logRecord(due, 'refresh failed')).toMatchObject({
-      rejectedCredentialsVersionId: badVersion,
-      fallbackCredentialsVersionId: goodVersion,
-      transient: false,
-    });
-    expect(due.imsRequests).toHaveLength(badImsCalls + 1);
-    expect(due.imsRequests.at(-1)?.form.client_id).toBe(good.integration.clientId);
-    expect(credentialsReads(due)).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
-    expect(actions(due)).toContain('PutSecretValue');
-    expect(storedToken()).toMatchObject({ access_token: local.peer.issued[1], credentials_version_id: goodVersion });
+      expect(due.error).toMatchObject({ errorType: 'CredentialsError', code: 'CREDENTIALS_INVALID' });
+      expect(due.error?.errorMessage).toContain(`"${badVersion}" (AWSCURRENT)`);
+      expect(due.error?.errorMessage).toContain(`"${goodVersion}" (AWSPREVIOUS)`);
+      expect(logRecord(due, 'refresh failed')).toMatchObject({
+        rejectedCredentialsVersionId: badVersion,
+        fallbackCredentialsVersionId: goodVersion,
+        transient: false,
+      });
+      expect(due.imsRequests).toHaveLength(badImsCalls + 1);
+      expect(due.imsRequests.at(-1)?.form.client_id).toBe(good.integration.clientId);
+      expect(credentialsReads(due)).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+      expect(actions(due)).toContain('PutSecretValue');
+      expect(storedToken()).toMatchObject({ access_token: local.peer.issued[1], credentials_version_id: goodVersion });
 
-    // The token from the previous version is fresh: the next run fails again but mints nothing.
-    const next = await run();
-    expect(next.error).toMatchObject({ code: freshCode });
-    expect(actions(next)).not.toContain('PutSecretValue');
-    expect(local.peer.issued).toHaveLength(2);
-  });
+      // The token from the previous version is fresh: the next run fails again but mints nothing.
+      const next = await run();
+      expect(next.error).toMatchObject({ code: freshCode });
+      expect(actions(next)).not.toContain('PutSecretValue');
+      expect(local.peer.issued).toHaveLength(2);
+    },
+  );
 });

@@ -3,13 +3,27 @@ import { createHandler, createLogger, REPORT_RESERVE_MS, type InvocationContext 
 import { rememberSecret } from '../../common/redact.js';
 import { SecretStoreError } from '../../common/errors.js';
 import type { SecretStore } from '../../common/store.js';
-import { MemoryStore, fakeClock, json, jwtTokenAnswer, networkError, oauthTokenAnswer, scriptedFetch, type Answer } from '../support/fakes.js';
+import {
+  MemoryStore,
+  fakeClock,
+  json,
+  jwtTokenAnswer,
+  networkError,
+  oauthTokenAnswer,
+  scriptedFetch,
+  type Answer,
+} from '../support/fakes.js';
 
 type FakeClock = ReturnType<typeof fakeClock>;
 import { capturedOutput, registerSecret } from '../support/leak-guard.js';
 import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
-const env = { CREDENTIALS_SECRET_ID: 'creds', TOKEN_SECRET_ID: 'token', POWERTOOLS_METRICS_NAMESPACE: 'ImsTokenRefresher', POWERTOOLS_SERVICE_NAME: 'aem-prod' };
+const env = {
+  CREDENTIALS_SECRET_ID: 'creds',
+  TOKEN_SECRET_ID: 'token',
+  POWERTOOLS_METRICS_NAMESPACE: 'ImsTokenRefresher',
+  POWERTOOLS_SERVICE_NAME: 'aem-prod',
+};
 const context: InvocationContext = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 90_000 };
 
 let credentials: Awaited<ReturnType<typeof generateJwtCredentials>>;
@@ -26,7 +40,10 @@ function linesSince(mark: number): Record<string, any>[] {
     .map((line) => JSON.parse(line));
 }
 
-function setup(answer: Answer | Answer[] = jwtTokenAnswer('app-test-access-token-1'), options: { store?: SecretStore; clock?: FakeClock } = {}) {
+function setup(
+  answer: Answer | Answer[] = jwtTokenAnswer('app-test-access-token-1'),
+  options: { store?: SecretStore; clock?: FakeClock } = {},
+) {
   const memory = new MemoryStore();
   memory.put('creds', credentials.json);
   const clock = options.clock ?? fakeClock();
@@ -45,7 +62,9 @@ function setup(answer: Answer | Answer[] = jwtTokenAnswer('app-test-access-token
 
 describe('createHandler', () => {
   it('fails at start with a ConfigurationError naming the missing variable', () => {
-    expect(() => createHandler({ env: { TOKEN_SECRET_ID: 't' } })).toThrow('environment variable CREDENTIALS_SECRET_ID is required');
+    expect(() => createHandler({ env: { TOKEN_SECRET_ID: 't' } })).toThrow(
+      'environment variable CREDENTIALS_SECRET_ID is required',
+    );
   });
 
   it('returns a summary without secrets, logs one JSON line and publishes the two expiry metrics', async () => {
@@ -64,7 +83,13 @@ describe('createHandler', () => {
 
     const lines = linesSince(mark);
     const log = lines.find((line) => line.message === 'token refreshed');
-    expect(log).toMatchObject({ level: 'INFO', service: 'aem-prod', outcome: 'refreshed', imsAttempts: 1, credentialsExpiresAt: certificateExpiresAt });
+    expect(log).toMatchObject({
+      level: 'INFO',
+      service: 'aem-prod',
+      outcome: 'refreshed',
+      imsAttempts: 1,
+      credentialsExpiresAt: certificateExpiresAt,
+    });
     const emf = lines.find((line) => line._aws);
     expect(emf!._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'ImsTokenRefresher', Dimensions: [['service']] });
     const expected = (credentials.integration.certificateExpiresAt - Date.parse('2026-11-22T12:00:00Z')) / 1000;
@@ -73,9 +98,15 @@ describe('createHandler', () => {
       'CredentialsSecondsToExpiry',
       'TokenSecondsToExpiry',
     ]);
-    expect(emf!._aws.CloudWatchMetrics[0].Metrics.every((metric: { Unit: string }) => metric.Unit === 'Seconds')).toBe(true);
+    expect(emf!._aws.CloudWatchMetrics[0].Metrics.every((metric: { Unit: string }) => metric.Unit === 'Seconds')).toBe(
+      true,
+    );
     expect(emf!._aws.Timestamp).toBe(clock.now());
-    expect(emf).toMatchObject({ service: 'aem-prod', TokenSecondsToExpiry: 86_399, CredentialsSecondsToExpiry: expected });
+    expect(emf).toMatchObject({
+      service: 'aem-prod',
+      TokenSecondsToExpiry: 86_399,
+      CredentialsSecondsToExpiry: expected,
+    });
     expect(JSON.stringify(lines)).not.toContain('app-test-access-token-1');
   });
 
@@ -83,22 +114,32 @@ describe('createHandler', () => {
     const { handler } = setup();
     await handler({}, context);
     const mark = capturedOutput().length;
-    await expect(handler({}, { ...context, awsRequestId: 'req-2' })).resolves.toMatchObject({ outcome: 'skipped', reason: 'fresh' });
+    await expect(handler({}, { ...context, awsRequestId: 'req-2' })).resolves.toMatchObject({
+      outcome: 'skipped',
+      reason: 'fresh',
+    });
     const lines = linesSince(mark);
-    expect(lines.find((line) => line.message === 'token kept')).toMatchObject({ outcome: 'skipped', secondsToExpiry: 86_399 });
+    expect(lines.find((line) => line.message === 'token kept')).toMatchObject({
+      outcome: 'skipped',
+      secondsToExpiry: 86_399,
+    });
     expect(lines.filter((line) => line._aws)).toEqual([]);
   });
 
   it('forces a refresh with {"force": true} and rejects a malformed force flag', async () => {
     const { handler, fetch } = setup();
     await handler({}, context);
-    await expect(handler({ force: true }, { ...context, awsRequestId: 'req-2' })).resolves.toMatchObject({ reason: 'forced' });
+    await expect(handler({ force: true }, { ...context, awsRequestId: 'req-2' })).resolves.toMatchObject({
+      reason: 'forced',
+    });
     expect(fetch.requests).toHaveLength(2);
     await expect(handler({ force: 'yes' }, context)).rejects.toThrow('event field "force" must be true or false');
   });
 
-  it('throws the typed error after reporting a permanent failure and its metrics (the function\'s Errors alarm)', async () => {
-    const { handler, store } = setup(json(400, { error: 'invalid_scope', error_description: 'bad scope' }, { 'x-debug-id': 'd-1' }));
+  it("throws the typed error after reporting a permanent failure and its metrics (the function's Errors alarm)", async () => {
+    const { handler, store } = setup(
+      json(400, { error: 'invalid_scope', error_description: 'bad scope' }, { 'x-debug-id': 'd-1' }),
+    );
     const mark = capturedOutput().length;
     await expect(handler({}, context)).rejects.toMatchObject({ name: 'ImsError', code: 'IMS_REJECTED' });
     const lines = linesSince(mark);
@@ -115,8 +156,15 @@ describe('createHandler', () => {
   });
 
   it('publishes no time to expiry when the token secret cannot be read, so the expiry alarm stays quiet', async () => {
-    const throttled = new SecretStoreError('SECRET_READ_FAILED', 'could not read secret "token"', new Error('throttled'));
-    const unreadable: SecretStore = { read: () => Promise.reject(throttled), write: () => Promise.reject(new Error('unused')) };
+    const throttled = new SecretStoreError(
+      'SECRET_READ_FAILED',
+      'could not read secret "token"',
+      new Error('throttled'),
+    );
+    const unreadable: SecretStore = {
+      read: () => Promise.reject(throttled),
+      write: () => Promise.reject(new Error('unused')),
+    };
     const { handler } = setup(undefined, { store: unreadable });
     const mark = capturedOutput().length;
     await expect(handler({}, context)).resolves.toMatchObject({ outcome: 'failed', errorCode: 'SECRET_READ_FAILED' });
@@ -152,7 +200,11 @@ describe('createHandler', () => {
       errorMessage: 'IMS unavailable at /ims/exchange/jwt: HTTP 503',
     });
     const lines = linesSince(mark);
-    expect(lines.find((line) => line.message === 'refresh failed')).toMatchObject({ outcome: 'failedTransient', imsAttempts: 4, transient: true });
+    expect(lines.find((line) => line.message === 'refresh failed')).toMatchObject({
+      outcome: 'failedTransient',
+      imsAttempts: 4,
+      transient: true,
+    });
     // The token's time to expiry (here: none) still reaches the expiry alarm.
     expect(lines.find((line) => line._aws)).toMatchObject({ TokenSecondsToExpiry: 0 });
   });
@@ -186,12 +238,20 @@ describe('createHandler', () => {
 
   it('keeps what an echoing IMS sends back out of the log line, the metrics and the thrown error', async () => {
     const echo: Answer = (sent) =>
-      json(400, { error: sent.form.get('client_secret'), error_description: String(sent.form) }, { 'x-debug-id': sent.form.get('client_secret')! })(sent);
+      json(
+        400,
+        { error: sent.form.get('client_secret'), error_description: String(sent.form) },
+        { 'x-debug-id': sent.form.get('client_secret')! },
+      )(sent);
     const { handler, fetch } = setup(echo);
     const mark = capturedOutput().length;
     const error = (await handler({}, context).catch((thrown: Error) => thrown)) as Error;
-    const output = capturedOutput().slice(mark) + JSON.stringify({ ...error, message: error.message, stack: error.stack });
-    expect(linesSince(mark).find((line) => line.message === 'refresh failed')).toMatchObject({ imsError: '[redacted]', imsDebugId: '[redacted]' });
+    const output =
+      capturedOutput().slice(mark) + JSON.stringify({ ...error, message: error.message, stack: error.stack });
+    expect(linesSince(mark).find((line) => line.message === 'refresh failed')).toMatchObject({
+      imsError: '[redacted]',
+      imsDebugId: '[redacted]',
+    });
     for (const secret of [credentials.integration.clientSecrets[0], fetch.requests[0].form.get('jwt_token')!]) {
       expect(output).not.toContain(secret);
     }
@@ -203,9 +263,14 @@ describe('createHandler', () => {
     // The run's signal fires when only the reporting reserve is left: here, at once.
     const lastSeconds = { awsRequestId: 'req-hang', getRemainingTimeInMillis: () => REPORT_RESERVE_MS };
     const mark = capturedOutput().length;
-    await expect(handler({}, lastSeconds)).resolves.toMatchObject({ outcome: 'failed', errorCode: 'SECRET_READ_FAILED' });
+    await expect(handler({}, lastSeconds)).resolves.toMatchObject({
+      outcome: 'failed',
+      errorCode: 'SECRET_READ_FAILED',
+    });
     const lines = linesSince(mark);
-    expect(lines.filter((line) => line.message === 'refresh failed')).toMatchObject([{ outcome: 'failedTransient', transient: true }]);
+    expect(lines.filter((line) => line.message === 'refresh failed')).toMatchObject([
+      { outcome: 'failedTransient', transient: true },
+    ]);
   });
 
   it('names refused client secrets by index only, once a later one worked', async () => {
@@ -223,7 +288,10 @@ describe('createHandler', () => {
     const { handler, store } = setup();
     store.put('creds', '{"integration": {"org": "oops"}}');
     const mark = capturedOutput().length;
-    await expect(handler({}, context)).rejects.toMatchObject({ code: 'CREDENTIALS_INVALID', message: expect.stringContaining('(AWSPREVIOUS)') });
+    await expect(handler({}, context)).rejects.toMatchObject({
+      code: 'CREDENTIALS_INVALID',
+      message: expect.stringContaining('(AWSPREVIOUS)'),
+    });
     expect(linesSince(mark).find((line) => line.message === 'refresh failed')).toMatchObject({
       rejectedCredentialsVersionId: 'v2',
       fallbackCredentialsVersionId: 'v1',
@@ -245,7 +313,9 @@ describe('createHandler', () => {
   });
 
   it('does not let a junk access token blank words of its own log line (only valid tokens are remembered)', async () => {
-    const { handler } = setup(json(200, { access_token: 'refresh failed', token_type: 'bearer', expires_in: 86_399_999 }));
+    const { handler } = setup(
+      json(200, { access_token: 'refresh failed', token_type: 'bearer', expires_in: 86_399_999 }),
+    );
     const mark = capturedOutput().length;
     await expect(handler({}, context)).rejects.toMatchObject({ code: 'IMS_RESPONSE_INVALID' });
     expect(linesSince(mark).filter((line) => line.message === 'refresh failed')).toHaveLength(1);

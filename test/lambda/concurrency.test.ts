@@ -10,7 +10,11 @@ import { generateJwtCredentials } from '../sandbox/test-credentials.js';
  * schedule and a forced run, or a duplicate delivery). Both read the secret before either writes;
  * the IMS answers are released in a chosen order, each after the previous run has finished.
  */
-const settings: RefreshSettings = { credentialsSecretId: 'adobe/credentials', tokenSecretId: 'adobe/token', refreshThreshold: 0.5 };
+const settings: RefreshSettings = {
+  credentialsSecretId: 'adobe/credentials',
+  tokenSecretId: 'adobe/token',
+  refreshThreshold: 0.5,
+};
 const HOUR = 3_600_000;
 
 let jwt: Awaited<ReturnType<typeof generateJwtCredentials>>;
@@ -36,22 +40,35 @@ function heldIms(answer: Answer) {
 }
 
 /** Runs two refreshes at once; IMS answers the first request, that run finishes, then the second. */
-async function twoRuns(answers: [Answer, Answer], keys: [string, string], options: { readonly initialToken?: boolean; force?: [boolean, boolean] } = {}) {
+async function twoRuns(
+  answers: [Answer, Answer],
+  keys: [string, string],
+  options: { readonly initialToken?: boolean; force?: [boolean, boolean] } = {},
+) {
   const store = new MemoryStore();
   store.put(settings.credentialsSecretId, jwt.json);
   const clock = fakeClock();
   if (options.initialToken) {
     // A token due for renewal: 10 h of its 24 h left.
     const issued = clock.now() - 14 * HOUR;
-    store.put(settings.tokenSecretId, JSON.stringify({
-      access_token: 'old-access-token', token_type: 'bearer', issued_at: new Date(issued).toISOString(),
-      expires_at: new Date(issued + 24 * HOUR).toISOString(), credentials_version_id: 'v1',
-    }));
+    store.put(
+      settings.tokenSecretId,
+      JSON.stringify({
+        access_token: 'old-access-token',
+        token_type: 'bearer',
+        issued_at: new Date(issued).toISOString(),
+        expires_at: new Date(issued + 24 * HOUR).toISOString(),
+        credentials_version_id: 'v1',
+      }),
+    );
   }
   const ims = answers.map(heldIms);
   const start = (index: 0 | 1) =>
-    runRefresh(settings, { force: options.force?.[index] ?? false, requestKey: keys[index], deadline: clock.now() + 75_000 },
-      fakeDeps(store, ims[index].fetch, clock));
+    runRefresh(
+      settings,
+      { force: options.force?.[index] ?? false, requestKey: keys[index], deadline: clock.now() + 75_000 },
+      fakeDeps(store, ims[index].fetch, clock),
+    );
   const first = start(0);
   const second = start(1);
   await Promise.all(ims.map((held) => held.arrived)); // both runs have read the token secret and are waiting on IMS
@@ -65,10 +82,19 @@ async function twoRuns(answers: [Answer, Answer], keys: [string, string], option
 
 describe('two runs at once (reservedConcurrency off)', () => {
   it.each([
-    ['the schedule and the credentials-changed rule (different request keys)', ['schedule:2026-11-22T12:00:00Z', 'invocation:r-1']],
-    ['a duplicate delivery of one scheduled event (same request key)', ['schedule:2026-11-22T12:00:00Z', 'schedule:2026-11-22T12:00:00Z']],
+    [
+      'the schedule and the credentials-changed rule (different request keys)',
+      ['schedule:2026-11-22T12:00:00Z', 'invocation:r-1'],
+    ],
+    [
+      'a duplicate delivery of one scheduled event (same request key)',
+      ['schedule:2026-11-22T12:00:00Z', 'schedule:2026-11-22T12:00:00Z'],
+    ],
   ] as const)('%s: one write, both runs succeed and report the same token', async (_case, keys) => {
-    const { results, current, written } = await twoRuns([jwtTokenAnswer('concurrent-token-a'), jwtTokenAnswer('concurrent-token-b')], [...keys]);
+    const { results, current, written } = await twoRuns(
+      [jwtTokenAnswer('concurrent-token-a'), jwtTokenAnswer('concurrent-token-b')],
+      [...keys],
+    );
     expect(results.map((result) => result.outcome)).toEqual(['refreshed', 'skipped']);
     // The re-check before writing found the first run's token, as long-lived as its own.
     expect(results[1].reason).toBe('newer-token-stored');
@@ -88,7 +114,7 @@ describe('two runs at once (reservedConcurrency off)', () => {
     expect(longLast.results.map((result) => result.outcome)).toEqual(['refreshed', 'refreshed']);
   });
 
-  it('lets a forced run and a scheduled one overlap: the forced run\'s token stands, nothing fails', async () => {
+  it("lets a forced run and a scheduled one overlap: the forced run's token stands, nothing fails", async () => {
     const { results, current, written } = await twoRuns(
       [jwtTokenAnswer('forced-token'), jwtTokenAnswer('scheduled-token')],
       ['invocation:forced', 'schedule:b'],

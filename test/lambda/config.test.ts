@@ -15,8 +15,17 @@ describe('readConfig', () => {
   });
 
   it('reads every optional variable', () => {
-    const config = readConfig({ ...base, IMS_BASE_URL: 'https://ims.proxy.example/', CREDENTIALS_TYPE: 'oauth', REFRESH_THRESHOLD: '0.3' });
-    expect(config).toMatchObject({ imsBaseUrl: 'https://ims.proxy.example', credentialsType: 'oauth', refreshThreshold: 0.3 });
+    const config = readConfig({
+      ...base,
+      IMS_BASE_URL: 'https://ims.proxy.example/',
+      CREDENTIALS_TYPE: 'oauth',
+      REFRESH_THRESHOLD: '0.3',
+    });
+    expect(config).toMatchObject({
+      imsBaseUrl: 'https://ims.proxy.example',
+      credentialsType: 'oauth',
+      refreshThreshold: 0.3,
+    });
   });
 
   it('allows plain http for a loopback peer only', () => {
@@ -34,6 +43,12 @@ describe('readConfig', () => {
     [{ ...base, REFRESH_THRESHOLD: '1' }, 'REFRESH_THRESHOLD must be a number between 0 and 1'],
     [{ ...base, REFRESH_THRESHOLD: 'half' }, 'REFRESH_THRESHOLD must be a number between 0 and 1'],
   ])('rejects %j', (env, message) => {
-    expect(() => readConfig(env)).toThrow(expect.objectContaining({ name: 'ConfigurationError', code: 'CONFIG_INVALID', message: expect.stringContaining(message) }));
+    expect(() => readConfig(env)).toThrow(
+      expect.objectContaining({
+        name: 'ConfigurationError',
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining(message),
+      }),
+    );
   });
 });

@@ -9,7 +9,17 @@ import { parseCredentials } from '../../common/credentials.js';
 import { redact } from '../../common/redact.js';
 import { runRefresh, type RefreshRequest } from '../../lambda/refresh.js';
 import { parseTokenRecord } from '../../common/token.js';
-import { MemoryStore, fakeClock, fakeDeps, json, jwtTokenAnswer, networkError, oauthTokenAnswer, scriptedFetch, type Answer } from '../support/fakes.js';
+import {
+  MemoryStore,
+  fakeClock,
+  fakeDeps,
+  json,
+  jwtTokenAnswer,
+  networkError,
+  oauthTokenAnswer,
+  scriptedFetch,
+  type Answer,
+} from '../support/fakes.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
@@ -46,7 +56,10 @@ describe('the certificate in AEM service credentials', () => {
   });
 
   it('does not stop an attempt when it has expired, and a rejection then says so with the date', async () => {
-    const expired = await generateJwtCredentials({ validFrom: new Date('2025-01-01T00:00:00Z'), validTo: new Date('2026-01-01T00:00:00Z') });
+    const expired = await generateJwtCredentials({
+      validFrom: new Date('2025-01-01T00:00:00Z'),
+      validTo: new Date('2026-01-01T00:00:00Z'),
+    });
     const { store, clock } = setup(expired.json);
     const fetch = scriptedFetch(json(400, { error: 'invalid_signature' }));
     const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
@@ -60,7 +73,11 @@ describe('the certificate in AEM service credentials', () => {
 
   it('adds nothing about the certificate to a rejection while it is valid', async () => {
     const { store, clock } = setup(jwt.json);
-    const result = await runRefresh(settings, request(clock), fakeDeps(store, scriptedFetch(json(400, { error: 'invalid_scope' })), clock));
+    const result = await runRefresh(
+      settings,
+      request(clock),
+      fakeDeps(store, scriptedFetch(json(400, { error: 'invalid_scope' })), clock),
+    );
     expect(result.error?.message).not.toMatch(/certificate/);
   });
 
@@ -71,7 +88,9 @@ describe('the certificate in AEM service credentials', () => {
     const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
 
     expect(result.error).toMatchObject({ name: 'CredentialsError', code: 'CREDENTIALS_INVALID' });
-    expect(result.error?.message).toMatch(/"integration.privateKey" does not belong to the certificate in "integration.publicKey"/);
+    expect(result.error?.message).toMatch(
+      /"integration.privateKey" does not belong to the certificate in "integration.publicKey"/,
+    );
     expect(fetch.requests).toHaveLength(0);
     expect(store.count('write')).toBe(0);
   });
@@ -93,17 +112,20 @@ describe('the shapes Adobe downloads', () => {
       credentialName: project.integration.name,
     });
     // By id as well as by name.
-    expect(parseCredentials(project.json, { credentialName: other.id }).clientId).toBe(other.oauth_server_to_server.client_id);
+    expect(parseCredentials(project.json, { credentialName: other.id }).clientId).toBe(
+      other.oauth_server_to_server.client_id,
+    );
   });
 
-  it('remembers every credential\'s client secrets in a project download for redaction, not only the chosen one\'s', () => {
+  it("remembers every credential's client secrets in a project download for redaction, not only the chosen one's", () => {
     const project = generateOAuthCredentials({ shape: 'project', otherCredentials: 1 });
-    const other = JSON.parse(project.json).project.workspace.details.credentials[1].oauth_server_to_server.client_secrets[0];
+    const other = JSON.parse(project.json).project.workspace.details.credentials[1].oauth_server_to_server
+      .client_secrets[0];
     parseCredentials(project.json, { credentialName: project.integration.name });
     expect(redact(`IMS said ${other}`)).toBe('IMS said [redacted]');
   });
 
-  it('remembers every secret-looking value of a project download, such as App Builder\'s runtime auth', () => {
+  it("remembers every secret-looking value of a project download, such as App Builder's runtime auth", () => {
     const project = generateOAuthCredentials({ shape: 'project' });
     const document = JSON.parse(project.json);
     const auth = `${'a1b2c3d4'.repeat(3)}:${'e5f6'.repeat(8)}`;
@@ -123,7 +145,10 @@ describe('the shapes Adobe downloads', () => {
   it('reads the simple shape with a list of client secrets', () => {
     const simple = generateOAuthCredentials({ clientSecrets: 2 });
     expect(JSON.parse(simple.json)).toHaveProperty('clientSecrets');
-    expect(parseCredentials(simple.json)).toMatchObject({ shape: 'oauth-simple', clientSecrets: simple.integration.clientSecrets });
+    expect(parseCredentials(simple.json)).toMatchObject({
+      shape: 'oauth-simple',
+      clientSecrets: simple.integration.clientSecrets,
+    });
   });
 
   it('mints from a project download with client_credentials', async () => {
@@ -181,7 +206,10 @@ describe('several client secrets', () => {
     const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
 
     expect(result).toMatchObject({ outcome: 'refreshed', imsAttempts: 3 });
-    expect(fetch.requests.map((sent) => sent.form.get('client_secret'))).toEqual([...oauth.integration.clientSecrets, oauth.integration.clientSecrets[1]]);
+    expect(fetch.requests.map((sent) => sent.form.get('client_secret'))).toEqual([
+      ...oauth.integration.clientSecrets,
+      oauth.integration.clientSecrets[1],
+    ]);
   });
 
   it('ends transiently, without falling back, when the deadline leaves no time for the next secret', async () => {
@@ -189,18 +217,27 @@ describe('several client secrets', () => {
     const { store, clock } = setup(jwt.json, twoSecrets().json);
     store.put(settings.tokenSecretId, tokenSecretValue('old-token', clock.now() - 20 * HOUR));
     const fetch = scriptedFetch(invalidClient, oauthTokenAnswer());
-    const result = await runRefresh(settings, request(clock, { deadline: clock.now() + 5_000 }), fakeDeps(store, fetch, clock));
+    const result = await runRefresh(
+      settings,
+      request(clock, { deadline: clock.now() + 5_000 }),
+      fakeDeps(store, fetch, clock),
+    );
 
     expect(result).toMatchObject({ outcome: 'failed', imsAttempts: 1 });
     expect(result.error).toMatchObject({ code: 'IMS_UNAVAILABLE', transient: true });
-    expect(result.error?.message).toBe("IMS refused client secret 0 and the run's deadline left no time to try the next one");
+    expect(result.error?.message).toBe(
+      "IMS refused client secret 0 and the run's deadline left no time to try the next one",
+    );
     expect(store.calls.filter((call) => call.versionStage === 'AWSPREVIOUS')).toEqual([]);
   });
 
   it('refuses a "token" that is another of the credentials\' client secrets', async () => {
     const oauth = twoSecrets();
     const { store, clock } = setup(oauth.json);
-    const fetch = scriptedFetch(invalidClient, json(200, { access_token: oauth.integration.clientSecrets[0], token_type: 'bearer', expires_in: 86_399 }));
+    const fetch = scriptedFetch(
+      invalidClient,
+      json(200, { access_token: oauth.integration.clientSecrets[0], token_type: 'bearer', expires_in: 86_399 }),
+    );
     const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
 
     expect(result.error).toMatchObject({ code: 'IMS_RESPONSE_INVALID' });
@@ -213,20 +250,34 @@ describe('a bad upload does not take the token down', () => {
 
   it.each<[string, () => string, Answer[]]>([
     ['malformed JSON', () => '{"integration": {"org": "oops"}}', [jwtTokenAnswer('from-previous')]],
-    ['credentials IMS rejects', () => generateOAuthCredentials().json, [json(401, { error: 'invalid_client' }), jwtTokenAnswer('from-previous')]],
-  ])('mints from AWSPREVIOUS when the current version (%s) fails and the token is due, and still fails', async (_name, bad, answers) => {
-    const { store, clock, ids } = setup(jwt.json, bad());
-    store.put(settings.tokenSecretId, due(clock));
-    const fetch = scriptedFetch(...answers);
-    const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
+    [
+      'credentials IMS rejects',
+      () => generateOAuthCredentials().json,
+      [json(401, { error: 'invalid_client' }), jwtTokenAnswer('from-previous')],
+    ],
+  ])(
+    'mints from AWSPREVIOUS when the current version (%s) fails and the token is due, and still fails',
+    async (_name, bad, answers) => {
+      const { store, clock, ids } = setup(jwt.json, bad());
+      store.put(settings.tokenSecretId, due(clock));
+      const fetch = scriptedFetch(...answers);
+      const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
 
-    const stored = parseTokenRecord(store.current(settings.tokenSecretId)!.value);
-    expect(stored).toMatchObject({ access_token: 'from-previous', credentials_version_id: ids[0] });
-    expect(result).toMatchObject({ outcome: 'failed', token: stored, fallbackCredentialsVersionId: ids[0], credentialsVersionId: ids[1] });
-    expect(result.error).toMatchObject({ code: 'CREDENTIALS_INVALID', transient: false });
-    expect(result.error?.message).toContain(`credentials version "${ids[1]}" (AWSCURRENT) failed: `);
-    expect(result.error?.message).toContain(`the token was minted from version "${ids[0]}" (AWSPREVIOUS) meanwhile: upload working credentials`);
-  });
+      const stored = parseTokenRecord(store.current(settings.tokenSecretId)!.value);
+      expect(stored).toMatchObject({ access_token: 'from-previous', credentials_version_id: ids[0] });
+      expect(result).toMatchObject({
+        outcome: 'failed',
+        token: stored,
+        fallbackCredentialsVersionId: ids[0],
+        credentialsVersionId: ids[1],
+      });
+      expect(result.error).toMatchObject({ code: 'CREDENTIALS_INVALID', transient: false });
+      expect(result.error?.message).toContain(`credentials version "${ids[1]}" (AWSCURRENT) failed: `);
+      expect(result.error?.message).toContain(
+        `the token was minted from version "${ids[0]}" (AWSPREVIOUS) meanwhile: upload working credentials`,
+      );
+    },
+  );
 
   it('keeps the token from the previous version on the next runs instead of minting every hour, until the upload is fixed', async () => {
     const { store, clock } = setup(jwt.json, '{"integration": {"org": "oops"}}');
@@ -240,8 +291,14 @@ describe('a bad upload does not take the token down', () => {
       clock.advance(HOUR);
       later.push(await runRefresh(settings, request(clock), deps));
     }
-    expect(later).toEqual(Array(3).fill(expect.objectContaining({ outcome: 'failed', error: expect.objectContaining({ code: 'CREDENTIALS_INVALID' }) })));
-    expect(later).toEqual(Array(3).fill(expect.not.objectContaining({ fallbackCredentialsVersionId: expect.anything() })));
+    expect(later).toEqual(
+      Array(3).fill(
+        expect.objectContaining({ outcome: 'failed', error: expect.objectContaining({ code: 'CREDENTIALS_INVALID' }) }),
+      ),
+    );
+    expect(later).toEqual(
+      Array(3).fill(expect.not.objectContaining({ fallbackCredentialsVersionId: expect.anything() })),
+    );
     expect(fetch.requests).toHaveLength(1);
     expect(store.versionCount(settings.tokenSecretId)).toBe(2);
 
@@ -257,7 +314,9 @@ describe('a bad upload does not take the token down', () => {
     const { store, clock } = setup(jwt.json, refused.json);
     store.put(settings.tokenSecretId, due(clock));
     const fetch = scriptedFetch((sent) =>
-      (sent.form.get('client_id') === refused.integration.clientId ? json(400, { error: 'invalid_client' }) : jwtTokenAnswer())(sent),
+      (sent.form.get('client_id') === refused.integration.clientId
+        ? json(400, { error: 'invalid_client' })
+        : jwtTokenAnswer())(sent),
     );
     const deps = fakeDeps(store, fetch, clock);
     await runRefresh(settings, request(clock), deps);
@@ -265,19 +324,32 @@ describe('a bad upload does not take the token down', () => {
 
     for (let hour = 1; hour <= 3; hour += 1) {
       clock.advance(HOUR);
-      expect(await runRefresh(settings, request(clock), deps)).toMatchObject({ outcome: 'failed', error: { code: 'IMS_REJECTED' } });
+      expect(await runRefresh(settings, request(clock), deps)).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'IMS_REJECTED' },
+      });
     }
     expect(afterFallback).toBe(2);
-    expect(fetch.requests.slice(afterFallback).map((sent) => sent.form.get('client_id'))).toEqual(Array(3).fill(refused.integration.clientId));
+    expect(fetch.requests.slice(afterFallback).map((sent) => sent.form.get('client_id'))).toEqual(
+      Array(3).fill(refused.integration.clientId),
+    );
     expect(store.versionCount(settings.tokenSecretId)).toBe(2);
   });
 
-  it('reports the previous version\'s failure too when it cannot mint either', async () => {
+  it("reports the previous version's failure too when it cannot mint either", async () => {
     const { store, clock, ids } = setup(generateOAuthCredentials().json, generateOAuthCredentials().json);
     store.put(settings.tokenSecretId, due(clock));
-    const result = await runRefresh(settings, request(clock), fakeDeps(store, scriptedFetch(json(400, { error: 'invalid_client' })), clock));
+    const result = await runRefresh(
+      settings,
+      request(clock),
+      fakeDeps(store, scriptedFetch(json(400, { error: 'invalid_client' })), clock),
+    );
 
-    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'IMS_REJECTED' }, fallbackFailure: { versionId: ids[0], errorCode: 'IMS_REJECTED' } });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'IMS_REJECTED' },
+      fallbackFailure: { versionId: ids[0], errorCode: 'IMS_REJECTED' },
+    });
     expect(result).not.toHaveProperty('fallbackCredentialsVersionId');
     expect(store.versionCount(settings.tokenSecretId)).toBe(1);
   });
@@ -301,7 +373,11 @@ describe('a bad upload does not take the token down', () => {
     const { store, clock } = setup(jwt.json, generateOAuthCredentials().json);
     store.put(settings.tokenSecretId, due(clock));
     const fetch = scriptedFetch(json(401, { error: 'invalid_client' }), jwtTokenAnswer());
-    const result = await runRefresh(settings, request(clock, { deadline: clock.now() + 5_000 }), fakeDeps(store, fetch, clock));
+    const result = await runRefresh(
+      settings,
+      request(clock, { deadline: clock.now() + 5_000 }),
+      fakeDeps(store, fetch, clock),
+    );
 
     expect(result.error?.code).toBe('IMS_REJECTED');
     expect(fetch.requests).toHaveLength(1);
@@ -331,9 +407,13 @@ describe('a bad upload does not take the token down', () => {
     expect(store.calls.filter((call) => call.versionStage === 'AWSPREVIOUS')).toEqual([]);
   });
 
-  it('reports the current version\'s error when there is no previous version or it fails too, and writes nothing', async () => {
+  it("reports the current version's error when there is no previous version or it fails too, and writes nothing", async () => {
     const alone = setup('not json');
-    const first = await runRefresh(settings, request(alone.clock), fakeDeps(alone.store, scriptedFetch(jwtTokenAnswer()), alone.clock));
+    const first = await runRefresh(
+      settings,
+      request(alone.clock),
+      fakeDeps(alone.store, scriptedFetch(jwtTokenAnswer()), alone.clock),
+    );
     expect(first.error?.message).toBe('credentials secret is not JSON');
 
     const both = setup('{"also": "bad"}', 'not json');

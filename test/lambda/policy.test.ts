@@ -31,7 +31,7 @@ describe('refreshReason', () => {
     expect(refreshReason({ ...input, ...overrides })).toBe(expected);
   });
 
-  it('uses the token\'s own lifetime, not a fixed 24 h', () => {
+  it("uses the token's own lifetime, not a fixed 24 h", () => {
     const short = { ...token, expires_at: new Date(issued + 2 * HOUR).toISOString() };
     expect(refreshReason({ ...input, token: short, now: issued + HOUR - 1 })).toBeUndefined();
     expect(refreshReason({ ...input, token: short, now: issued + HOUR })).toBe('due');

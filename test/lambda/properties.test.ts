@@ -22,7 +22,13 @@ const HOUR = 3_600_000;
 /** Text with the request's secrets spliced in where a hostile peer would echo them. */
 const PLACEHOLDERS = ['{client_secret}', '{jwt}', '{form}'] as const;
 const echoText = fc
-  .array(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom(...PLACEHOLDERS, '\r\n', '\u0000', '\u2028', '{"level":"INFO"}')), { maxLength: 6 })
+  .array(
+    fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom(...PLACEHOLDERS, '\r\n', '\u0000', '\u2028', '{"level":"INFO"}'),
+    ),
+    { maxLength: 6 },
+  )
   .map((parts) => parts.join(''));
 const fill = (text: string, sent: RecordedRequest) =>
   text
@@ -48,11 +54,23 @@ const tokenFields = {
 
 /** One generated IMS answer: status, headers and a body that is JSON or not; a quarter of them near-valid successes. */
 const answerArbitrary = fc.record({
-  status: fc.oneof(fc.constantFrom(200, 201, 301, 302, 400, 401, 403, 404, 429, 500, 502, 503), fc.integer({ min: 200, max: 599 })),
+  status: fc.oneof(
+    fc.constantFrom(200, 201, 301, 302, 400, 401, 403, 404, 429, 500, 502, 503),
+    fc.integer({ min: 200, max: 599 }),
+  ),
   debugId: fc.option(header(echoText), { nil: undefined }),
-  retryAfter: fc.option(fc.oneof(fc.nat({ max: 60 }).map(String), header(fc.string({ maxLength: 10 }))), { nil: undefined }),
+  retryAfter: fc.option(fc.oneof(fc.nat({ max: 60 }).map(String), header(fc.string({ maxLength: 10 }))), {
+    nil: undefined,
+  }),
   body: fc.oneof(
-    { weight: 3, arbitrary: fc.record({ ...tokenFields, error: fc.option(echoText, { nil: undefined }), error_description: fc.option(echoText, { nil: undefined }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        ...tokenFields,
+        error: fc.option(echoText, { nil: undefined }),
+        error_description: fc.option(echoText, { nil: undefined }),
+      }),
+    },
     { weight: 1, arbitrary: echoText },
   ),
 });
@@ -68,10 +86,13 @@ const nearValidSuccess = fc.record({
     error_description: absent,
   }),
 });
-const answersArbitrary = fc.array(fc.oneof({ weight: 3, arbitrary: answerArbitrary }, { weight: 1, arbitrary: nearValidSuccess }), {
-  minLength: 1,
-  maxLength: 4,
-});
+const answersArbitrary = fc.array(
+  fc.oneof({ weight: 3, arbitrary: answerArbitrary }, { weight: 1, arbitrary: nearValidSuccess }),
+  {
+    minLength: 1,
+    maxLength: 4,
+  },
+);
 type GeneratedAnswer = typeof answerArbitrary extends fc.Arbitrary<infer T> ? T : never;
 
 function toResponse(answer: GeneratedAnswer): Answer {
@@ -105,7 +126,7 @@ async function runQuietly(options: { credentialsJson: string; answers: Answer[] 
   const fetch = scriptedFetch(...options.answers);
   let output = '';
   const writes = [process.stdout, process.stderr].map((stream) => [stream, stream.write] as const);
-  for (const [stream] of writes) stream.write = ((chunk: unknown) => ((output += String(chunk)), true));
+  for (const [stream] of writes) stream.write = (chunk: unknown) => ((output += String(chunk)), true);
   let reported: unknown;
   try {
     const handler = createHandler({
@@ -117,11 +138,13 @@ async function runQuietly(options: { credentialsJson: string; answers: Answer[] 
       random: () => 1,
       logger: createLogger({ serviceName: 'properties' }),
     });
-    reported = await handler({ force: true }, { awsRequestId: 'req', getRemainingTimeInMillis: () => 90_000 }).catch((error: Error) => ({
-      ...error,
-      message: error.message,
-      stack: error.stack,
-    }));
+    reported = await handler({ force: true }, { awsRequestId: 'req', getRemainingTimeInMillis: () => 90_000 }).catch(
+      (error: Error) => ({
+        ...error,
+        message: error.message,
+        stack: error.stack,
+      }),
+    );
   } finally {
     for (const [stream, write] of writes) stream.write = write;
   }
@@ -130,7 +153,10 @@ async function runQuietly(options: { credentialsJson: string; answers: Answer[] 
 
 /** Invariants 2 and 3 (1 is specific to each property). */
 function assertQuietAndOneOutcome(run: Awaited<ReturnType<typeof runQuietly>>, secrets: readonly string[]) {
-  const sent = run.fetch.requests.flatMap((request) => [request.form.get('client_secret') ?? '', request.form.get('jwt_token') ?? '']);
+  const sent = run.fetch.requests.flatMap((request) => [
+    request.form.get('client_secret') ?? '',
+    request.form.get('jwt_token') ?? '',
+  ]);
   for (const secret of [...secrets, ...sent].filter((value) => value.length >= 8)) {
     expect(run.everything.includes(secret), 'a known secret appeared in the output').toBe(false);
   }
@@ -145,7 +171,9 @@ let jwt: Awaited<ReturnType<typeof generateJwtCredentials>>;
 let keyLines: string[];
 beforeAll(async () => {
   jwt = await generateJwtCredentials({ keyFormat: 'pkcs1-crlf', wrapped: true });
-  keyLines = (JSON.parse(jwt.json).integration.privateKey as string).split('\r\n').filter((line) => !line.startsWith('-----'));
+  keyLines = (JSON.parse(jwt.json).integration.privateKey as string)
+    .split('\r\n')
+    .filter((line) => !line.startsWith('-----'));
 });
 
 describe('properties of a run', () => {
@@ -162,11 +190,19 @@ describe('properties of a run', () => {
           seen.written += 1;
           const record = parseTokenRecord(written.value);
           // A token the peer filled in with a secret we sent matches no generated token: it must not be stored.
-          const source = answers.find((answer) => typeof answer.body !== 'string' && answer.body.access_token === record.access_token);
-          expect(source && acceptedLifetimeMs(source)).toBe(Date.parse(record.expires_at) - Date.parse(record.issued_at));
+          const source = answers.find(
+            (answer) => typeof answer.body !== 'string' && answer.body.access_token === record.access_token,
+          );
+          expect(source && acceptedLifetimeMs(source)).toBe(
+            Date.parse(record.expires_at) - Date.parse(record.issued_at),
+          );
         }
         // 2 and 3: every access token IMS sent counts as a secret, valid or not.
-        const tokens = answers.flatMap((answer) => (typeof answer.body !== 'string' && typeof answer.body.access_token === 'string' ? [answer.body.access_token] : []));
+        const tokens = answers.flatMap((answer) =>
+          typeof answer.body !== 'string' && typeof answer.body.access_token === 'string'
+            ? [answer.body.access_token]
+            : [],
+        );
         assertQuietAndOneOutcome(run, [jwt.integration.clientSecrets[0], ...keyLines, ...tokens]);
       }),
       { numRuns: RUNS.answers },
@@ -203,30 +239,37 @@ describe('properties of a run', () => {
     const oauth = generateOAuthCredentials({});
     let usable = 0;
     await fc.assert(
-      fc.asyncProperty(fc.boolean(), fc.array(mutation, { minLength: 1, maxLength: 3 }), async (useOAuth, mutations) => {
-        const document = JSON.parse(useOAuth ? oauth.json : jwt.json);
-        let root: unknown = document;
-        for (const { path, value } of mutations) root = mutate(root, path, value);
-        const credentialsJson = root === undefined ? '' : JSON.stringify(root);
-        const answer: Answer = () =>
-          Response.json(useOAuth
-            ? { access_token: 'generated-oauth-token', token_type: 'bearer', expires_in: 86_399 }
-            : { access_token: 'generated-jwt-token', token_type: 'bearer', expires_in: 86_399_999 });
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        async (useOAuth, mutations) => {
+          const document = JSON.parse(useOAuth ? oauth.json : jwt.json);
+          let root: unknown = document;
+          for (const { path, value } of mutations) root = mutate(root, path, value);
+          const credentialsJson = root === undefined ? '' : JSON.stringify(root);
+          const answer: Answer = () =>
+            Response.json(
+              useOAuth
+                ? { access_token: 'generated-oauth-token', token_type: 'bearer', expires_in: 86_399 }
+                : { access_token: 'generated-jwt-token', token_type: 'bearer', expires_in: 86_399_999 },
+            );
 
-        const run = await runQuietly({ credentialsJson, answers: [answer] });
+          const run = await runQuietly({ credentialsJson, answers: [answer] });
 
-        // 1. A write only after IMS answered, and only the valid token it answered.
-        const written = run.store.current('token');
-        if (written) {
-          usable += 1;
-          expect(run.fetch.requests).toHaveLength(1);
-          expect(parseTokenRecord(written.value).access_token).toMatch(/^generated-(oauth|jwt)-token$/);
-        }
-        // 2 and 3: the original secrets and any client secret the mutations put in.
-        const secrets = [jwt.integration.clientSecrets[0], oauth.integration.clientSecrets[0], ...keyLines];
-        for (const { path, value } of mutations) if (path.at(-1) === 'clientSecret' && typeof value === 'string') secrets.push(value.trim());
-        assertQuietAndOneOutcome(run, secrets);
-      }),
+          // 1. A write only after IMS answered, and only the valid token it answered.
+          const written = run.store.current('token');
+          if (written) {
+            usable += 1;
+            expect(run.fetch.requests).toHaveLength(1);
+            expect(parseTokenRecord(written.value).access_token).toMatch(/^generated-(oauth|jwt)-token$/);
+          }
+          // 2 and 3: the original secrets and any client secret the mutations put in.
+          const secrets = [jwt.integration.clientSecrets[0], oauth.integration.clientSecrets[0], ...keyLines];
+          for (const { path, value } of mutations)
+            if (path.at(-1) === 'clientSecret' && typeof value === 'string') secrets.push(value.trim());
+          assertQuietAndOneOutcome(run, secrets);
+        },
+      ),
       { numRuns: RUNS.credentials },
     );
     expect(usable).toBeGreaterThan(0); // some mutations leave usable credentials

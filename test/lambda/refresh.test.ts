@@ -99,7 +99,11 @@ describe('runRefresh: the JWT flow', () => {
   it('sends requests to IMS_BASE_URL but keeps aud and metascopes on the credentials host', async () => {
     const { store, clock } = setup();
     const fetch = scriptedFetch(jwtTokenAnswer());
-    await runRefresh({ ...settings, imsBaseUrl: 'http://127.0.0.1:9999/' }, request(clock), fakeDeps(store, fetch, clock));
+    await runRefresh(
+      { ...settings, imsBaseUrl: 'http://127.0.0.1:9999/' },
+      request(clock),
+      fakeDeps(store, fetch, clock),
+    );
     expect(fetch.requests[0].url).toBe('http://127.0.0.1:9999/ims/exchange/jwt');
     const claims = decodeJwt(fetch.requests[0].form.get('jwt_token')!);
     expect(claims.aud).toBe(`https://ims-na1.adobelogin.com/c/${jwt.integration.clientId}`);
@@ -130,7 +134,11 @@ describe('runRefresh: OAuth Server-to-Server', () => {
 describe('runRefresh: when to refresh', () => {
   async function withStoredToken() {
     const env = setup();
-    await runRefresh(settings, request(env.clock), fakeDeps(env.store, scriptedFetch(jwtTokenAnswer('first')), env.clock));
+    await runRefresh(
+      settings,
+      request(env.clock),
+      fakeDeps(env.store, scriptedFetch(jwtTokenAnswer('first')), env.clock),
+    );
     return env;
   }
 
@@ -149,14 +157,22 @@ describe('runRefresh: when to refresh', () => {
   it('renews once half the lifetime has passed', async () => {
     const { store, clock } = await withStoredToken();
     clock.advance(12 * HOUR);
-    const result = await runRefresh(settings, request(clock), fakeDeps(store, scriptedFetch(jwtTokenAnswer('second')), clock));
+    const result = await runRefresh(
+      settings,
+      request(clock),
+      fakeDeps(store, scriptedFetch(jwtTokenAnswer('second')), clock),
+    );
     expect(result).toMatchObject({ outcome: 'refreshed', reason: 'due' });
     expect(parseTokenRecord(store.current(settings.tokenSecretId)!.value).access_token).toBe('second');
   });
 
   it('renews a fresh token on {"force": true}', async () => {
     const { store, clock } = await withStoredToken();
-    const result = await runRefresh(settings, request(clock, { force: true, requestKey: 'invocation:x' }), fakeDeps(store, scriptedFetch(jwtTokenAnswer('forced')), clock));
+    const result = await runRefresh(
+      settings,
+      request(clock, { force: true, requestKey: 'invocation:x' }),
+      fakeDeps(store, scriptedFetch(jwtTokenAnswer('forced')), clock),
+    );
     expect(result).toMatchObject({ outcome: 'refreshed', reason: 'forced' });
   });
 
@@ -164,7 +180,11 @@ describe('runRefresh: when to refresh', () => {
     const { store, clock } = await withStoredToken();
     const rotated = await generateJwtCredentials({ keyFormat: 'pkcs8', wrapped: true });
     const newVersion = store.put(settings.credentialsSecretId, rotated.json);
-    const result = await runRefresh(settings, request(clock, { requestKey: 'rotation' }), fakeDeps(store, scriptedFetch(jwtTokenAnswer('rotated')), clock));
+    const result = await runRefresh(
+      settings,
+      request(clock, { requestKey: 'rotation' }),
+      fakeDeps(store, scriptedFetch(jwtTokenAnswer('rotated')), clock),
+    );
     expect(result).toMatchObject({ outcome: 'refreshed', reason: 'credentials-changed' });
     expect(parseTokenRecord(store.current(settings.tokenSecretId)!.value).credentials_version_id).toBe(newVersion);
   });
@@ -259,7 +279,11 @@ describe('runRefresh: transient failures', () => {
       clock.advance(RETRY.attemptTimeoutMs);
       return timeout(sent);
     });
-    const result = await runRefresh(settings, request(clock, { deadline: clock.now() + 20_000 }), fakeDeps(store, fetch, clock));
+    const result = await runRefresh(
+      settings,
+      request(clock, { deadline: clock.now() + 20_000 }),
+      fakeDeps(store, fetch, clock),
+    );
     expect(result).toMatchObject({ outcome: 'failed', imsAttempts: 1 });
     expect(result.error?.message).toMatch(/no answer within 10000 ms/);
   });
@@ -267,7 +291,11 @@ describe('runRefresh: transient failures', () => {
   it('reports a failed write as transient and loses nothing', async () => {
     const { store, clock } = setup();
     const sdkError = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
-    store.failNextWrite = new SecretStoreError('TOKEN_WRITE_FAILED', 'could not write token secret "adobe/token"', sdkError);
+    store.failNextWrite = new SecretStoreError(
+      'TOKEN_WRITE_FAILED',
+      'could not write token secret "adobe/token"',
+      sdkError,
+    );
     const result = await runRefresh(settings, request(clock), fakeDeps(store, scriptedFetch(jwtTokenAnswer()), clock));
     expect(result.error).toMatchObject({ code: 'TOKEN_WRITE_FAILED', transient: true });
     expect(store.versionCount(settings.tokenSecretId)).toBe(0);
@@ -282,7 +310,12 @@ describe('runRefresh: permanent failures', () => {
     );
     const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
     expect(fetch.requests).toHaveLength(1);
-    expect(result.error).toMatchObject({ code: 'IMS_REJECTED', transient: false, imsError: 'invalid_client', debugId: 'dbg-42' });
+    expect(result.error).toMatchObject({
+      code: 'IMS_REJECTED',
+      transient: false,
+      imsError: 'invalid_client',
+      debugId: 'dbg-42',
+    });
     expect(result.error?.message).toBe(
       'IMS rejected the request at /ims/exchange/jwt: HTTP 401 invalid_client: invalid client secret (X-Debug-Id dbg-42)',
     );
@@ -303,7 +336,11 @@ describe('runRefresh: permanent failures', () => {
     const { store, clock } = setup();
     await runRefresh(settings, request(clock), fakeDeps(store, scriptedFetch(jwtTokenAnswer('kept')), clock));
     clock.advance(13 * HOUR);
-    const result = await runRefresh(settings, request(clock), fakeDeps(store, scriptedFetch(json(400, { error: 'invalid_scope' })), clock));
+    const result = await runRefresh(
+      settings,
+      request(clock),
+      fakeDeps(store, scriptedFetch(json(400, { error: 'invalid_scope' })), clock),
+    );
     expect(result.outcome).toBe('failed');
     expect(result.token?.access_token).toBe('kept');
     expect(store.versionCount(settings.tokenSecretId)).toBe(1);
@@ -312,16 +349,30 @@ describe('runRefresh: permanent failures', () => {
 
 describe('runRefresh: a stored token is not trusted blindly', () => {
   const stored = (issuedAt: number, expiresAt: number) =>
-    JSON.stringify({ ...parseTokenRecord(tokenSecretValue('stored-token-value', 0)), issued_at: new Date(issuedAt).toISOString(), expires_at: new Date(expiresAt).toISOString() });
+    JSON.stringify({
+      ...parseTokenRecord(tokenSecretValue('stored-token-value', 0)),
+      issued_at: new Date(issuedAt).toISOString(),
+      expires_at: new Date(expiresAt).toISOString(),
+    });
 
   it.each([
-    ['issued_at after expires_at (a negative lifetime would never be due)', (now: number) => stored(now + HOUR, now + 2 * HOUR - 3 * HOUR)],
-    ['expires_at a year ahead (would block renewal until then)', (now: number) => stored(now - HOUR, now + 365 * 24 * HOUR)],
+    [
+      'issued_at after expires_at (a negative lifetime would never be due)',
+      (now: number) => stored(now + HOUR, now + 2 * HOUR - 3 * HOUR),
+    ],
+    [
+      'expires_at a year ahead (would block renewal until then)',
+      (now: number) => stored(now - HOUR, now + 365 * 24 * HOUR),
+    ],
     ['issued_at a day in the future', (now: number) => stored(now + 24 * HOUR, now + 48 * HOUR)],
   ])('renews a record with %s', async (_name, value) => {
     const { store, clock } = setup();
     store.put(settings.tokenSecretId, value(clock.now()));
-    const result = await runRefresh(settings, request(clock), fakeDeps(store, scriptedFetch(jwtTokenAnswer('renewed')), clock));
+    const result = await runRefresh(
+      settings,
+      request(clock),
+      fakeDeps(store, scriptedFetch(jwtTokenAnswer('renewed')), clock),
+    );
     expect(result).toMatchObject({ outcome: 'refreshed', reason: 'no-token' });
     expect(parseTokenRecord(store.current(settings.tokenSecretId)!.value).access_token).toBe('renewed');
   });
@@ -335,7 +386,9 @@ describe('runRefresh: the two secrets must differ', () => {
     const fetch = scriptedFetch(jwtTokenAnswer());
     const result = await runRefresh(sameByArn, request(clock), fakeDeps(store, fetch, clock));
     expect(result.error).toMatchObject({ code: 'CONFIG_INVALID', transient: false });
-    expect(result.error?.message).toBe('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID name the same secret; the token needs a secret of its own');
+    expect(result.error?.message).toBe(
+      'CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID name the same secret; the token needs a secret of its own',
+    );
     expect(fetch.requests).toHaveLength(0);
     expect(store.count('write')).toBe(0);
   });
@@ -355,16 +408,25 @@ describe('runRefresh: the run signal ends every call', () => {
   it.each([
     ['read', 'SECRET_READ_FAILED', 0],
     ['write', 'TOKEN_WRITE_FAILED', 1],
-  ] as const)('fails a hung %s with %s when the signal aborts, even if the store ignores it', async (op, code, imsCalls) => {
-    const controller = new AbortController();
-    const store = hangingStore(op, controller);
-    const clock = fakeClock();
-    const fetch = scriptedFetch(jwtTokenAnswer());
-    const result = await runRefresh(settings, request(clock, { signal: controller.signal }), fakeDeps(store, fetch, clock));
-    expect(result.error).toMatchObject({ code, transient: true });
-    expect(result.error?.message).toMatch(/did not answer for "adobe\/(token|credentials)" before the run's deadline$/);
-    expect(fetch.requests).toHaveLength(imsCalls);
-  });
+  ] as const)(
+    'fails a hung %s with %s when the signal aborts, even if the store ignores it',
+    async (op, code, imsCalls) => {
+      const controller = new AbortController();
+      const store = hangingStore(op, controller);
+      const clock = fakeClock();
+      const fetch = scriptedFetch(jwtTokenAnswer());
+      const result = await runRefresh(
+        settings,
+        request(clock, { signal: controller.signal }),
+        fakeDeps(store, fetch, clock),
+      );
+      expect(result.error).toMatchObject({ code, transient: true });
+      expect(result.error?.message).toMatch(
+        /did not answer for "adobe\/(token|credentials)" before the run's deadline$/,
+      );
+      expect(fetch.requests).toHaveLength(imsCalls);
+    },
+  );
 
   it('aborts a hung IMS request with the run and does not retry it', async () => {
     const { store, clock } = setup();
@@ -372,11 +434,17 @@ describe('runRefresh: the run signal ends every call', () => {
     const fetch = scriptedFetch(
       (sent) =>
         new Promise<Response>((_resolve, reject) => {
-          sent.signal!.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })));
+          sent.signal!.addEventListener('abort', () =>
+            reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+          );
           controller.abort();
         }),
     );
-    const result = await runRefresh(settings, request(clock, { signal: controller.signal }), fakeDeps(store, fetch, clock));
+    const result = await runRefresh(
+      settings,
+      request(clock, { signal: controller.signal }),
+      fakeDeps(store, fetch, clock),
+    );
     expect(result).toMatchObject({ outcome: 'failed', imsAttempts: 1 });
     expect(result.error).toMatchObject({ code: 'IMS_UNAVAILABLE' });
     expect(result.error?.message).toBe("IMS request to /ims/exchange/jwt: the run's deadline was reached");

@@ -21,7 +21,8 @@ import {
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod-AbC123';
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const EXPECTED_SECRET_ARN = 'expected a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>)';
+const EXPECTED_SECRET_ARN =
+  'expected a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>)';
 const EXPECTED_IAM_ARN = 'expected an IAM role, user or root ARN (arn:aws:iam::<account>:role/<name>)';
 const EXPECTED_ROLE_OR_USER_ARN = 'expected an IAM role or user ARN (arn:aws:iam::<account>:role/<path/><name>)';
 
@@ -77,7 +78,12 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
     'schema rejects',
   ],
   ['a token that is not an object', { tokens: ['a'] }, ['tokens.json: tokens[0]: must be an object'], 'schema rejects'],
-  ['a token without a name', { tokens: [{}] }, ['tokens.json: tokens[0].name: required key is missing'], 'schema rejects'],
+  [
+    'a token without a name',
+    { tokens: [{}] },
+    ['tokens.json: tokens[0].name: required key is missing'],
+    'schema rejects',
+  ],
   ...['bad name', 'a'.repeat(41), '1st'].map(
     (name) =>
       [
@@ -87,7 +93,12 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
         'schema rejects',
       ] as const,
   ),
-  ['a reserved name', { tokens: [{ name: 'Dashboard' }] }, ['tokens.json: tokens[0].name: "Dashboard" is reserved; choose another'], 'schema rejects'],
+  [
+    'a reserved name',
+    { tokens: [{ name: 'Dashboard' }] },
+    ['tokens.json: tokens[0].name: "Dashboard" is reserved; choose another'],
+    'schema rejects',
+  ],
   [
     'a name used twice, ignoring case',
     { tokens: [{ name: 'aem-prod' }, { name: 'AEM-prod' }] },
@@ -100,7 +111,12 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
     ['tokens.json: tokens["aem-prod"].schedulMinutes: unknown key (did you mean scheduleMinutes?)'],
     'schema rejects',
   ],
-  ['a fragment of a key', one({ schedule: '1h' }), ['tokens.json: tokens["a"].schedule: unknown key (did you mean scheduleMinutes?)'], 'schema rejects'],
+  [
+    'a fragment of a key',
+    one({ schedule: '1h' }),
+    ['tokens.json: tokens["a"].schedule: unknown key (did you mean scheduleMinutes?)'],
+    'schema rejects',
+  ],
   ['a key like no other', one({ colour: 'red' }), ['tokens.json: tokens["a"].colour: unknown key'], 'schema rejects'],
   [
     'a key with a line break, on one line',
@@ -140,7 +156,9 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
       [
         `credentialName ${JSON.stringify(credentialName)}`,
         one({ credentialName }),
-        [`tokens.json: tokens["a"].credentialName: must be a credential's name or id: not empty, no line breaks, no spaces at either end`],
+        [
+          `tokens.json: tokens["a"].credentialName: must be a credential's name or id: not empty, no line breaks, no spaces at either end`,
+        ],
         'schema rejects',
       ] as const,
   ),
@@ -152,7 +170,11 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
   ],
   [
     'both alarm keys for the app',
-    { alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call', alarmEmail: 'ops@example.com', tokens: [{ name: 'a' }] },
+    {
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call',
+      alarmEmail: 'ops@example.com',
+      tokens: [{ name: 'a' }],
+    },
     ['tokens.json: alarmEmail: set "alarmTopicArn" or "alarmEmail", not both'],
     'schema rejects',
   ],
@@ -162,16 +184,38 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
     ['tokens.json: tokens["a"].alarmTopicArn: must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic name>)'],
     'schema rejects',
   ],
-  ['an alarm email without a domain', one({ alarmEmail: 'ops' }), ['tokens.json: tokens["a"].alarmEmail: must be an email address'], 'schema rejects'],
+  [
+    'an alarm email without a domain',
+    one({ alarmEmail: 'ops' }),
+    ['tokens.json: tokens["a"].alarmEmail: must be an email address'],
+    'schema rejects',
+  ],
   [
     'a log retention CloudWatch does not offer',
     { logRetentionDays: 100, tokens: [{ name: 'a' }] },
-    [`tokens.json: logRetentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (days)`],
+    [
+      `tokens.json: logRetentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (days)`,
+    ],
     'schema rejects',
   ],
-  ['a dashboard flag that is not a boolean', { dashboard: 'no', tokens: [{ name: 'a' }] }, ['tokens.json: dashboard: must be true or false'], 'schema rejects'],
-  ['an empty imsBaseUrl', one({ imsBaseUrl: '' }), ['tokens.json: tokens["a"].imsBaseUrl: must be a URL'], 'schema rejects'],
-  ['an imsBaseUrl that is no URL', one({ imsBaseUrl: 'not a url' }), ['tokens.json: tokens["a"].imsBaseUrl: is not a URL'], 'schema rejects'],
+  [
+    'a dashboard flag that is not a boolean',
+    { dashboard: 'no', tokens: [{ name: 'a' }] },
+    ['tokens.json: dashboard: must be true or false'],
+    'schema rejects',
+  ],
+  [
+    'an empty imsBaseUrl',
+    one({ imsBaseUrl: '' }),
+    ['tokens.json: tokens["a"].imsBaseUrl: must be a URL'],
+    'schema rejects',
+  ],
+  [
+    'an imsBaseUrl that is no URL',
+    one({ imsBaseUrl: 'not a url' }),
+    ['tokens.json: tokens["a"].imsBaseUrl: is not a URL'],
+    'schema rejects',
+  ],
   [
     'a plain http imsBaseUrl',
     one({ imsBaseUrl: 'http://proxy.corp.example' }),
@@ -184,7 +228,12 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
     ['tokens.json: tokens["a"].imsBaseUrl: must not carry a query, fragment or user info'],
     'synth only',
   ],
-  ['an unknown credentialsType', one({ credentialsType: 'saml' }), ['tokens.json: tokens["a"].credentialsType: must be "jwt" or "oauth"'], 'schema rejects'],
+  [
+    'an unknown credentialsType',
+    one({ credentialsType: 'saml' }),
+    ['tokens.json: tokens["a"].credentialsType: must be "jwt" or "oauth"'],
+    'schema rejects',
+  ],
   ...[42, '', 'has spaces'].map(
     (credentialsSecret) =>
       [
@@ -232,20 +281,36 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
   ],
   [
     'one tokenSecretName for two tokens',
-    { tokens: [{ name: 'a', tokenSecretName: 'adobe/token' }, { name: 'b', tokenSecretName: 'adobe/token' }] },
-    ['tokens.json: tokens["b"].tokenSecretName: also the tokenSecretName of tokens["a"] (each token needs a new secret of its own)'],
+    {
+      tokens: [
+        { name: 'a', tokenSecretName: 'adobe/token' },
+        { name: 'b', tokenSecretName: 'adobe/token' },
+      ],
+    },
+    [
+      'tokens.json: tokens["b"].tokenSecretName: also the tokenSecretName of tokens["a"] (each token needs a new secret of its own)',
+    ],
     'synth only',
   ],
   [
     "a tokenSecretName that is another token's credentials secret",
-    { tokens: [{ name: 'a', credentialsSecret: 'adobe/creds' }, { name: 'b', tokenSecretName: 'adobe/creds' }] },
-    ['tokens.json: tokens["b"].tokenSecretName: also the credentialsSecret of tokens["a"] (each token needs a new secret of its own)'],
+    {
+      tokens: [
+        { name: 'a', credentialsSecret: 'adobe/creds' },
+        { name: 'b', tokenSecretName: 'adobe/creds' },
+      ],
+    },
+    [
+      'tokens.json: tokens["b"].tokenSecretName: also the credentialsSecret of tokens["a"] (each token needs a new secret of its own)',
+    ],
     'synth only',
   ],
   [
     'a stack name starting with a digit',
     one({ stack: '1st' }),
-    ['tokens.json: tokens["a"].stack: must be a stack name: up to 128 letters, digits or hyphens, starting with a letter'],
+    [
+      'tokens.json: tokens["a"].stack: must be a stack name: up to 128 letters, digits or hyphens, starting with a letter',
+    ],
     'schema rejects',
   ],
   [
@@ -257,7 +322,9 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
   [
     'a key alias ARN as encryptionKey',
     one({ encryptionKey: 'arn:aws:kms:eu-west-1:111111111111:alias/aem' }),
-    ['tokens.json: tokens["a"].encryptionKey: expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>), got a kms alias ARN'],
+    [
+      'tokens.json: tokens["a"].encryptionKey: expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>), got a kms alias ARN',
+    ],
     'schema rejects',
   ],
   [
@@ -287,7 +354,9 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
   [
     'no readers',
     one({ encryptionKey: 'create', crossAccountReaders: [] }),
-    ['tokens.json: tokens["a"].crossAccountReaders: must be a non-empty list of 12-digit account ids or IAM role, user or root ARNs'],
+    [
+      'tokens.json: tokens["a"].crossAccountReaders: must be a non-empty list of 12-digit account ids or IAM role, user or root ARNs',
+    ],
     'schema rejects',
   ],
   [
@@ -299,7 +368,9 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
   [
     'readers without encryptionKey',
     one({ crossAccountReaders: ['222222222222'] }),
-    ['tokens.json: tokens["a"].crossAccountReaders: needs "encryptionKey": other accounts cannot decrypt the AWS managed key'],
+    [
+      'tokens.json: tokens["a"].crossAccountReaders: needs "encryptionKey": other accounts cannot decrypt the AWS managed key',
+    ],
     'schema rejects',
   ],
   [
@@ -329,7 +400,9 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
   [
     'token readers without restrictTokenReaders',
     one({ tokenReaders: ['arn:aws:iam::111111111111:role/aem-client'] }),
-    ['tokens.json: tokens["a"].tokenReaders: needs "restrictTokenReaders": without it, IAM policies alone decide who reads the token'],
+    [
+      'tokens.json: tokens["a"].tokenReaders: needs "restrictTokenReaders": without it, IAM policies alone decide who reads the token',
+    ],
     'schema rejects',
   ],
   [
@@ -353,7 +426,10 @@ describe('parseAppConfig', () => {
   });
 
   it('keeps every documented override and ignores "$schema"', () => {
-    const config = parseAppConfig({ $schema: './config.schema.json', tokens: [FULL, { name: 'b', credentialsSecret: SECRET_ARN }] });
+    const config = parseAppConfig({
+      $schema: './config.schema.json',
+      tokens: [FULL, { name: 'b', credentialsSecret: SECRET_ARN }],
+    });
     expect(config.tokens).toEqual([FULL, { name: 'b', credentialsSecret: SECRET_ARN }]);
   });
 
@@ -363,7 +439,12 @@ describe('parseAppConfig', () => {
 
   it('reports every problem at once, each naming its token', () => {
     // Prepare
-    const raw = { tokens: [{ name: 'aem-prod', schedulMinutes: 30, refreshThreshold: 2 }, { name: 'aem-stage', stack: '1st' }] };
+    const raw = {
+      tokens: [
+        { name: 'aem-prod', schedulMinutes: 30, refreshThreshold: 2 },
+        { name: 'aem-stage', stack: '1st' },
+      ],
+    };
 
     // Act
     const lines = problemsOf(raw);
@@ -409,7 +490,9 @@ describe('loadAppConfig', () => {
 
   it('uses the cdk.json context without a file, naming it in messages', () => {
     expect(loadAppConfig({ context: { tokens: [{ name: 'from-context' }] } }).tokens[0].name).toBe('from-context');
-    expect(() => loadAppConfig({ context: undefined })).toThrow(`${CONTEXT_SOURCE}: must be an object with a "tokens" list`);
+    expect(() => loadAppConfig({ context: undefined })).toThrow(
+      `${CONTEXT_SOURCE}: must be an object with a "tokens" list`,
+    );
   });
 
   it('names the file in every problem', () => {
@@ -418,7 +501,11 @@ describe('loadAppConfig', () => {
   });
 
   it.each([
-    ['a trailing comma', '{ "tokens": [\n  { "name": "aem-prod", }\n] }', 'expected double-quoted property name at line 2, column 25'],
+    [
+      'a trailing comma',
+      '{ "tokens": [\n  { "name": "aem-prod", }\n] }',
+      'expected double-quoted property name at line 2, column 25',
+    ],
     ['a bare word, never quoting the text', '{ "tokens": s3cr3t-looking-word }', "unexpected token 's'"],
     ['a cut-off file', '{ "tokens": [', 'unexpected end of JSON input'],
   ])('names the file and the place of a JSON syntax error: %s', (_what, text, detail) => {
@@ -433,7 +520,7 @@ describe('loadAppConfig', () => {
 });
 
 describe('app-wide keys', () => {
-  it('apply to every token; a token overrides them, its own alarm key replacing both of the app\'s', () => {
+  it("apply to every token; a token overrides them, its own alarm key replacing both of the app's", () => {
     const config = parseAppConfig({
       alarmEmail: 'ops@example.com',
       reservedConcurrency: false,
@@ -445,7 +532,11 @@ describe('app-wide keys', () => {
       ],
     });
     expect(config.dashboard).toBe(false);
-    expect(config.tokens[0]).toMatchObject({ alarmEmail: 'ops@example.com', reservedConcurrency: false, logRetentionDays: 731 });
+    expect(config.tokens[0]).toMatchObject({
+      alarmEmail: 'ops@example.com',
+      reservedConcurrency: false,
+      logRetentionDays: 731,
+    });
     expect(config.tokens[1]).toEqual({
       name: 'b',
       credentialsSecret: 'create',
@@ -473,21 +564,34 @@ describe('defaultStackName', () => {
 
 describe('configJsonSchema', () => {
   // An editor's view: the formats VS Code checks, "uri" among them.
-  const validate = new Ajv({ allErrors: true, formats: { uri: (value: string) => URL.canParse(value) } }).compile(configJsonSchema());
-  const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> };
+  const validate = new Ajv({ allErrors: true, formats: { uri: (value: string) => URL.canParse(value) } }).compile(
+    configJsonSchema(),
+  );
+  const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
 
   it.each([
     ["the repo's cdk.json context", cdkJson.context.imsTokenRefresher],
-    ['every key, with "$schema"', { $schema: './config.schema.json', tokens: [FULL, { name: 'b', credentialsSecret: SECRET_ARN }] }],
-    ['loopback http and "create" everywhere', one({ imsBaseUrl: 'http://127.0.0.1:8080', credentialsSecret: 'create', encryptionKey: 'create' })],
+    [
+      'every key, with "$schema"',
+      { $schema: './config.schema.json', tokens: [FULL, { name: 'b', credentialsSecret: SECRET_ARN }] },
+    ],
+    [
+      'loopback http and "create" everywhere',
+      one({ imsBaseUrl: 'http://127.0.0.1:8080', credentialsSecret: 'create', encryptionKey: 'create' }),
+    ],
   ])('accepts %s, as parseAppConfig does', (_what, raw) => {
     expect(problemsOf(raw)).toEqual([]);
     expect(validate(raw), JSON.stringify(validate.errors)).toBe(true);
   });
 
-  it.each(INVALID.filter(([, , , schema]) => schema === 'schema rejects'))('rejects %s, as parseAppConfig does', (_what, raw) => {
-    expect(validate(raw)).toBe(false);
-  });
+  it.each(INVALID.filter(([, , , schema]) => schema === 'schema rejects'))(
+    'rejects %s, as parseAppConfig does',
+    (_what, raw) => {
+      expect(validate(raw)).toBe(false);
+    },
+  );
 
   it.each(INVALID.filter(([, , , schema]) => schema === 'synth only'))('cannot tell %s: synth does', (_what, raw) => {
     expect(validate(raw)).toBe(true);

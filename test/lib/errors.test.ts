@@ -17,7 +17,7 @@ function thrownBy(props: ImsTokenRefresherProps | ((stack: Stack) => ImsTokenRef
 }
 
 describe('ImsTokenRefresherError', () => {
-  it('carries its name, the prop and the construct path, like aws-cdk\'s ValidationError', () => {
+  it("carries its name, the prop and the construct path, like aws-cdk's ValidationError", () => {
     // Prepare
     const stack = new Stack(new App(), 'Tokens');
     // Act
@@ -40,7 +40,7 @@ describe('ImsTokenRefresherError', () => {
     ['crossAccountReaders', { crossAccountReaders: [new iam.AccountPrincipal('222222222222')] }],
     ['tokenReaders', { tokenReaders: [new iam.ArnPrincipal('arn:aws:iam::111111111111:role/x')] }],
     ['credentialsReaders', { credentialsReaders: [new iam.AccountPrincipal('111111111111')] }],
-  ] as [string, ImsTokenRefresherProps][])('names `%s` and the refresher\'s path when refusing it', (prop, props) => {
+  ] as [string, ImsTokenRefresherProps][])("names `%s` and the refresher's path when refusing it", (prop, props) => {
     const error = thrownBy(props);
 
     expect(error).toBeInstanceOf(ImsTokenRefresherError);

@@ -24,7 +24,9 @@ function roleStatements(template: Template, roleLogicalId: string) {
   const policies = template.findResources('AWS::IAM::Policy');
   return Object.values(policies)
     .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleLogicalId))
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    .flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
 }
 
 describe('ImsTokenRefresher', () => {
@@ -74,7 +76,11 @@ describe('ImsTokenRefresher', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
-        Variables: Match.objectLike({ IMS_BASE_URL: Match.absent(), CREDENTIALS_TYPE: Match.absent(), CREDENTIAL_NAME: Match.absent() }),
+        Variables: Match.objectLike({
+          IMS_BASE_URL: Match.absent(),
+          CREDENTIALS_TYPE: Match.absent(),
+          CREDENTIAL_NAME: Match.absent(),
+        }),
       },
     });
   });
@@ -95,7 +101,9 @@ describe('ImsTokenRefresher', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
-          CREDENTIALS_SECRET_ID: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':secret:adobe/aem-prod/credentials'])]) }),
+          CREDENTIALS_SECRET_ID: Match.objectLike({
+            'Fn::Join': Match.arrayWith([Match.arrayWith([':secret:adobe/aem-prod/credentials'])]),
+          }),
         }),
       },
     });
@@ -104,7 +112,9 @@ describe('ImsTokenRefresher', () => {
   it('lets the function read the credentials, read and put the token, write its logs and failure queue, nothing else', () => {
     const { template } = synth();
     const roles = template.findResources('AWS::IAM::Role', {
-      Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] } },
+      Properties: {
+        AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
+      },
     });
     const [roleId] = Object.keys(roles);
     expect(Object.keys(roles)).toHaveLength(1);
@@ -154,7 +164,9 @@ describe('ImsTokenRefresher', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 0,
       MaximumEventAgeInSeconds: 900,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('AemProdFailures'), 'Arn'] } } },
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('AemProdFailures'), 'Arn'] } },
+      },
     });
     template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(30 minutes)' });
@@ -169,19 +181,31 @@ describe('ImsTokenRefresher', () => {
     const statements = roleStatements(template, roleId);
     expect(statements).toHaveLength(1);
     expect(JSON.stringify(statements[0].Resource)).toContain('AemProdToken');
-    expect([statements[0].Action].flat().sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    expect([statements[0].Action].flat().sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
   });
 
   it.each([
     [{ refreshThreshold: 0 }, /`refreshThreshold` must be a number between 0 and 1 \(exclusive\), got 0/],
     [{ refreshThreshold: 1 }, /`refreshThreshold` must be a number between 0 and 1 \(exclusive\), got 1/],
     [{ schedule: Duration.seconds(30) }, /`schedule` must be at least 1 minute/],
-    [{ schedule: Duration.hours(7) }, /`schedule` \(7 hours\) leaves fewer than two full refresh chances.*`refreshThreshold` \(0.5\)/],
+    [
+      { schedule: Duration.hours(7) },
+      /`schedule` \(7 hours\) leaves fewer than two full refresh chances.*`refreshThreshold` \(0.5\)/,
+    ],
     [{ refreshThreshold: 0.05 }, /leaves fewer than two full refresh chances/],
     // Two 6 h periods fill the 12 h window exactly, leaving no room for the last run's 90 s retry budget.
     [{ schedule: Duration.hours(6) }, /each with its 1 minute 30 seconds retry budget/],
-    [{ credentialsExpiryWarning: Duration.hours(12) }, /`credentialsExpiryWarning` must be between 1 and 365 days, got 12 hours/],
-    [{ credentialsExpiryWarning: Duration.days(366) }, /`credentialsExpiryWarning` must be between 1 and 365 days, got 366 days/],
+    [
+      { credentialsExpiryWarning: Duration.hours(12) },
+      /`credentialsExpiryWarning` must be between 1 and 365 days, got 12 hours/,
+    ],
+    [
+      { credentialsExpiryWarning: Duration.days(366) },
+      /`credentialsExpiryWarning` must be between 1 and 365 days, got 366 days/,
+    ],
     [{ credentialName: ' ' }, /`credentialName` must not be empty/],
   ] as [ImsTokenRefresherProps, RegExp][])('rejects %o at synth', (props, message) => {
     expect(() => synth(props)).toThrow(message);
@@ -192,7 +216,7 @@ describe('ImsTokenRefresher', () => {
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('only 2 refresh chances before expiry'));
   });
 
-  it('alarms at once on a permanent failure: the function errs only then, so Lambda\'s free Errors metric counts them', () => {
+  it("alarms at once on a permanent failure: the function errs only then, so Lambda's free Errors metric counts them", () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'Test/AemProd permanent failure',
@@ -223,7 +247,7 @@ describe('ImsTokenRefresher', () => {
     });
   });
 
-  it('alarms when the function was not invoked for two schedule periods (Lambda\'s free Invocations), missing data breaching', () => {
+  it("alarms when the function was not invoked for two schedule periods (Lambda's free Invocations), missing data breaching", () => {
     const { template } = synth({ schedule: Duration.minutes(30) });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'Test/AemProd not running',
@@ -251,11 +275,15 @@ describe('ImsTokenRefresher', () => {
       // Sent by runs that refresh or fail, and never for OAuth credentials (no certificate).
       TreatMissingData: 'ignore',
     });
-    const alarms = template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'CredentialsSecondsToExpiry' } });
+    const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { MetricName: 'CredentialsSecondsToExpiry' },
+    });
     const description = JSON.stringify(Object.values(alarms)[0].Properties.AlarmDescription);
     expect(description).toContain('Test/AemProd: the certificate in the credentials expires in less than 30 days');
     expect(description).toContain('AEM Developer Console → Integrations → refresh the credentials');
-    expect(description).toMatch(/ims-token credentials put --secret-id ",\{"Ref":"AemProdCredentials\w+"\}," --file <json> --refresh --function ",\{"Ref":"AemProdFunction\w+"\}/);
+    expect(description).toMatch(
+      /ims-token credentials put --secret-id ",\{"Ref":"AemProdCredentials\w+"\}," --file <json> --refresh --function ",\{"Ref":"AemProdFunction\w+"\}/,
+    );
   });
 
   it('alarms at the credentialsExpiryWarning given', () => {
@@ -276,9 +304,16 @@ describe('ImsTokenRefresher', () => {
     const topic = new sns.Topic(stack, 'Topic');
     new ImsTokenRefresher(stack, 'AemProd', { alarmTopic: topic });
     const withTopic = Template.fromStack(stack);
-    expect(Object.keys(withTopic.findResources('AWS::CloudWatch::Alarm', {
-      Properties: { AlarmActions: [{ Ref: Match.stringLikeRegexp('Topic') }], OKActions: [{ Ref: Match.stringLikeRegexp('Topic') }] },
-    }))).toHaveLength(4);
+    expect(
+      Object.keys(
+        withTopic.findResources('AWS::CloudWatch::Alarm', {
+          Properties: {
+            AlarmActions: [{ Ref: Match.stringLikeRegexp('Topic') }],
+            OKActions: [{ Ref: Match.stringLikeRegexp('Topic') }],
+          },
+        }),
+      ),
+    ).toHaveLength(4);
     withTopic.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'CredentialsSecondsToExpiry',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('Topic') }],
@@ -294,8 +329,12 @@ describe('ImsTokenRefresher', () => {
       text: JSON.stringify(alarm.Properties.AlarmDescription),
     }));
     const of = (suffix: string) => descriptions.find((alarm) => alarm.name.endsWith(suffix))!.text;
-    expect(of('permanent failure')).toMatch(/errorCode.*CREDENTIALS_INVALID: upload working credentials with ims-token credentials put/);
-    expect(of('token expiring')).toMatch(/aws lambda invoke --function-name ",\{"Ref":"AemProdFunction\w+"\}," --payload '\{\\"force\\":true\}'/);
+    expect(of('permanent failure')).toMatch(
+      /errorCode.*CREDENTIALS_INVALID: upload working credentials with ims-token credentials put/,
+    );
+    expect(of('token expiring')).toMatch(
+      /aws lambda invoke --function-name ",\{"Ref":"AemProdFunction\w+"\}," --payload '\{\\"force\\":true\}'/,
+    );
     expect(of('not running')).toMatch(/schedule is enabled.*dead-letter queue/);
     expect(descriptions).toHaveLength(4);
   });
@@ -333,7 +372,9 @@ describe('ImsTokenRefresher', () => {
     new ImsTokenRefresher(stack, 'AemProd', { credentialsSecret: existing });
     Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({
-        detail: Match.objectLike({ responseElements: { arn: [{ prefix: Match.objectLike({ 'Fn::Join': Match.anyValue() }) }] } }),
+        detail: Match.objectLike({
+          responseElements: { arn: [{ prefix: Match.objectLike({ 'Fn::Join': Match.anyValue() }) }] },
+        }),
       }),
     });
   });
@@ -368,14 +409,16 @@ describe('ImsTokenRefresher', () => {
 describe('ImsTokenRefresher: sharing the token', () => {
   const viaSecretsManager = { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } };
   const partner = new iam.AccountPrincipal('222222222222');
-  const withKey = (props: ImsTokenRefresherProps = {}) => (stack: Stack) => ({ encryptionKey: new kms.Key(stack, 'Key'), ...props });
+  const withKey =
+    (props: ImsTokenRefresherProps = {}) =>
+    (stack: Stack) => ({ encryptionKey: new kms.Key(stack, 'Key'), ...props });
 
   /** Key policy statements whose principal's JSON contains `principal`. */
   function keyStatements(template: Template, principal: string) {
     const [key] = Object.values(template.findResources('AWS::KMS::Key'));
-    return (key.Properties.KeyPolicy.Statement as { Principal: unknown; Action: string | string[]; Condition?: unknown }[]).filter(
-      (statement) => JSON.stringify(statement.Principal).includes(principal),
-    );
+    return (
+      key.Properties.KeyPolicy.Statement as { Principal: unknown; Action: string | string[]; Condition?: unknown }[]
+    ).filter((statement) => JSON.stringify(statement.Principal).includes(principal));
   }
 
   it('uses the AWS managed key unless given a customer-managed one', () => {
@@ -423,20 +466,35 @@ describe('ImsTokenRefresher: sharing the token', () => {
     const credentialsPolicies = template.findResources('AWS::SecretsManager::ResourcePolicy', {
       Properties: { SecretId: { Ref: Match.stringLikeRegexp('AemProdCredentials') } },
     });
-    const statements = Object.values(credentialsPolicies).flatMap((policy) => policy.Properties.ResourcePolicy.Statement);
+    const statements = Object.values(credentialsPolicies).flatMap(
+      (policy) => policy.Properties.ResourcePolicy.Statement,
+    );
     expect(statements.map((statement) => statement.Effect)).toEqual(['Deny']);
   });
 
   it('replicates the token secret to other regions, each with its key when given', () => {
     const { template } = synth((stack) => ({
       replicaRegions: [
-        { region: 'us-east-1', encryptionKey: kms.Key.fromKeyArn(stack, 'UsKey', 'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab') },
+        {
+          region: 'us-east-1',
+          encryptionKey: kms.Key.fromKeyArn(
+            stack,
+            'UsKey',
+            'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+          ),
+        },
         { region: 'ap-southeast-2' },
       ],
     }));
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Description: Match.stringLikeRegexp('access token'),
-      ReplicaRegions: [{ Region: 'us-east-1', KmsKeyId: 'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab' }, { Region: 'ap-southeast-2' }],
+      ReplicaRegions: [
+        {
+          Region: 'us-east-1',
+          KmsKeyId: 'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+        },
+        { Region: 'ap-southeast-2' },
+      ],
     });
   });
 
@@ -448,26 +506,44 @@ describe('ImsTokenRefresher: sharing the token', () => {
 
   it('warns that cross-account readers read this region only, not the replicas', () => {
     const { stack } = synth(withKey({ crossAccountReaders: [partner], replicaRegions: [{ region: 'us-east-1' }] }));
-    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('can read the token secret in this region only, not its replicas in us-east-1'));
+    Annotations.fromStack(stack).hasWarning(
+      '*',
+      Match.stringLikeRegexp('can read the token secret in this region only, not its replicas in us-east-1'),
+    );
   });
 
   it('warns that an imported key needs its owner to allow cross-account readers', () => {
     const imported = (stack: Stack) => ({
-      encryptionKey: kms.Key.fromKeyArn(stack, 'Imported', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+      encryptionKey: kms.Key.fromKeyArn(
+        stack,
+        'Imported',
+        'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      ),
       crossAccountReaders: [partner],
     });
     const { stack, template } = synth(imported);
-    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('`encryptionKey` is imported, so its key policy cannot be changed here'));
-    template.resourcePropertiesCountIs('AWS::SecretsManager::ResourcePolicy', { SecretId: { Ref: Match.stringLikeRegexp('AemProdToken') } }, 1);
+    Annotations.fromStack(stack).hasWarning(
+      '*',
+      Match.stringLikeRegexp('`encryptionKey` is imported, so its key policy cannot be changed here'),
+    );
+    template.resourcePropertiesCountIs(
+      'AWS::SecretsManager::ResourcePolicy',
+      { SecretId: { Ref: Match.stringLikeRegexp('AemProdToken') } },
+      1,
+    );
   });
 
   it('grants readers the replicas and their keys, and the function what propagating to them needs', () => {
     const replicaKeyArn = 'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab';
     const { template } = synth(
-      (stack) => ({ replicaRegions: [{ region: 'us-east-1', encryptionKey: kms.Key.fromKeyArn(stack, 'UsKey', replicaKeyArn) }] }),
+      (stack) => ({
+        replicaRegions: [{ region: 'us-east-1', encryptionKey: kms.Key.fromKeyArn(stack, 'UsKey', replicaKeyArn) }],
+      }),
       (stack, refresher) => refresher.grantRead(new iam.User(stack, 'Reader')),
     );
-    const readerStatements = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^Reader') } }));
+    const readerStatements = JSON.stringify(
+      template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^Reader') } }),
+    );
     // The replica's ARN: the primary's name and suffix in the replica's region.
     expect(readerStatements).toContain(':secretsmanager:us-east-1:111111111111:secret:');
     expect(readerStatements).toContain('{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"AemProdToken');
@@ -500,7 +576,11 @@ describe('ImsTokenRefresher: sharing the token', () => {
   });
 
   it.each([
-    ['a role', (stack: Stack) => new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') })],
+    [
+      'a role',
+      (stack: Stack) =>
+        new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') }),
+    ],
     ['a user', (stack: Stack) => new iam.User(stack, 'Reader')],
     [
       'a Lambda function',
@@ -511,20 +591,25 @@ describe('ImsTokenRefresher: sharing the token', () => {
           code: lambda.Code.fromInline('exports.handler = async () => {}'),
         }),
     ],
-  ] as const)('grantRead gives %s read access and, with a key, decrypt through Secrets Manager', (_kind, makeReader) => {
-    const { template } = synth(withKey(), (stack, refresher) => refresher.grantRead(makeReader(stack)));
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyName: Match.stringLikeRegexp('^Reader'),
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          {
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-            Effect: 'Allow',
-            Resource: { Ref: Match.stringLikeRegexp('AemProdToken') },
-          },
-        ]),
-      },
-    });
-    expect(keyStatements(template, 'Reader')).toEqual([expect.objectContaining({ Action: 'kms:Decrypt', Condition: viaSecretsManager })]);
-  });
+  ] as const)(
+    'grantRead gives %s read access and, with a key, decrypt through Secrets Manager',
+    (_kind, makeReader) => {
+      const { template } = synth(withKey(), (stack, refresher) => refresher.grantRead(makeReader(stack)));
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyName: Match.stringLikeRegexp('^Reader'),
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+              Effect: 'Allow',
+              Resource: { Ref: Match.stringLikeRegexp('AemProdToken') },
+            },
+          ]),
+        },
+      });
+      expect(keyStatements(template, 'Reader')).toEqual([
+        expect.objectContaining({ Action: 'kms:Decrypt', Condition: viaSecretsManager }),
+      ]);
+    },
+  );
 });

@@ -22,7 +22,10 @@ function synth(tokens: unknown[]) {
 
 /** Tokens with names of the longest allowed length, so naming limits are tested at the edge. */
 const manyTokens = (count: number, stacks = 1) =>
-  Array.from({ length: count }, (_, i) => ({ name: `aem-p${String(i).padStart(3, '0')}-`.padEnd(40, 'x'), stack: `Tokens${i % stacks}` }));
+  Array.from({ length: count }, (_, i) => ({
+    name: `aem-p${String(i).padStart(3, '0')}-`.padEnd(40, 'x'),
+    stack: `Tokens${i % stacks}`,
+  }));
 
 describe('ImsTokenStack', () => {
   it('builds one refresher per configured token, sharing one code asset', () => {
@@ -36,20 +39,30 @@ describe('ImsTokenStack', () => {
     expect(new Set(keys).size).toBe(1);
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(30 minutes)' });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ CREDENTIALS_TYPE: 'oauth', POWERTOOLS_SERVICE_NAME: 'Tokens/analytics' }) },
+      Environment: {
+        Variables: Match.objectLike({ CREDENTIALS_TYPE: 'oauth', POWERTOOLS_SERVICE_NAME: 'Tokens/analytics' }),
+      },
     });
   });
 
   it('passes credentialName and credentialsExpiryWarning (days) to the refresher', () => {
-    const template = synth([{ name: 'project', credentialName: 'Credential in Workspace', credentialsExpiryWarning: 45 }]);
+    const template = synth([
+      { name: 'project', credentialName: 'Credential in Workspace', credentialsExpiryWarning: 45 },
+    ]);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ CREDENTIAL_NAME: 'Credential in Workspace' }) },
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'CredentialsSecondsToExpiry', Threshold: 45 * 86_400 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'CredentialsSecondsToExpiry',
+      Threshold: 45 * 86_400,
+    });
   });
 
   it('keeps logical ids when entries are reordered or added', () => {
-    const ids = (template: Template) => Object.keys(template.toJSON().Resources).filter((id) => !id.startsWith('Dashboard')).sort();
+    const ids = (template: Template) =>
+      Object.keys(template.toJSON().Resources)
+        .filter((id) => !id.startsWith('Dashboard'))
+        .sort();
     const before = ids(synth(entries));
     const after = ids(synth([{ name: 'new-one' }, ...[...entries].reverse()]));
     expect(after).toEqual(expect.arrayContaining(before));
@@ -84,7 +97,9 @@ describe('ImsTokenStack', () => {
         }
       }
     }
-    expect(body).toMatch(/SEARCH\('\{ImsTokenRefresher,service\} MetricName=\\+"TokenSecondsToExpiry\\+"', 'Minimum', 3600\) \/ 3600/);
+    expect(body).toMatch(
+      /SEARCH\('\{ImsTokenRefresher,service\} MetricName=\\+"TokenSecondsToExpiry\\+"', 'Minimum', 3600\) \/ 3600/,
+    );
     expect(body).toContain('CredentialsSecondsToExpiry');
     expect(Object.keys(first.toJSON().Outputs ?? {}).some((key) => key.startsWith('Export'))).toBe(false);
     expect(JSON.stringify(second.toJSON())).not.toContain('Fn::ImportValue');
@@ -100,7 +115,9 @@ describe('ImsTokenStack', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::SNS::Subscription', 1);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlarmsKey'), 'Arn'] } });
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlarmsKey'), 'Arn'] },
+    });
     // CloudWatch of this account may use the key, so alarms can publish to the encrypted topic.
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
@@ -116,7 +133,9 @@ describe('ImsTokenStack', () => {
     });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const actionsOf = (token: string) =>
-      alarms.filter((alarm) => alarm.Properties.AlarmName.startsWith(`Tokens/${token} `)).map((alarm) => JSON.stringify(alarm.Properties.AlarmActions));
+      alarms
+        .filter((alarm) => alarm.Properties.AlarmName.startsWith(`Tokens/${token} `))
+        .map((alarm) => JSON.stringify(alarm.Properties.AlarmActions));
     // Both tokens of the address share its topic: eight alarms, one action.
     expect([...actionsOf('a'), ...actionsOf('b')]).toHaveLength(8);
     expect(new Set([...actionsOf('a'), ...actionsOf('b')]).size).toBe(1);
@@ -154,15 +173,23 @@ describe('ImsTokenStack', () => {
       { name: 'shared', encryptionKey: 'create', crossAccountReaders: ['arn:aws:iam::222222222222:role/aem-reader'] },
     ]);
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    template.resourcePropertiesCountIs('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^sharedKey'), 'Arn'] } }, 2);
+    template.resourcePropertiesCountIs(
+      'AWS::SecretsManager::Secret',
+      { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^sharedKey'), 'Arn'] } },
+      2,
+    );
     template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
-      ResourcePolicy: { Statement: [Match.objectLike({ Principal: { AWS: 'arn:aws:iam::222222222222:role/aem-reader' } })] },
+      ResourcePolicy: {
+        Statement: [Match.objectLike({ Principal: { AWS: 'arn:aws:iam::222222222222:role/aem-reader' } })],
+      },
     });
   });
 
   it('uses an existing KMS key by ARN and replicates to the listed regions', () => {
     const keyArn = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-    const template = synth([{ name: 'replicated', encryptionKey: keyArn, replicaRegions: ['us-east-1', 'ap-southeast-2'] }]);
+    const template = synth([
+      { name: 'replicated', encryptionKey: keyArn, replicaRegions: ['us-east-1', 'ap-southeast-2'] },
+    ]);
     template.resourceCountIs('AWS::KMS::Key', 0);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       KmsKeyId: keyArn,
@@ -185,7 +212,11 @@ describe('ImsTokenStack', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          { Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: arn },
+          {
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Effect: 'Allow',
+            Resource: arn,
+          },
         ]),
       },
     });
@@ -242,7 +273,9 @@ describe('ImsTokenStack', () => {
       for (const fn of Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')) {
         assets.add(fn.Properties.Code.S3Key);
         // The metric dimension (the function reads it from POWERTOOLS_SERVICE_NAME): "<stack>/<token>", unique per region.
-        expect(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toMatch(new RegExp(`^${artifact.stackName}/aem-p\\d{3}-x+$`));
+        expect(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toMatch(
+          new RegExp(`^${artifact.stackName}/aem-p\\d{3}-x+$`),
+        );
       }
     }
     expect(assets.size).toBe(1);

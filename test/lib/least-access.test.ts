@@ -35,7 +35,11 @@ function resourcePolicy(template: Template, secret: string, physical: Record<str
     Properties: { SecretId: { Ref: Match.stringLikeRegexp(`^${secret}`) } },
   });
   expect(Object.keys(policies)).toHaveLength(1);
-  return resolveIntrinsics(Object.values(policies)[0].Properties.ResourcePolicy.Statement, physical, ACCOUNT) as Statement[];
+  return resolveIntrinsics(
+    Object.values(policies)[0].Properties.ResourcePolicy.Statement,
+    physical,
+    ACCOUNT,
+  ) as Statement[];
 }
 
 /** The statements of the IAM policies attached to the role with logical id prefix `role`, as deployed. */
@@ -44,7 +48,9 @@ function identityPolicy(template: Template, role: string, physical: Record<strin
     (policy.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref.startsWith(role)),
   );
   expect(policies.length).toBeGreaterThan(0);
-  return policies.flatMap((policy) => resolveIntrinsics(policy.Properties.PolicyDocument.Statement, physical, ACCOUNT) as Statement[]);
+  return policies.flatMap(
+    (policy) => resolveIntrinsics(policy.Properties.PolicyDocument.Statement, physical, ACCOUNT) as Statement[],
+  );
 }
 
 /** The logical id of the one resource of `type` whose id starts with `prefix`. */
@@ -77,12 +83,18 @@ describe('the policy evaluator (test support)', () => {
 
   it('allows what an identity policy allows, by wildcard, and nothing else', () => {
     expect(evaluate({ identity: ADMIN, resource: [] }, read)).toBe('allowed');
-    expect(evaluate({ identity: [{ Effect: 'Allow', Action: 'secretsmanager:Describe*', Resource: '*' }], resource: [] }, read)).toBe(
-      'implicitly denied',
-    );
-    expect(evaluate({ identity: [{ Effect: 'Allow', Action: 'secretsmanager:*', Resource: TOKEN_ARN }], resource: [] }, read)).toBe(
-      'implicitly denied',
-    );
+    expect(
+      evaluate(
+        { identity: [{ Effect: 'Allow', Action: 'secretsmanager:Describe*', Resource: '*' }], resource: [] },
+        read,
+      ),
+    ).toBe('implicitly denied');
+    expect(
+      evaluate(
+        { identity: [{ Effect: 'Allow', Action: 'secretsmanager:*', Resource: TOKEN_ARN }], resource: [] },
+        read,
+      ),
+    ).toBe('implicitly denied');
   });
 
   it('lets an explicit Deny win over any Allow', () => {
@@ -90,11 +102,16 @@ describe('the policy evaluator (test support)', () => {
   });
 
   it('applies StringNotEquals unless the key has one of the values', () => {
-    const deny = denyUnless({ StringNotEquals: { 'aws:PrincipalArn': [BREAK_GLASS, `arn:aws:iam::${ACCOUNT}:role/app`] } });
+    const deny = denyUnless({
+      StringNotEquals: { 'aws:PrincipalArn': [BREAK_GLASS, `arn:aws:iam::${ACCOUNT}:role/app`] },
+    });
     expect(evaluate({ identity: ADMIN, resource: [deny] }, read)).toBe('allowed');
-    expect(evaluate({ identity: ADMIN, resource: [deny] }, asRole(`arn:aws:iam::${ACCOUNT}:role/other`, read.action, read.resource))).toBe(
-      'explicitly denied',
-    );
+    expect(
+      evaluate(
+        { identity: ADMIN, resource: [deny] },
+        asRole(`arn:aws:iam::${ACCOUNT}:role/other`, read.action, read.resource),
+      ),
+    ).toBe('explicitly denied');
   });
 
   it('treats a key missing from the request as matching no value: StringNotEquals holds, StringEquals does not', () => {
@@ -102,26 +119,37 @@ describe('the policy evaluator (test support)', () => {
     const anonymous: Request = { ...read, context: {} };
     const everyone: Statement = { Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' };
     expect(evaluate({ identity: [], resource: [everyone] }, anonymous)).toBe('allowed');
-    expect(evaluate({ identity: [], resource: [everyone] }, { ...anonymous, resourceAccount: PARTNER })).toBe('allowed');
+    expect(evaluate({ identity: [], resource: [everyone] }, { ...anonymous, resourceAccount: PARTNER })).toBe(
+      'allowed',
+    );
     const unless = (operator: string) => denyUnless({ [operator]: { 'aws:PrincipalArn': BREAK_GLASS } });
-    expect(evaluate({ identity: [], resource: [everyone, unless('StringNotEquals')] }, anonymous)).toBe('explicitly denied');
+    expect(evaluate({ identity: [], resource: [everyone, unless('StringNotEquals')] }, anonymous)).toBe(
+      'explicitly denied',
+    );
     expect(evaluate({ identity: [], resource: [everyone, unless('StringEquals')] }, anonymous)).toBe('allowed');
   });
 
   it('ANDs the keys of a condition: the deny applies only when the principal matches neither list', () => {
     const deny = denyUnless({ StringNotEquals: { 'aws:PrincipalArn': BREAK_GLASS, 'aws:PrincipalAccount': PARTNER } });
     const partnerRole = asRole(`arn:aws:iam::${PARTNER}:role/reader`, read.action, read.resource);
-    const allowPartner: Statement = { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${PARTNER}:root` }, Action: '*', Resource: '*' };
+    const allowPartner: Statement = {
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${PARTNER}:root` },
+      Action: '*',
+      Resource: '*',
+    };
     expect(evaluate({ identity: ADMIN, resource: [deny, allowPartner] }, partnerRole)).toBe('allowed');
     expect(evaluate({ identity: ADMIN, resource: [deny] }, partnerRole)).toBe('implicitly denied'); // across accounts both must allow
-    expect(evaluate({ identity: ADMIN, resource: [deny] }, asRole(BREAK_GLASS, read.action, read.resource))).toBe('allowed');
+    expect(evaluate({ identity: ADMIN, resource: [deny] }, asRole(BREAK_GLASS, read.action, read.resource))).toBe(
+      'allowed',
+    );
     expect(evaluate({ identity: ADMIN, resource: [deny] }, read)).toBe('explicitly denied');
   });
 
   it('refuses what it does not model rather than guess', () => {
-    expect(() => evaluate({ identity: ADMIN, resource: [denyUnless({ ArnNotLike: { 'aws:PrincipalArn': '*' } })] }, read)).toThrow(
-      'condition operator not modelled: ArnNotLike',
-    );
+    expect(() =>
+      evaluate({ identity: ADMIN, resource: [denyUnless({ ArnNotLike: { 'aws:PrincipalArn': '*' } })] }, read),
+    ).toThrow('condition operator not modelled: ArnNotLike');
     const notAction = { Effect: 'Allow', NotAction: 'iam:*', Action: [], Resource: '*' } as unknown as Statement;
     expect(() => evaluate({ identity: [notAction], resource: [] }, read)).toThrow('not modelled: NotAction');
     expect(() => resolveIntrinsics({ 'Fn::Sub': 'x' }, {}, ACCOUNT)).toThrow('not modelled: Fn::Sub');
@@ -310,16 +338,24 @@ describe('least access: the credentials secret', () => {
       expect(evaluate({ identity: ADMIN, resource }, read)).toBe('explicitly denied');
     });
 
-    it.each(['PutSecretValue', 'DescribeSecret', 'GetResourcePolicy', 'PutResourcePolicy', 'DeleteResourcePolicy', 'DeleteSecret'])(
-      'leaves %s to IAM, so the administrator can upload, manage and remove the policy',
-      (action) => {
-        expect(evaluate({ identity: ADMIN, resource }, asRole(admin, `secretsmanager:${action}`, CREDENTIALS_ARN))).toBe('allowed');
-      },
-    );
+    it.each([
+      'PutSecretValue',
+      'DescribeSecret',
+      'GetResourcePolicy',
+      'PutResourcePolicy',
+      'DeleteResourcePolicy',
+      'DeleteSecret',
+    ])('leaves %s to IAM, so the administrator can upload, manage and remove the policy', (action) => {
+      expect(evaluate({ identity: ADMIN, resource }, asRole(admin, `secretsmanager:${action}`, CREDENTIALS_ARN))).toBe(
+        'allowed',
+      );
+    });
 
     it('lets the refresher read with the IAM policy the stack gives it', () => {
       const identity = identityPolicy(template, 'AemProdRole', physical);
-      expect(evaluate({ identity, resource }, asRole(REFRESHER_ARN, 'secretsmanager:GetSecretValue', CREDENTIALS_ARN))).toBe('allowed');
+      expect(
+        evaluate({ identity, resource }, asRole(REFRESHER_ARN, 'secretsmanager:GetSecretValue', CREDENTIALS_ARN)),
+      ).toBe('allowed');
     });
 
     it('lets the break-glass role read when its IAM policy allows it, and only then', () => {
@@ -330,9 +366,9 @@ describe('least access: the credentials secret', () => {
 
     it('denies a role of the same name on another path, and anonymous or service requests (no aws:PrincipalArn)', () => {
       const samePathless = `arn:aws:iam::${ACCOUNT}:role/break-glass`;
-      expect(evaluate({ identity: ADMIN, resource }, asRole(samePathless, 'secretsmanager:GetSecretValue', CREDENTIALS_ARN))).toBe(
-        'explicitly denied',
-      );
+      expect(
+        evaluate({ identity: ADMIN, resource }, asRole(samePathless, 'secretsmanager:GetSecretValue', CREDENTIALS_ARN)),
+      ).toBe('explicitly denied');
       const keyless: Request = { ...asRole(admin, 'secretsmanager:GetSecretValue', CREDENTIALS_ARN), context: {} };
       expect(evaluate({ identity: ADMIN, resource }, keyless)).toBe('explicitly denied');
     });
@@ -340,13 +376,20 @@ describe('least access: the credentials secret', () => {
 });
 
 describe('least access: the token secret (restrictTokenReaders)', () => {
-  const withKey = (props: ImsTokenRefresherProps) => (stack: Stack) => ({ encryptionKey: new kms.Key(stack, 'Key'), ...props });
+  const withKey = (props: ImsTokenRefresherProps) => (stack: Stack) => ({
+    encryptionKey: new kms.Key(stack, 'Key'),
+    ...props,
+  });
 
   it('adds no deny by default', () => {
     const { template } = synth({}, (stack, refresher) => refresher.grantRead(new iam.User(stack, 'Reader')));
-    expect(Object.keys(template.findResources('AWS::SecretsManager::ResourcePolicy', {
-      Properties: { SecretId: { Ref: Match.stringLikeRegexp('^AemProdToken') } },
-    }))).toEqual([]);
+    expect(
+      Object.keys(
+        template.findResources('AWS::SecretsManager::ResourcePolicy', {
+          Properties: { SecretId: { Ref: Match.stringLikeRegexp('^AemProdToken') } },
+        }),
+      ),
+    ).toEqual([]);
   });
 
   it('exempts the refresher, tokenReaders, cross-account readers and every grantRead, also those after construction', () => {
@@ -354,10 +397,15 @@ describe('least access: the token secret (restrictTokenReaders)', () => {
       withKey({
         restrictTokenReaders: true,
         tokenReaders: [new iam.ArnPrincipal(`arn:aws:iam::${ACCOUNT}:role/app/aem-client`)],
-        crossAccountReaders: [new iam.AccountPrincipal(PARTNER), new iam.ArnPrincipal('arn:aws:iam::333333333333:role/reader')],
+        crossAccountReaders: [
+          new iam.AccountPrincipal(PARTNER),
+          new iam.ArnPrincipal('arn:aws:iam::333333333333:role/reader'),
+        ],
       }),
       (stack, refresher) => {
-        refresher.grantRead(new iam.Role(stack, 'Consumer', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') }));
+        refresher.grantRead(
+          new iam.Role(stack, 'Consumer', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') }),
+        );
         refresher.grantRead(
           new lambda.Function(stack, 'Worker', {
             runtime: lambda.Runtime.NODEJS_24_X,
@@ -403,12 +451,16 @@ describe('least access: the token secret (restrictTokenReaders)', () => {
     template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
       ResourcePolicy: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Condition: { StringNotEquals: { 'aws:PrincipalArn': [refresherArn], 'aws:PrincipalAccount': [PARTNER] } } }),
+          Match.objectLike({
+            Condition: { StringNotEquals: { 'aws:PrincipalArn': [refresherArn], 'aws:PrincipalAccount': [PARTNER] } },
+          }),
         ]),
       },
     });
     synth({ restrictTokenReaders: true }).template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
-      ResourcePolicy: { Statement: [Match.objectLike({ Condition: { StringNotEquals: { 'aws:PrincipalArn': [refresherArn] } } })] },
+      ResourcePolicy: {
+        Statement: [Match.objectLike({ Condition: { StringNotEquals: { 'aws:PrincipalArn': [refresherArn] } } })],
+      },
     });
   });
 
@@ -421,8 +473,16 @@ describe('least access: the token secret (restrictTokenReaders)', () => {
           '`restrictTokenReaders` cannot exempt it from its deny: give the read to an IAM role or user',
       ),
     ],
-    ['a group', (stack: Stack) => new iam.Group(stack, 'Readers'), /^`grantRead`: .*Readers has no fixed IAM role or user ARN/],
-    ['a web identity', () => new iam.WebIdentityPrincipal('cognito-identity.amazonaws.com'), /has no fixed IAM role or user ARN/],
+    [
+      'a group',
+      (stack: Stack) => new iam.Group(stack, 'Readers'),
+      /^`grantRead`: .*Readers has no fixed IAM role or user ARN/,
+    ],
+    [
+      'a web identity',
+      () => new iam.WebIdentityPrincipal('cognito-identity.amazonaws.com'),
+      /has no fixed IAM role or user ARN/,
+    ],
     [
       'this whole account',
       () => new iam.AccountRootPrincipal(),
@@ -436,11 +496,17 @@ describe('least access: the token secret (restrictTokenReaders)', () => {
     expect(() => refresher.grantRead(grantee(stack))).toThrow(message);
     // Nothing was granted: no IAM policy but the refresher's own, no Allow in the token secret's policy.
     const template = Template.fromStack(stack);
-    expect(Object.keys(template.findResources('AWS::IAM::Policy')).filter((id) => !id.startsWith('AemProd'))).toEqual([]);
-    const policies = Object.values(template.findResources('AWS::SecretsManager::ResourcePolicy', {
-      Properties: { SecretId: { Ref: Match.stringLikeRegexp('^AemProdToken') } },
-    }));
-    const effects = policies.flatMap((policy) => (policy.Properties.ResourcePolicy.Statement as Statement[]).map((s) => s.Effect));
+    expect(Object.keys(template.findResources('AWS::IAM::Policy')).filter((id) => !id.startsWith('AemProd'))).toEqual(
+      [],
+    );
+    const policies = Object.values(
+      template.findResources('AWS::SecretsManager::ResourcePolicy', {
+        Properties: { SecretId: { Ref: Match.stringLikeRegexp('^AemProdToken') } },
+      }),
+    );
+    const effects = policies.flatMap((policy) =>
+      (policy.Properties.ResourcePolicy.Statement as Statement[]).map((s) => s.Effect),
+    );
     expect(effects).toEqual(['Deny']);
   });
 
@@ -458,7 +524,9 @@ describe('least access: the token secret (restrictTokenReaders)', () => {
     beforeAll(() => {
       const props = withKey({ restrictTokenReaders: true, crossAccountReaders: [new iam.AccountPrincipal(PARTNER)] });
       template = synth(props, (stack, refresher) =>
-        refresher.grantRead(new iam.Role(stack, 'Consumer', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') })),
+        refresher.grantRead(
+          new iam.Role(stack, 'Consumer', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') }),
+        ),
       ).template;
       physical = {
         [logicalId(template, 'AWS::SecretsManager::Secret', 'AemProdToken')]: TOKEN_ARN,
@@ -470,22 +538,30 @@ describe('least access: the token secret (restrictTokenReaders)', () => {
     const read = (arn: string) => asRole(arn, 'secretsmanager:GetSecretValue', TOKEN_ARN);
 
     it('lets the refresher and the consumer read with the IAM policies the stack gives them', () => {
-      expect(evaluate({ identity: identityPolicy(template, 'AemProdRole', physical), resource }, read(REFRESHER_ARN))).toBe('allowed');
-      expect(evaluate({ identity: identityPolicy(template, 'Consumer', physical), resource }, read(consumer))).toBe('allowed');
+      expect(
+        evaluate({ identity: identityPolicy(template, 'AemProdRole', physical), resource }, read(REFRESHER_ARN)),
+      ).toBe('allowed');
+      expect(evaluate({ identity: identityPolicy(template, 'Consumer', physical), resource }, read(consumer))).toBe(
+        'allowed',
+      );
     });
 
     it('denies the administrator the read but leaves writing and managing the policy to IAM', () => {
       const admin = `arn:aws:iam::${ACCOUNT}:role/Admin`;
       expect(evaluate({ identity: ADMIN, resource }, read(admin))).toBe('explicitly denied');
       for (const action of ['PutSecretValue', 'DescribeSecret', 'DeleteResourcePolicy']) {
-        expect(evaluate({ identity: ADMIN, resource }, asRole(admin, `secretsmanager:${action}`, TOKEN_ARN))).toBe('allowed');
+        expect(evaluate({ identity: ADMIN, resource }, asRole(admin, `secretsmanager:${action}`, TOKEN_ARN))).toBe(
+          'allowed',
+        );
       }
     });
 
     it('lets a role of the partner account read (its own IAM policy allowing it), and no other account', () => {
       const reader: Statement[] = [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: TOKEN_ARN }];
       expect(evaluate({ identity: reader, resource }, read(`arn:aws:iam::${PARTNER}:role/aem-reader`))).toBe('allowed');
-      expect(evaluate({ identity: reader, resource }, read('arn:aws:iam::444444444444:role/aem-reader'))).toBe('explicitly denied');
+      expect(evaluate({ identity: reader, resource }, read('arn:aws:iam::444444444444:role/aem-reader'))).toBe(
+        'explicitly denied',
+      );
     });
   });
 });

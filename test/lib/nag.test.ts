@@ -60,11 +60,19 @@ describe('policy validation: cdk-nag AwsSolutions and the Control Tower guard ru
     const app = appWithChecks();
     const stack = stackOf(app, parseAppConfig({ tokens: [{ name: 'aem-prod' }] }));
     new secretsmanager.Secret(stack, 'Unrotated');
-    new cloudwatch.Alarm(stack, 'Silent', { metric: stack.refreshers[0].metric('TokenSecondsToExpiry', 'Minimum'), threshold: 1, evaluationPeriods: 1 });
+    new cloudwatch.Alarm(stack, 'Silent', {
+      metric: stack.refreshers[0].metric('TokenSecondsToExpiry', 'Minimum'),
+      threshold: 1,
+      evaluationPeriods: 1,
+    });
     expect(() => app.synth()).toThrow(/Tokens\/Unrotated\/Resource[\s\S]*AwsSolutions-SMG4/);
     const guarded = appWithChecks();
     const alone = stackOf(guarded, parseAppConfig({ tokens: [{ name: 'aem-prod' }] }));
-    new cloudwatch.Alarm(alone, 'Silent', { metric: alone.refreshers[0].metric('TokenSecondsToExpiry', 'Minimum'), threshold: 1, evaluationPeriods: 1 });
+    new cloudwatch.Alarm(alone, 'Silent', {
+      metric: alone.refreshers[0].metric('TokenSecondsToExpiry', 'Minimum'),
+      threshold: 1,
+      evaluationPeriods: 1,
+    });
     expect(() => guarded.synth()).toThrow(/CT\.CLOUDWATCH\.PR\.1[\s\S]*Tokens\/Silent\/Resource/);
   });
 });

@@ -50,7 +50,9 @@ describe('the public API, as tsc declares it, is ready for jsii', () => {
   /** The files lib/index.ts re-exports from: what a jsii build would carry (internal helpers are not). */
   const exportedFiles = () => {
     const index = declarations.get(path.join('lib', 'index.d.ts'))!;
-    const sources = [...index.matchAll(/from '\.\/([\w./-]+)\.js'/g)].map((match) => path.join('lib', `${match[1]}.d.ts`));
+    const sources = [...index.matchAll(/from '\.\/([\w./-]+)\.js'/g)].map((match) =>
+      path.join('lib', `${match[1]}.d.ts`),
+    );
     return ['index.d.ts', ...sources].map((file) => (file === 'index.d.ts' ? path.join('lib', file) : file));
   };
 

@@ -11,7 +11,18 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,10 +52,16 @@ function findNode(major: number, candidates: string[]): string | undefined {
   return [...new Set(candidates)].find((binary) => existsSync(binary) && nodeMajor(binary) === major);
 }
 
-const pathNodes = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'node'));
+const pathNodes = (process.env.PATH ?? '')
+  .split(delimiter)
+  .filter(Boolean)
+  .map((dir) => join(dir, 'node'));
 const NODE_24 = findNode(24, [join(ROOT, 'node_modules', 'node', 'bin', 'node'), process.execPath, ...pathNodes]);
 const NODE_20 = findNode(20, ['/usr/local/bin/node', '/usr/bin/node', ...pathNodes]);
-const NODE_22 = findNode(22, [npmNode(22)].filter((binary): binary is string => binary !== undefined));
+const NODE_22 = findNode(
+  22,
+  [npmNode(22)].filter((binary): binary is string => binary !== undefined),
+);
 const NODES = [
   { major: 24, binary: NODE_24 },
   { major: 22, binary: NODE_22 },
@@ -54,8 +71,17 @@ const NODES = [
 /** The binary of npm's `node@<major>` package (fetched once into npm's cache), or undefined if npm cannot get it. */
 function npmNode(major: number): string | undefined {
   try {
-    const npx = pathNodes.map((node) => join(dirname(node), 'npx')).find((candidate) => !candidate.startsWith(ROOT) && existsSync(candidate));
-    return npx && execFileSync(npx, ['-y', '-p', `node@${major}`, 'node', '-p', 'process.execPath'], { encoding: 'utf8', timeout: 120_000, cwd: tmpdir() }).trim();
+    const npx = pathNodes
+      .map((node) => join(dirname(node), 'npx'))
+      .find((candidate) => !candidate.startsWith(ROOT) && existsSync(candidate));
+    return (
+      npx &&
+      execFileSync(npx, ['-y', '-p', `node@${major}`, 'node', '-p', 'process.execPath'], {
+        encoding: 'utf8',
+        timeout: 120_000,
+        cwd: tmpdir(),
+      }).trim()
+    );
   } catch {
     return undefined;
   }
@@ -65,7 +91,8 @@ const SYSTEM_PATH = ['/usr/local/bin', '/usr/bin', '/bin'];
 const NPM_DIR = pathNodes.map(dirname).find((dir) => !dir.startsWith(ROOT) && existsSync(join(dir, 'npm')));
 
 /** PATH for a child: the chosen node's directory first, then npm's and the system's; nothing from this repository. */
-const pathFor = (node: string) => [...new Set([dirname(node), ...(NPM_DIR ? [NPM_DIR] : []), ...SYSTEM_PATH])].join(delimiter);
+const pathFor = (node: string) =>
+  [...new Set([dirname(node), ...(NPM_DIR ? [NPM_DIR] : []), ...SYSTEM_PATH])].join(delimiter);
 
 // ---------------------------------------------------------------------------------------------
 // Children: output captured, shown only when a command fails (with registered secrets masked).
@@ -83,14 +110,25 @@ function mask(text: string): string {
 }
 
 /** Runs a command to completion; never rejects on a non-zero exit (see `ok`). */
-function run(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Result> {
+function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     execFile(
       command,
       args,
-      { cwd: options.cwd, env: options.env, timeout: options.timeoutMs ?? 180_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      {
+        cwd: options.cwd,
+        env: options.env,
+        timeout: options.timeoutMs ?? 180_000,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+      },
       (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') reject(new Error(`${command} ${args.join(' ')}: ${error.message}`));
+        if (error && typeof error.code !== 'number')
+          reject(new Error(`${command} ${args.join(' ')}: ${error.message}`));
         else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
       },
     );
@@ -126,7 +164,11 @@ function cdkEnv(node: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv 
 }
 
 const npmInstall = (dir: string, specs: readonly string[]) =>
-  ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...specs], { cwd: dir, env: npmEnv(NODE_24!), timeoutMs: 300_000 });
+  ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...specs], {
+    cwd: dir,
+    env: npmEnv(NODE_24!),
+    timeoutMs: 300_000,
+  });
 
 /** Bytes and files under `dir` (regular files; links not followed). */
 function diskUsage(dir: string): { bytes: number; files: number } {
@@ -147,7 +189,10 @@ function diskUsage(dir: string): { bytes: number; files: number } {
  * after the first week of January 2027 require Node 22), which any SDK user on Node 20 gets.
  */
 const withoutSdkNodeNotice = (stderr: string) =>
-  stderr.replace(/^\(node:\d+\) Warning: NodeVersionSupportWarning: [\s\S]*?to show where the warning was created\)\n/m, '');
+  stderr.replace(
+    /^\(node:\d+\) Warning: NodeVersionSupportWarning: [\s\S]*?to show where the warning was created\)\n/m,
+    '',
+  );
 
 const megabytes = (bytes: number) => Math.round(bytes / 100_000) / 10;
 
@@ -210,14 +255,23 @@ const COMPILER_OPTIONS = {
 const CJS_PROJECT = {
   'package.json': JSON.stringify({ name: 'cdk-consumer-cjs', private: true }),
   // module commonjs: moduleResolution defaults to node10 (no `exports`: main/types/typesVersions).
-  'tsconfig.json': JSON.stringify({ compilerOptions: { ...COMPILER_OPTIONS, module: 'commonjs', esModuleInterop: true }, include: ['bin'] }),
+  'tsconfig.json': JSON.stringify({
+    compilerOptions: { ...COMPILER_OPTIONS, module: 'commonjs', esModuleInterop: true },
+    include: ['bin'],
+  }),
   'bin/app.ts': CDK_APP,
 };
 
 const ESM_PROJECT = {
   'package.json': JSON.stringify({ name: 'cdk-consumer-esm', private: true, type: 'module' }),
   'tsconfig.json': JSON.stringify({
-    compilerOptions: { ...COMPILER_OPTIONS, module: 'NodeNext', moduleResolution: 'NodeNext', outDir: 'dist', rootDir: 'bin' },
+    compilerOptions: {
+      ...COMPILER_OPTIONS,
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      outDir: 'dist',
+      rootDir: 'bin',
+    },
     include: ['bin'],
   }),
   'bin/app.ts': CDK_APP,
@@ -273,7 +327,10 @@ function checkSynth(expect: ExpectStatic, outdir: string, packageDir: string): v
 
   // The asset is the package's pre-bundled file, byte for byte (nothing was bundled at synth).
   const manifest = JSON.parse(readFileSync(join(outdir, 'ConsumerStack.assets.json'), 'utf8')) as {
-    files: Record<string, { source: { path: string; packaging?: string }; destinations: Record<string, { objectKey: string }> }>;
+    files: Record<
+      string,
+      { source: { path: string; packaging?: string }; destinations: Record<string, { objectKey: string }> }
+    >;
   };
   const asset = Object.values(manifest.files).find((file) =>
     Object.values(file.destinations).some((destination) => destination.objectKey === fn.Code.S3Key),
@@ -282,19 +339,39 @@ function checkSynth(expect: ExpectStatic, outdir: string, packageDir: string): v
   const assetDir = join(outdir, asset!.source.path);
   expect(readdirSync(assetDir).sort()).toEqual(['index.js', 'index.js.map', 'package.json']);
   const shipped = readFileSync(join(packageDir, 'assets', 'refresher', 'index.js'));
-  expect(readFileSync(join(assetDir, 'index.js')).equals(shipped), "the asset's index.js is the package's assets/refresher/index.js").toBe(true);
+  expect(
+    readFileSync(join(assetDir, 'index.js')).equals(shipped),
+    "the asset's index.js is the package's assets/refresher/index.js",
+  ).toBe(true);
 
   // grantRead: the consumer's role may read the token secret, and nothing of the credentials secret.
   const variables = fn.Environment.Variables as Record<string, { Ref?: string }>;
   const tokenSecret = variables.TOKEN_SECRET_ID?.Ref;
   const credentialsSecret = variables.CREDENTIALS_SECRET_ID?.Ref;
-  expect(resourcesOf(template, 'AWS::SecretsManager::Secret').map(([id]) => id).sort()).toEqual([credentialsSecret, tokenSecret].sort());
+  expect(
+    resourcesOf(template, 'AWS::SecretsManager::Secret')
+      .map(([id]) => id)
+      .sort(),
+  ).toEqual([credentialsSecret, tokenSecret].sort());
   const workloadRole = (workload[0][1].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   const statements = resourcesOf(template, 'AWS::IAM::Policy')
-    .filter(([, policy]) => asArray(policy.Properties.Roles).some((role: { Ref?: string }) => role.Ref === workloadRole))
-    .flatMap(([, policy]) => asArray(policy.Properties.PolicyDocument.Statement) as { Action: string | string[]; Resource: unknown; Effect: string }[]);
+    .filter(([, policy]) =>
+      asArray(policy.Properties.Roles).some((role: { Ref?: string }) => role.Ref === workloadRole),
+    )
+    .flatMap(
+      ([, policy]) =>
+        asArray(policy.Properties.PolicyDocument.Statement) as {
+          Action: string | string[];
+          Resource: unknown;
+          Effect: string;
+        }[],
+    );
   expect(statements).toContainEqual(
-    expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['secretsmanager:GetSecretValue']), Resource: { Ref: tokenSecret } }),
+    expect.objectContaining({
+      Effect: 'Allow',
+      Action: expect.arrayContaining(['secretsmanager:GetSecretValue']),
+      Resource: { Ref: tokenSecret },
+    }),
   );
   expect(statements.flatMap((statement) => asArray(statement.Resource))).not.toContainEqual({ Ref: credentialsSecret });
 
@@ -329,12 +406,26 @@ const sizes: Record<string, unknown> = {};
  */
 async function pack(): Promise<void> {
   const source = join(work, 'source');
-  const skip = new Set(['node_modules', '.git', 'cdk.out', 'cdk.context.json', 'dist', 'assets', 'coverage', 'bench/results', '.ci-results.json']);
+  const skip = new Set([
+    'node_modules',
+    '.git',
+    'cdk.out',
+    'cdk.context.json',
+    'dist',
+    'assets',
+    'coverage',
+    'bench/results',
+    '.ci-results.json',
+  ]);
   cpSync(ROOT, source, { recursive: true, filter: (path) => !skip.has(relative(ROOT, path)) });
   symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'), 'dir');
   const out = join(work, 'tarball');
   mkdirSync(out);
-  const { stdout } = await ok('npm', ['pack', '--json', '--pack-destination', out], { cwd: source, env: npmEnv(NODE_24!), timeoutMs: 300_000 });
+  const { stdout } = await ok('npm', ['pack', '--json', '--pack-destination', out], {
+    cwd: source,
+    env: npmEnv(NODE_24!),
+    timeoutMs: 300_000,
+  });
   // The build's own output precedes npm's JSON on stdout.
   const json = stdout.slice(stdout.search(/^\[\s*$/m));
   [packed] = JSON.parse(json) as (typeof packed)[];
@@ -374,7 +465,11 @@ async function installCdkConsumers(toolchain: Promise<string>): Promise<string> 
   const dir = await toolchain;
   await npmInstall(dir, [tarball]);
   const usage = diskUsage(join(dir, 'node_modules'));
-  sizes.cdkConsumer = { megabytes: megabytes(usage.bytes), ...usage, with: ['aws-cdk-lib', 'constructs', 'typescript', 'ts-node', '@types/node', 'ims-token-refresher'] };
+  sizes.cdkConsumer = {
+    megabytes: megabytes(usage.bytes),
+    ...usage,
+    with: ['aws-cdk-lib', 'constructs', 'typescript', 'ts-node', '@types/node', 'ims-token-refresher'],
+  };
   return dir;
 }
 
@@ -405,7 +500,10 @@ afterAll(async () => {
   await emulator?.close();
   if (sizes.tarball) {
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(ROOT, 'bench', 'results', 'package-size.json'), `${JSON.stringify({ measuredAt: new Date().toISOString(), ...sizes }, null, 2)}\n`);
+    writeFileSync(
+      join(ROOT, 'bench', 'results', 'package-size.json'),
+      `${JSON.stringify({ measuredAt: new Date().toISOString(), ...sizes }, null, 2)}\n`,
+    );
   }
   if (work) rmSync(work, { recursive: true, force: true });
 }, 60_000);
@@ -415,27 +513,46 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
   it('ships the built code, the pre-bundled Lambda and the legal files, and no sources or tests', ({ expect }) => {
     const paths = packed.files.map((file) => file.path);
     expect(paths).toEqual(
-      expect.arrayContaining(['package.json', 'LICENSE', 'README.md', 'config.schema.json', 'assets/refresher/index.js', 'dist/cjs/package.json']),
+      expect.arrayContaining([
+        'package.json',
+        'LICENSE',
+        'README.md',
+        'config.schema.json',
+        'assets/refresher/index.js',
+        'dist/cjs/package.json',
+      ]),
     );
     const unexpected = paths.filter(
-      (path) => !/^(package\.json|LICENSE|README\.md|config\.schema\.json|assets\/refresher\/.+|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$/.test(path),
+      (path) =>
+        !/^(package\.json|LICENSE|README\.md|config\.schema\.json|assets\/refresher\/.+|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$/.test(
+          path,
+        ),
     );
     expect(unexpected).toEqual([]);
-    expect(paths.filter((path) => /(^|\/)test\//.test(path) || (path.endsWith('.ts') && !path.endsWith('.d.ts')))).toEqual([]);
+    expect(
+      paths.filter((path) => /(^|\/)test\//.test(path) || (path.endsWith('.ts') && !path.endsWith('.d.ts'))),
+    ).toEqual([]);
   });
 
   describe.concurrent('a CDK app', () => {
-    it('in CommonJS (module commonjs, node10 resolution, ts-node) type-checks and synths without esbuild', async ({ expect }) => {
+    it('in CommonJS (module commonjs, node10 resolution, ts-node) type-checks and synths without esbuild', async ({
+      expect,
+    }) => {
       const dir = await cdkInstall;
       expect(existsSync(join(dir, 'node_modules', 'esbuild')), 'esbuild is not installed').toBe(false);
       expect(existsSync(join(dir, 'node_modules', '.bin', 'esbuild'))).toBe(false);
       // The peers are the app's own: no second aws-cdk-lib or constructs under the package.
-      for (const peer of ['aws-cdk-lib', 'constructs']) expect(existsSync(join(dir, 'node_modules', PACKAGE, 'node_modules', peer)), peer).toBe(false);
+      for (const peer of ['aws-cdk-lib', 'constructs'])
+        expect(existsSync(join(dir, 'node_modules', PACKAGE, 'node_modules', peer)), peer).toBe(false);
       const project = join(dir, 'cjs');
-      const tsc = await ok(NODE_24!, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', project], {
-        cwd: project,
-        env: cdkEnv(NODE_24!),
-      });
+      const tsc = await ok(
+        NODE_24!,
+        [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', project],
+        {
+          cwd: project,
+          env: cdkEnv(NODE_24!),
+        },
+      );
       expect(tsc.stdout + tsc.stderr).toBe('');
       const outdir = join(project, 'cdk.out');
       // tsc has just type-checked the app: ts-node only transpiles.
@@ -456,7 +573,10 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
       });
       expect(tsc.stdout + tsc.stderr).toBe('');
       const outdir = join(project, 'cdk.out');
-      const synth = await ok(NODE_24!, ['dist/app.js'], { cwd: project, env: cdkEnv(NODE_24!, { CDK_OUTDIR: outdir }) });
+      const synth = await ok(NODE_24!, ['dist/app.js'], {
+        cwd: project,
+        env: cdkEnv(NODE_24!, { CDK_OUTDIR: outdir }),
+      });
       expect(synth.stdout + synth.stderr).toBe('');
       checkSynth(expect, outdir, join(dir, 'node_modules', PACKAGE));
     });
@@ -496,31 +616,45 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
           const result = await ok(binary!, [script], { cwd: dir, env: readerEnv(binary!) });
           expect(countSecrets(result.stdout + result.stderr), 'the token in the output').toBe(0);
           expect(withoutSdkNodeNotice(result.stderr)).toBe('');
-          const printed = JSON.parse(result.stdout) as { node: string; resolved: string; matched: boolean; length: number };
+          const printed = JSON.parse(result.stdout) as {
+            node: string;
+            resolved: string;
+            matched: boolean;
+            length: number;
+          };
           expect(printed).toMatchObject({ matched: true, length: token.length });
           expect(printed.node).toMatch(new RegExp(`^v${major}\\.`));
-          expect(printed.resolved.replace(/^file:\/\//, '')).toContain(`/node_modules/${PACKAGE}/dist/${format}/reader/index.js`);
+          expect(printed.resolved.replace(/^file:\/\//, '')).toContain(
+            `/node_modules/${PACKAGE}/dist/${format}/reader/index.js`,
+          );
         });
       }
 
-      it.skipIf(!binary)(`runs the ims-token command on node ${major}: --help, and --json without the token${absent}`, async ({ expect }) => {
-        const dir = await readerInstall;
-        const bin = join(dir, 'node_modules', '.bin', 'ims-token');
-        const env = readerEnv(binary!);
-        const version = await ok('/usr/bin/env', ['node', '--version'], { cwd: dir, env });
-        expect(version.stdout, 'the node the #! line finds').toMatch(new RegExp(`^v${major}\\.`));
+      it.skipIf(!binary)(
+        `runs the ims-token command on node ${major}: --help, and --json without the token${absent}`,
+        async ({ expect }) => {
+          const dir = await readerInstall;
+          const bin = join(dir, 'node_modules', '.bin', 'ims-token');
+          const env = readerEnv(binary!);
+          const version = await ok('/usr/bin/env', ['node', '--version'], { cwd: dir, env });
+          expect(version.stdout, 'the node the #! line finds').toMatch(new RegExp(`^v${major}\\.`));
 
-        const help = await ok(bin, ['--help'], { cwd: dir, env });
-        expect(help.stdout).toContain('ims-token --secret-id <id>');
-        expect(help.stderr).toBe('');
+          const help = await ok(bin, ['--help'], { cwd: dir, env });
+          expect(help.stdout).toContain('ims-token --secret-id <id>');
+          expect(help.stderr).toBe('');
 
-        const json = await ok(bin, ['--json', '--secret-id', tokenSecretArn], { cwd: dir, env });
-        expect(countSecrets(json.stdout + json.stderr), 'the token in the output').toBe(0);
-        expect(withoutSdkNodeNotice(json.stderr)).toBe('');
-        const metadata = JSON.parse(json.stdout) as Record<string, unknown>;
-        expect(metadata).not.toHaveProperty('access_token');
-        expect(metadata).toMatchObject({ token_type: 'bearer', client_id: 'cm-p123-e456-integration', credentials_type: 'jwt' });
-      });
+          const json = await ok(bin, ['--json', '--secret-id', tokenSecretArn], { cwd: dir, env });
+          expect(countSecrets(json.stdout + json.stderr), 'the token in the output').toBe(0);
+          expect(withoutSdkNodeNotice(json.stderr)).toBe('');
+          const metadata = JSON.parse(json.stdout) as Record<string, unknown>;
+          expect(metadata).not.toHaveProperty('access_token');
+          expect(metadata).toMatchObject({
+            token_type: 'bearer',
+            client_id: 'cm-p123-e456-integration',
+            credentials_type: 'jwt',
+          });
+        },
+      );
     }
 
     it('runs through npx: `npx ims-token --help` prints the usage', async ({ expect }) => {

@@ -47,7 +47,10 @@ describe('createTokenReader', () => {
     // Act
     for (let call = 0; call < 10_000; call += 1) {
       if (secret.VersionId === 'v1' && clock.time - start >= 12 * HOUR) {
-        Object.assign(secret, { SecretString: tokenSecretValue('reader-token-version-2', clock.time), VersionId: 'v2' });
+        Object.assign(secret, {
+          SecretString: tokenSecretValue('reader-token-version-2', clock.time),
+          VersionId: 'v2',
+        });
       }
       const record = await reader.get();
       handedOut.add(record.access_token);
@@ -88,7 +91,11 @@ describe('createTokenReader', () => {
 
     const error = await reader.get().catch((e: unknown) => e);
 
-    expect(error).toMatchObject({ name: 'TokenExpiredError', code: 'TOKEN_EXPIRED', expiresAt: new Date('2026-11-23T12:00:00.000Z') });
+    expect(error).toMatchObject({
+      name: 'TokenExpiredError',
+      code: 'TOKEN_EXPIRED',
+      expiresAt: new Date('2026-11-23T12:00:00.000Z'),
+    });
     expect((error as Error).message).toBe(
       'the token in secret "token" expires at 2026-11-23T12:00:00.000Z (reader margin 300 s); ' +
         'the refresher is likely failing: check its alarms and logs',
@@ -112,21 +119,57 @@ describe('createTokenReader', () => {
   });
 
   it.each([
-    ['the placeholder', 'Xq9#random-placeholder-value', 'token secret is not JSON: no token yet, the refresher has not written one'],
+    [
+      'the placeholder',
+      'Xq9#random-placeholder-value',
+      'token secret is not JSON: no token yet, the refresher has not written one',
+    ],
     [
       'a record without expires_at',
       JSON.stringify({ ...JSON.parse(tokenSecretValue('reader-token-no-expiry', 0)), expires_at: undefined }),
       'token secret field "expires_at" is missing or not a string',
     ],
     // Hardening: a record a consumer must never be handed.
-    ['an access token with CR/LF (header injection)', withFields({ access_token: 'abc\r\nX-Injected: 1' }), 'token secret field "access_token" has characters a bearer token cannot have (RFC 6750 b64token)'],
-    ['a blank access token', withFields({ access_token: '   ' }), 'token secret field "access_token" is missing or blank'],
-    ['a token type other than bearer', withFields({ token_type: 'mac' }), 'token secret field "token_type" is not "bearer"'],
-    ['issued_at after expires_at', withFields({ issued_at: at(2 * HOUR), expires_at: at(HOUR) }), 'token secret field "issued_at" is not before "expires_at"'],
-    ['a lifetime IMS never issues (a year)', withFields({ expires_at: at(365 * 24 * HOUR) }), 'token secret lifetime ("issued_at" to "expires_at") is longer than a week'],
-    ['a date that is not the ISO form the refresher writes (a legacy date with a comment)', withFields({ expires_at: 'Mon, 23 Nov 2026 11:00:00 GMT (forged\r\nline)' }), 'token secret field "expires_at" is not an ISO 8601 UTC date like 2026-11-22T12:00:00.000Z'],
-    ['issued_at a day in the future', withFields({ issued_at: at(24 * HOUR), expires_at: at(48 * HOUR) }), 'token secret field "issued_at" is in the future'],
-    ['expires_at further ahead than IMS issues', withFields({ issued_at: at(4 * 60_000), expires_at: at(4 * 60_000 + 7 * 24 * HOUR) }), 'token secret field "expires_at" is further ahead than IMS issues tokens for'],
+    [
+      'an access token with CR/LF (header injection)',
+      withFields({ access_token: 'abc\r\nX-Injected: 1' }),
+      'token secret field "access_token" has characters a bearer token cannot have (RFC 6750 b64token)',
+    ],
+    [
+      'a blank access token',
+      withFields({ access_token: '   ' }),
+      'token secret field "access_token" is missing or blank',
+    ],
+    [
+      'a token type other than bearer',
+      withFields({ token_type: 'mac' }),
+      'token secret field "token_type" is not "bearer"',
+    ],
+    [
+      'issued_at after expires_at',
+      withFields({ issued_at: at(2 * HOUR), expires_at: at(HOUR) }),
+      'token secret field "issued_at" is not before "expires_at"',
+    ],
+    [
+      'a lifetime IMS never issues (a year)',
+      withFields({ expires_at: at(365 * 24 * HOUR) }),
+      'token secret lifetime ("issued_at" to "expires_at") is longer than a week',
+    ],
+    [
+      'a date that is not the ISO form the refresher writes (a legacy date with a comment)',
+      withFields({ expires_at: 'Mon, 23 Nov 2026 11:00:00 GMT (forged\r\nline)' }),
+      'token secret field "expires_at" is not an ISO 8601 UTC date like 2026-11-22T12:00:00.000Z',
+    ],
+    [
+      'issued_at a day in the future',
+      withFields({ issued_at: at(24 * HOUR), expires_at: at(48 * HOUR) }),
+      'token secret field "issued_at" is in the future',
+    ],
+    [
+      'expires_at further ahead than IMS issues',
+      withFields({ issued_at: at(4 * 60_000), expires_at: at(4 * 60_000 + 7 * 24 * HOUR) }),
+      'token secret field "expires_at" is further ahead than IMS issues tokens for',
+    ],
   ])('rejects %s with TokenContractError', async (_name, value, message) => {
     const { reader } = setup(value);
     await expect(reader.get()).rejects.toMatchObject({ name: 'TokenContractError', code: 'TOKEN_INVALID', message });
@@ -149,7 +192,11 @@ describe('createTokenReader', () => {
     const error = await reader.get().catch((e: unknown) => e);
     const token = await reader.getAccessToken();
 
-    expect(error).toMatchObject({ code: 'SECRET_READ_FAILED', message: 'could not read secret "token"', cause: denied });
+    expect(error).toMatchObject({
+      code: 'SECRET_READ_FAILED',
+      message: 'could not read secret "token"',
+      cause: denied,
+    });
     expect(token).toBe('reader-token-version-1');
     expect(reads()).toBe(2);
   });
@@ -167,13 +214,19 @@ describe('getAccessToken', () => {
       SecretString: tokenSecretValue(token, clock.time),
       VersionId: token,
     });
-    sm.on(GetSecretValueCommand).resolvesOnce(output('shared-reader-token-1')).resolves(output('shared-reader-token-2'));
+    sm.on(GetSecretValueCommand)
+      .resolvesOnce(output('shared-reader-token-1'))
+      .resolves(output('shared-reader-token-2'));
 
     const first = await getAccessToken({ secretId: 'shared', client, now: clock.now });
     const cached = await getAccessToken({ secretId: 'shared', client, now: clock.now });
     const forced = await getAccessToken({ secretId: 'shared', client, now: clock.now, forceFetch: true });
 
-    expect([first, cached, forced]).toEqual(['shared-reader-token-1', 'shared-reader-token-1', 'shared-reader-token-2']);
+    expect([first, cached, forced]).toEqual([
+      'shared-reader-token-1',
+      'shared-reader-token-1',
+      'shared-reader-token-2',
+    ]);
     expect(reads()).toBe(2);
   });
 });

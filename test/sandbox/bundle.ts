@@ -44,7 +44,8 @@ export function synthesize(root: string, extraArgs: readonly string[] = []): voi
       AWS_EC2_METADATA_DISABLED: 'true',
     },
   });
-  if (result.status !== 0) throw new Error(`cdk synth failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`cdk synth failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
 }
 
 /** Reads the first refresher function of a synthesized stack from a cloud assembly directory. */
@@ -58,7 +59,8 @@ export function synthesizedFunction(cdkOut = 'cdk.out', stackName = 'ImsTokenRef
   if (!fn) throw new Error(`no refresher function in ${templatePath}`);
   const hash = fn.Properties.Code.S3Key.replace(/\.zip$/, '');
   const assetDir = resolve(cdkOut, `asset.${hash}`);
-  if (!existsSync(assetDir)) throw new Error(`bundle ${assetDir} not found (run "npm run synth" again: it copies assets/refresher)`);
+  if (!existsSync(assetDir))
+    throw new Error(`bundle ${assetDir} not found (run "npm run synth" again: it copies assets/refresher)`);
   const environment = Object.fromEntries(
     Object.entries(fn.Properties.Environment?.Variables ?? {}).filter(
       (entry): entry is [string, string] => typeof entry[1] === 'string',
@@ -77,7 +79,13 @@ export interface Invocation {
   /** What the handler returned, or undefined when it threw. */
   readonly result?: unknown;
   /** The error the handler threw, as the Lambda runtime reports it. */
-  readonly error?: { errorType: string; errorMessage: string; code?: string; trace: string[]; [field: string]: unknown };
+  readonly error?: {
+    errorType: string;
+    errorMessage: string;
+    code?: string;
+    trace: string[];
+    [field: string]: unknown;
+  };
   /** Everything the function wrote to stdout and stderr (its logs and metrics). */
   readonly logs: string;
   /** Wall time from spawning the process to its exit: a cold start plus the invocation. */
@@ -196,7 +204,8 @@ export function invokeBundle(fn: SynthesizedFunction, options: InvokeOptions): P
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+  for (const stream of [child.stdout, child.stderr])
+    stream.setEncoding('utf8').on('data', (chunk) => (output += chunk));
   return new Promise((resolvePromise, reject) => {
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -217,7 +226,11 @@ export function invokeBundle(fn: SynthesizedFunction, options: InvokeOptions): P
       // before the result may arrive after it, so only the result line itself is cut out.
       const end = output.indexOf('\n', at);
       const outcome = JSON.parse(output.slice(at + RESULT_MARK.length, end));
-      resolvePromise({ ...outcome, logs: output.slice(0, at) + output.slice(end + 1), durationMs: Date.now() - started });
+      resolvePromise({
+        ...outcome,
+        logs: output.slice(0, at) + output.slice(end + 1),
+        durationMs: Date.now() - started,
+      });
     });
   });
 }

@@ -21,7 +21,8 @@ function claims(integration: JwtIntegration, now = Date.now()): JWTPayload {
   };
 }
 
-const sign = (payload: JWTPayload, key: KeyObject) => new SignJWT(payload).setProtectedHeader({ alg: 'RS256' }).sign(key);
+const sign = (payload: JWTPayload, key: KeyObject) =>
+  new SignJWT(payload).setProtectedHeader({ alg: 'RS256' }).sign(key);
 
 describe('IMS test peer', () => {
   let credentials: Generated;
@@ -54,7 +55,7 @@ describe('IMS test peer', () => {
     post('/ims/exchange/jwt', form(jwt, clientSecret), init);
   const validJwt = () => sign(claims(credentials.integration), key);
 
-  it('exchanges a JWT signed with the certificate\'s key for a token whose expires_in is in milliseconds', async () => {
+  it("exchanges a JWT signed with the certificate's key for a token whose expires_in is in milliseconds", async () => {
     const jwt = await sign(claims(credentials.integration), key);
 
     const answer = await exchange(jwt);
@@ -69,19 +70,42 @@ describe('IMS test peer', () => {
   });
 
   it.each([
-    ['a JWT signed by another key', async () => exchange(await sign(claims(credentials.integration), otherKey)), 400, 'invalid_signature'],
+    [
+      'a JWT signed by another key',
+      async () => exchange(await sign(claims(credentials.integration), otherKey)),
+      400,
+      'invalid_signature',
+    ],
     [
       'a wrong aud',
-      async () => exchange(await sign({ ...claims(credentials.integration), aud: 'https://ims-na1.adobelogin.com/c/other' }, key)),
+      async () =>
+        exchange(
+          await sign({ ...claims(credentials.integration), aud: 'https://ims-na1.adobelogin.com/c/other' }, key),
+        ),
       400,
       'invalid_client',
     ],
-    ['an expired exp', async () => exchange(await sign({ ...claims(credentials.integration), exp: 1_000_000 }, key)), 400, 'invalid_token'],
-    ['a wrong client secret', async () => exchange(await sign(claims(credentials.integration), key), 'p8e-wrong-secret-000'), 401, 'invalid_client'],
+    [
+      'an expired exp',
+      async () => exchange(await sign({ ...claims(credentials.integration), exp: 1_000_000 }, key)),
+      400,
+      'invalid_token',
+    ],
+    [
+      'a wrong client secret',
+      async () => exchange(await sign(claims(credentials.integration), key), 'p8e-wrong-secret-000'),
+      401,
+      'invalid_client',
+    ],
     [
       'an unknown metascope',
       async () =>
-        exchange(await sign({ ...claims(credentials.integration), 'https://ims-na1.adobelogin.com/s/ent_other_sdk': true }, key)),
+        exchange(
+          await sign(
+            { ...claims(credentials.integration), 'https://ims-na1.adobelogin.com/s/ent_other_sdk': true },
+            key,
+          ),
+        ),
       400,
       'invalid_scope',
     ],
@@ -102,16 +126,25 @@ describe('IMS test peer', () => {
     const granted = await post('/ims/token/v3', { ...form, scope: 'openid,AdobeID' });
     const refused = await post('/ims/token/v3', { ...form, scope: 'openid,admin' });
 
-    expect(JSON.parse(granted.text)).toEqual({ access_token: peer.issued[0], token_type: 'bearer', expires_in: 86_399 });
+    expect(JSON.parse(granted.text)).toEqual({
+      access_token: peer.issued[0],
+      token_type: 'bearer',
+      expires_in: 86_399,
+    });
     expect([refused.status, JSON.parse(refused.text).error]).toEqual([400, 'invalid_scope']);
   });
 
-  it('accepts any of an integration\'s client secrets, and only those registered last for its client id', async () => {
+  it("accepts any of an integration's client secrets, and only those registered last for its client id", async () => {
     const oauth = generateOAuthCredentials({ clientSecrets: 2 }).integration;
     const [first, second] = oauth.clientSecrets;
     peer.register(oauth);
     const grant = (clientSecret: string) =>
-      post('/ims/token/v3', { grant_type: 'client_credentials', client_id: oauth.clientId, client_secret: clientSecret, scope: 'openid' });
+      post('/ims/token/v3', {
+        grant_type: 'client_credentials',
+        client_id: oauth.clientId,
+        client_secret: clientSecret,
+        scope: 'openid',
+      });
 
     const before = [await grant(first), await grant(second)];
     peer.register({ ...oauth, clientSecrets: [second] }); // the first secret revoked, as in a rotation
@@ -126,26 +159,38 @@ describe('IMS test peer', () => {
   it.each([
     ['expired', () => credentials.integration.certificateExpiresAt + DAY, 'certificate of the integration has expired'],
     ['not yet valid', () => Date.now() - 3 * DAY, 'certificate of the integration is not yet valid'],
-  ])('rejects a JWT exchange with invalid_signature when the certificate is %s at the peer\'s clock', async (_case, at, description) => {
-    const now = at();
-    const later = await ImsPeer.start({ now: () => now });
-    later.register(credentials.integration);
-    // Signed with the certificate's key and valid at the peer's clock: only the certificate is wrong.
-    const jwt = await sign(claims(credentials.integration, now), key);
+  ])(
+    "rejects a JWT exchange with invalid_signature when the certificate is %s at the peer's clock",
+    async (_case, at, description) => {
+      const now = at();
+      const later = await ImsPeer.start({ now: () => now });
+      later.register(credentials.integration);
+      // Signed with the certificate's key and valid at the peer's clock: only the certificate is wrong.
+      const jwt = await sign(claims(credentials.integration, now), key);
 
-    const response = await fetch(`${later.url}/ims/exchange/jwt`, { method: 'POST', body: new URLSearchParams(form(jwt)) });
-    const answer = { status: response.status, body: await response.json() };
-    await later.close();
+      const response = await fetch(`${later.url}/ims/exchange/jwt`, {
+        method: 'POST',
+        body: new URLSearchParams(form(jwt)),
+      });
+      const answer = { status: response.status, body: await response.json() };
+      await later.close();
 
-    expect(answer).toEqual({ status: 400, body: { error: 'invalid_signature', error_description: description } });
-    expect(later.issued).toEqual([]);
-  });
+      expect(answer).toEqual({ status: 400, body: { error: 'invalid_signature', error_description: description } });
+      expect(later.issued).toEqual([]);
+    },
+  );
 
   it('answers queued faults in order, then normally', async () => {
     peer.fail({ status: 503 }, { status: 429, retryAfter: '7' }, 'html', 'truncated-json');
     const jwt = await sign(claims(credentials.integration), key);
 
-    const answers = [await exchange(jwt), await exchange(jwt), await exchange(jwt), await exchange(jwt), await exchange(jwt)];
+    const answers = [
+      await exchange(jwt),
+      await exchange(jwt),
+      await exchange(jwt),
+      await exchange(jwt),
+      await exchange(jwt),
+    ];
 
     expect(answers.map((a) => a.status)).toEqual([503, 429, 200, 200, 200]);
     expect(answers[1].headers.get('retry-after')).toBe('7');
@@ -214,7 +259,10 @@ describe('IMS test peer', () => {
     peer.fail({ redirect: 302 }, { redirect: 308, location: 'https://ims.example/ims/exchange/jwt' });
     const jwt = await validJwt();
 
-    const answers = [await exchange(jwt, undefined, { redirect: 'manual' }), await exchange(jwt, undefined, { redirect: 'manual' })];
+    const answers = [
+      await exchange(jwt, undefined, { redirect: 'manual' }),
+      await exchange(jwt, undefined, { redirect: 'manual' }),
+    ];
 
     expect(answers.map((answer) => [answer.status, answer.headers.get('location')])).toEqual([
       [302, `${peer.url}/moved`],
@@ -231,6 +279,10 @@ describe('IMS test peer', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-length')).toBeNull();
     expect(answer.text.length).toBeGreaterThan(HUGE_ANSWER_BYTES);
-    expect(JSON.parse(answer.text)).toMatchObject({ token_type: 'bearer', access_token: peer.issued[0], expires_in: 86_399_999 });
+    expect(JSON.parse(answer.text)).toMatchObject({
+      token_type: 'bearer',
+      access_token: peer.issued[0],
+      expires_in: 86_399_999,
+    });
   });
 });

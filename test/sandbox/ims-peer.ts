@@ -34,7 +34,12 @@ export type Fault =
   | 'huge';
 
 /** A log line in the refresher's format that the `echo` fault appends after a CR/LF, as a log forger would. */
-export const FORGED_LOG_LINE = JSON.stringify({ level: 'INFO', message: 'token refreshed', outcome: 'refreshed', forged: true });
+export const FORGED_LOG_LINE = JSON.stringify({
+  level: 'INFO',
+  message: 'token refreshed',
+  outcome: 'refreshed',
+  forged: true,
+});
 
 /** Size of the `huge` answer: far above any IMS answer (about 2 KB). */
 export const HUGE_ANSWER_BYTES = 1024 * 1024;
@@ -155,7 +160,11 @@ export class ImsPeer {
    * IMS's success answer for `path` (`expires_in` in milliseconds for the JWT exchange, seconds for
    * OAuth) with `fields` replaced; a token is issued unless `fields` brings its own `access_token`.
    */
-  private tokenAnswer(path: string, clientId: string, fields: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
+  private tokenAnswer(
+    path: string,
+    clientId: string,
+    fields: Readonly<Record<string, unknown>> = {},
+  ): Record<string, unknown> {
     const jwt = path === '/ims/exchange/jwt';
     const expiresIn = jwt ? JWT_EXPIRES_IN_MS : OAUTH_EXPIRES_IN_SECONDS;
     const lifetimeMs = jwt ? expiresIn : expiresIn * 1000;
@@ -174,7 +183,9 @@ export class ImsPeer {
     if (fault === 'reset') {
       request.socket.destroy();
     } else if (fault === 'html') {
-      response.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html><body>Service maintenance</body></html>');
+      response
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!DOCTYPE html><html><body>Service maintenance</body></html>');
     } else if (fault === 'truncated-json') {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"token_type":"bearer","access_tok');
     } else if (fault === 'echo') {
@@ -186,9 +197,14 @@ export class ImsPeer {
       if (typeof json.access_token === 'string') registerToken(json.access_token);
       sendJson(response, 200, json, { 'content-type': 'application/json;charset=UTF-8', 'x-debug-id': randomUUID() });
     } else if ('redirect' in fault) {
-      response.writeHead(fault.redirect, { location: fault.location ?? `${this.url}/moved`, 'x-debug-id': randomUUID() }).end();
+      response
+        .writeHead(fault.redirect, { location: fault.location ?? `${this.url}/moved`, 'x-debug-id': randomUUID() })
+        .end();
     } else {
-      const headers = { 'content-type': 'text/plain', ...(fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }) };
+      const headers = {
+        'content-type': 'text/plain',
+        ...(fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }),
+      };
       response.writeHead(fault.status, headers).end(`HTTP ${fault.status}`);
     }
   }
@@ -214,15 +230,18 @@ export class ImsPeer {
       throw new Rejection(400, 'invalid_client', 'aud does not match client_id');
     }
     if (claims.iss !== integration.org) throw new Rejection(400, 'bad_request', 'iss is not the organization');
-    if (claims.sub !== integration.technicalAccountId) throw new Rejection(400, 'bad_request', 'sub is not the technical account');
+    if (claims.sub !== integration.technicalAccountId)
+      throw new Rejection(400, 'bad_request', 'sub is not the technical account');
     if (claims.exp === undefined) throw new Rejection(400, 'bad_request', 'exp is missing');
-    if (claims.exp > this.now() / 1000 + DAY_SECONDS) throw new Rejection(400, 'bad_request', 'exp is more than 24 h ahead');
+    if (claims.exp > this.now() / 1000 + DAY_SECONDS)
+      throw new Rejection(400, 'bad_request', 'exp is more than 24 h ahead');
 
     const prefix = `https://${host}/s/`;
     const metascopes = Object.keys(claims).filter((claim) => claim.startsWith(prefix));
-    const granted = (claim: string) => claims[claim] === true && integration.metascopes.includes(claim.slice(prefix.length));
+    const granted = (claim: string) =>
+      claims[claim] === true && integration.metascopes.includes(claim.slice(prefix.length));
     if (metascopes.length === 0 || !metascopes.every(granted)) {
-      throw new Rejection(400, 'invalid_scope', 'metascopes are missing or not a subset of the integration\'s');
+      throw new Rejection(400, 'invalid_scope', "metascopes are missing or not a subset of the integration's");
     }
     return client;
   }
@@ -252,7 +271,8 @@ export class ImsPeer {
         throw new Rejection(400, 'invalid_signature', 'signature matches no certificate of the integration');
       }
       if (error instanceof errors.JWTExpired) throw new Rejection(400, 'invalid_token', 'JWT expired');
-      if (error instanceof errors.JWTClaimValidationFailed) throw new Rejection(400, 'bad_request', `${error.claim} is malformed`);
+      if (error instanceof errors.JWTClaimValidationFailed)
+        throw new Rejection(400, 'bad_request', `${error.claim} is malformed`);
       throw new Rejection(400, 'invalid_token', 'JWT cannot be decoded');
     }
   }
@@ -260,9 +280,12 @@ export class ImsPeer {
   private verifyClientCredentials(form: Record<string, string>): Client {
     if (form.grant_type !== 'client_credentials') throw new Rejection(400, 'bad_request', 'unsupported grant_type');
     const client = this.client(form, 'oauth');
-    const scopes = (form.scope ?? '').split(',').map((scope) => scope.trim()).filter(Boolean);
+    const scopes = (form.scope ?? '')
+      .split(',')
+      .map((scope) => scope.trim())
+      .filter(Boolean);
     if (!scopes.every((scope) => client.integration.scopes.includes(scope))) {
-      throw new Rejection(400, 'invalid_scope', 'scopes are not a subset of the client\'s');
+      throw new Rejection(400, 'invalid_scope', "scopes are not a subset of the client's");
     }
     return client;
   }

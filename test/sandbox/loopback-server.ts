@@ -10,7 +10,9 @@ export interface LoopbackServer {
 }
 
 /** Starts `handle` on 127.0.0.1; a handler that throws answers 500 so a double's bug is never a hang. */
-export async function listen(handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>): Promise<LoopbackServer> {
+export async function listen(
+  handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>,
+): Promise<LoopbackServer> {
   const server: Server = createServer((request, response) => {
     handle(request, response).catch(() => {
       if (!response.headersSent) response.writeHead(500);
@@ -41,7 +43,12 @@ export async function readBody(request: IncomingMessage): Promise<string> {
 }
 
 /** Answers with a JSON body. */
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string>,
+): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) });
   response.end(text);

@@ -46,9 +46,15 @@ describe('Secrets Manager emulator, through the real SDK client', () => {
   it('has no AWSCURRENT value for a secret created without one, and no unknown secret', async () => {
     await client.send(new CreateSecretCommand({ Name: 'empty' }));
 
-    await expect(client.send(new GetSecretValueCommand({ SecretId: 'empty' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
-    await expect(client.send(new GetSecretValueCommand({ SecretId: 'nope' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
-    await expect(client.send(new CreateSecretCommand({ Name: 'empty' }))).rejects.toBeInstanceOf(ResourceExistsException);
+    await expect(client.send(new GetSecretValueCommand({ SecretId: 'empty' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    await expect(client.send(new GetSecretValueCommand({ SecretId: 'nope' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    await expect(client.send(new CreateSecretCommand({ Name: 'empty' }))).rejects.toBeInstanceOf(
+      ResourceExistsException,
+    );
   });
 
   it('moves AWSCURRENT to a new value and AWSPREVIOUS to the one before; older versions lose their labels', async () => {
@@ -97,7 +103,11 @@ describe('Secrets Manager emulator, through the real SDK client', () => {
 
   it('answers queued faults per action and in order, as AWS errors the SDK raises (and retries, for a 5xx)', async () => {
     emulator.create('s', 'v1');
-    emulator.fault('GetSecretValue', { type: 'AccessDeniedException', message: 'denied' }, { type: 'InternalServiceError', status: 500 });
+    emulator.fault(
+      'GetSecretValue',
+      { type: 'AccessDeniedException', message: 'denied' },
+      { type: 'InternalServiceError', status: 500 },
+    );
 
     const denied = client.send(new GetSecretValueCommand({ SecretId: 's' }));
     await expect(denied).rejects.toMatchObject({ name: 'AccessDeniedException', message: 'denied', $fault: 'client' });
@@ -112,7 +122,10 @@ describe('Secrets Manager emulator, through the real SDK client', () => {
   it('leaves a call hanging: the client gets no answer within its request timeout, the next call is answered', async () => {
     emulator.create('s', 'v1');
     emulator.fault('GetSecretValue', 'hang');
-    const impatient = emulator.client({ maxAttempts: 1, requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true } });
+    const impatient = emulator.client({
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true },
+    });
 
     const hung = impatient.send(new GetSecretValueCommand({ SecretId: 's' }));
     await expect(hung).rejects.toMatchObject({ name: 'TimeoutError' });
@@ -128,8 +141,12 @@ describe('Secrets Manager emulator, through the real SDK client', () => {
 
     emulator.delete('gone');
 
-    await expect(client.send(new GetSecretValueCommand({ SecretId: 'gone' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
-    await expect(client.send(new DescribeSecretCommand({ SecretId: 'gone' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(client.send(new GetSecretValueCommand({ SecretId: 'gone' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    await expect(client.send(new DescribeSecretCommand({ SecretId: 'gone' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
   });
 
   it('keeps a binary value: GetSecretValue answers SecretBinary (base64 on the wire) and no SecretString', async () => {

@@ -19,7 +19,8 @@ export interface EmulatorCall {
  * silence), or an AWS error (`type` is the `__type`, e.g. `InternalServiceError` with `status`
  * 500; status 400 by default).
  */
-export type EmulatorFault = 'hang' | 'stall' | { readonly type: string; readonly status?: number; readonly message?: string };
+export type EmulatorFault =
+  'hang' | 'stall' | { readonly type: string; readonly status?: number; readonly message?: string };
 
 /** A version's value: AWS keeps exactly one of the two. */
 type SecretValue = { readonly string: string } | { readonly binary: string /* base64, as on the wire */ };
@@ -169,7 +170,8 @@ export class SecretsManagerEmulator {
         throw new AwsError('UnknownOperationException', `expected Content-Type ${CONTENT_TYPE}`);
       }
       const run = this.actions[action];
-      if (request.method !== 'POST' || !run) throw new AwsError('UnknownOperationException', `unknown operation "${target}"`);
+      if (request.method !== 'POST' || !run)
+        throw new AwsError('UnknownOperationException', `unknown operation "${target}"`);
       const input = parseInput(body);
       const secretId = optionalString(input, action === 'CreateSecret' ? 'Name' : 'SecretId');
       const versionStage = optionalString(input, 'VersionStage');
@@ -236,12 +238,18 @@ export class SecretsManagerEmulator {
     const secret = this.find(requiredString(input, 'SecretId'));
     const value = secretValue(input, true)!;
     if (input.VersionStages !== undefined) {
-      throw new AwsError('InvalidParameterException', 'this emulator only supports the default VersionStages (AWSCURRENT)');
+      throw new AwsError(
+        'InvalidParameterException',
+        'this emulator only supports the default VersionStages (AWSCURRENT)',
+      );
     }
     const token = requestToken(input);
     const existing = secret.versions.find((v) => v.id === token);
     if (existing && JSON.stringify(existing.value) !== JSON.stringify(value)) {
-      throw new AwsError('ResourceExistsException', "You can't modify an existing version, you can only create a new version.");
+      throw new AwsError(
+        'ResourceExistsException',
+        "You can't modify an existing version, you can only create a new version.",
+      );
     }
     const version = existing ?? addVersion(secret, token, value);
     return { ARN: secret.arn, Name: secret.name, VersionId: version.id, VersionStages: [...version.stages] };
@@ -261,11 +269,16 @@ export class SecretsManagerEmulator {
 
   private listSecretVersionIds(input: Input) {
     const secret = this.find(requiredString(input, 'SecretId'));
-    const versions = input.IncludeDeprecated === true ? secret.versions : secret.versions.filter((v) => v.stages.size > 0);
+    const versions =
+      input.IncludeDeprecated === true ? secret.versions : secret.versions.filter((v) => v.stages.size > 0);
     return {
       ARN: secret.arn,
       Name: secret.name,
-      Versions: versions.map((v) => ({ VersionId: v.id, VersionStages: [...v.stages], CreatedDate: seconds(v.created) })),
+      Versions: versions.map((v) => ({
+        VersionId: v.id,
+        VersionStages: [...v.stages],
+        CreatedDate: seconds(v.created),
+      })),
     };
   }
 
@@ -292,7 +305,10 @@ function addVersion(secret: Secret, id: string, value: SecretValue): Version {
 function requestToken(input: Input): string {
   const token = optionalString(input, 'ClientRequestToken') ?? randomUUID();
   if (token.length < 32 || token.length > 64) {
-    throw new AwsError('ValidationException', "Value at 'clientRequestToken' failed to satisfy constraint: length 32-64");
+    throw new AwsError(
+      'ValidationException',
+      "Value at 'clientRequestToken' failed to satisfy constraint: length 32-64",
+    );
   }
   return token;
 }
@@ -315,10 +331,14 @@ function secretValue(input: Input, required: boolean): SecretValue | undefined {
   const string = optionalString(input, 'SecretString');
   const binary = optionalString(input, 'SecretBinary');
   if (string !== undefined && binary !== undefined) {
-    throw new AwsError('InvalidParameterException', "You can't specify both a binary secret value and a string secret value.");
+    throw new AwsError(
+      'InvalidParameterException',
+      "You can't specify both a binary secret value and a string secret value.",
+    );
   }
   if (string === undefined && binary === undefined) {
-    if (required) throw new AwsError('InvalidParameterException', 'You must provide either SecretString or SecretBinary.');
+    if (required)
+      throw new AwsError('InvalidParameterException', 'You must provide either SecretString or SecretBinary.');
     return undefined;
   }
   const [member, bytes, value]: [string, number, SecretValue] =

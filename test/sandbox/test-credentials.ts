@@ -19,7 +19,12 @@ export type OAuthIntegration = Omit<OAuthCredentials, 'type' | 'shape' | 'creden
   readonly name: string;
 };
 
-const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+const RSA = {
+  name: 'RSASSA-PKCS1-v1_5',
+  hash: 'SHA-256',
+  publicExponent: new Uint8Array([1, 0, 1]),
+  modulusLength: 2048,
+};
 const DAY = 24 * 3_600_000;
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -32,7 +37,7 @@ function clientSecrets(count: number): string[] {
 }
 
 async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify']));
+  return await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify']);
 }
 
 /**
@@ -42,20 +47,28 @@ async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
  * puts the private key of another key pair next to the certificate. Every secret part is
  * registered with the leak guard. Nothing is written to disk.
  */
-export async function generateJwtCredentials(options: {
-  keyFormat?: KeyFormat;
-  wrapped?: boolean;
-  imsEndpoint?: string;
-  metascopes?: readonly string[];
-  validFrom?: Date;
-  validTo?: Date;
-  mismatchedKey?: boolean;
-} = {}) {
+export async function generateJwtCredentials(
+  options: {
+    keyFormat?: KeyFormat;
+    wrapped?: boolean;
+    imsEndpoint?: string;
+    metascopes?: readonly string[];
+    validFrom?: Date;
+    validTo?: Date;
+    mismatchedKey?: boolean;
+  } = {},
+) {
   const keys = await keyPair();
   const validFrom = options.validFrom ?? new Date(Date.now() - DAY);
   const validTo = options.validTo ?? new Date(validFrom.getTime() + 366 * DAY);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned(
-    { name: 'CN=ims-token-refresher test integration', keys, signingAlgorithm: RSA, notBefore: validFrom, notAfter: validTo },
+    {
+      name: 'CN=ims-token-refresher test integration',
+      keys,
+      signingAlgorithm: RSA,
+      notBefore: validFrom,
+      notAfter: validTo,
+    },
     webcrypto,
   );
   const signingKey = options.mismatchedKey ? (await keyPair()).privateKey : keys.privateKey;
@@ -100,13 +113,15 @@ export async function generateJwtCredentials(options: {
  * `clientSecrets` when there are several) or as the Adobe Developer Console project download,
  * where `otherCredentials` adds further OAuth Server-to-Server credentials (other clients).
  */
-export function generateOAuthCredentials(options: {
-  scopes?: readonly string[];
-  imsEndpoint?: string;
-  shape?: 'simple' | 'project';
-  clientSecrets?: number;
-  otherCredentials?: number;
-} = {}): { json: string; integration: OAuthIntegration } {
+export function generateOAuthCredentials(
+  options: {
+    scopes?: readonly string[];
+    imsEndpoint?: string;
+    shape?: 'simple' | 'project';
+    clientSecrets?: number;
+    otherCredentials?: number;
+  } = {},
+): { json: string; integration: OAuthIntegration } {
   const integration: OAuthIntegration = {
     clientId: hex(16),
     clientSecrets: clientSecrets(options.clientSecrets ?? 1),
@@ -127,13 +142,20 @@ export function generateOAuthCredentials(options: {
         scopes: client.scopes,
       },
     });
-    const others: OAuthIntegration[] = Array.from({ length: options.otherCredentials ?? 0 }, () => generateOAuthCredentials().integration);
+    const others: OAuthIntegration[] = Array.from(
+      { length: options.otherCredentials ?? 0 },
+      () => generateOAuthCredentials().integration,
+    );
     const document = {
       project: {
         id: hex(8),
         name: 'ims-token-refresher-test',
         org: { id: hex(4), name: 'Test org', ims_org_id: `${hex(12).toUpperCase()}@AdobeOrg` },
-        workspace: { id: hex(8), name: 'Production', details: { credentials: [entry(integration), ...others.map(entry)] } },
+        workspace: {
+          id: hex(8),
+          name: 'Production',
+          details: { credentials: [entry(integration), ...others.map(entry)] },
+        },
       },
     };
     return { json: JSON.stringify(document), integration };

@@ -25,7 +25,11 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const DAYS = 90;
-const settings: RefreshSettings = { credentialsSecretId: 'creds', tokenSecretId: 'token', refreshThreshold: DEFAULT_REFRESH_THRESHOLD };
+const settings: RefreshSettings = {
+  credentialsSecretId: 'creds',
+  tokenSecretId: 'token',
+  refreshThreshold: DEFAULT_REFRESH_THRESHOLD,
+};
 
 /** The alarms of a refresher with default props, by the end of their names. */
 function defaultAlarms() {
@@ -50,18 +54,34 @@ describe('90-day soak on the default schedule', () => {
     const start = Date.parse('2026-01-01T00:00:00Z');
     const clock = fakeClock(start);
     const store = new MemoryStore();
-    const expiring = await generateJwtCredentials({ validFrom: new Date(start - 300 * DAY), validTo: new Date(start + 60 * DAY) });
+    const expiring = await generateJwtCredentials({
+      validFrom: new Date(start - 300 * DAY),
+      validTo: new Date(start + 60 * DAY),
+    });
     const renewed = await generateJwtCredentials({ keyFormat: 'pkcs8', validFrom: new Date(start + 44 * DAY) });
     const rejected = await generateJwtCredentials({ validFrom: new Date(start) }); // a wrong download: IMS does not know it
     const oauth = generateOAuthCredentials({ clientSecrets: 2 });
     const [secretA, secretB] = oauth.integration.clientSecrets as [string, string];
-    const oauthWith = (...secrets: string[]) => JSON.stringify({ clientId: oauth.integration.clientId, clientSecrets: secrets, scopes: 'openid,AdobeID' });
+    const oauthWith = (...secrets: string[]) =>
+      JSON.stringify({ clientId: oauth.integration.clientId, clientSecrets: secrets, scopes: 'openid,AdobeID' });
     store.put(settings.credentialsSecretId, expiring.json);
 
     /** What IMS knows: each client's accepted secrets, and for JWT clients when their certificate expires. */
     const clients = new Map<string, { secrets: Set<string>; certificateExpiresAt?: number }>([
-      [expiring.integration.clientId, { secrets: new Set(expiring.integration.clientSecrets), certificateExpiresAt: expiring.integration.certificateExpiresAt }],
-      [renewed.integration.clientId, { secrets: new Set(renewed.integration.clientSecrets), certificateExpiresAt: renewed.integration.certificateExpiresAt }],
+      [
+        expiring.integration.clientId,
+        {
+          secrets: new Set(expiring.integration.clientSecrets),
+          certificateExpiresAt: expiring.integration.certificateExpiresAt,
+        },
+      ],
+      [
+        renewed.integration.clientId,
+        {
+          secrets: new Set(renewed.integration.clientSecrets),
+          certificateExpiresAt: renewed.integration.certificateExpiresAt,
+        },
+      ],
       [oauth.integration.clientId, { secrets: new Set([secretA]) }],
     ]);
 
@@ -71,7 +91,8 @@ describe('90-day soak on the default schedule', () => {
       { name: '11 h outage', day: 50, durationMs: 11 * HOUR, answer: networkError('TimeoutError', 'aborted') },
       { name: '429 storm', day: 60, durationMs: 3 * HOUR, answer: json(429, {}, { 'retry-after': '20' }) },
     ];
-    const activeFault = () => faults.find((f) => f.from !== undefined && clock.now() >= f.from && clock.now() < f.from + f.durationMs);
+    const activeFault = () =>
+      faults.find((f) => f.from !== undefined && clock.now() >= f.from && clock.now() < f.from + f.durationMs);
     let minted = 0;
     const fetch = (async (url: unknown, init?: RequestInit) => {
       const fault = activeFault();
@@ -109,7 +130,11 @@ describe('90-day soak on the default schedule', () => {
       { at: badUpload, value: rejected.json },
       { at: badUpload + 30 * HOUR, value: renewed.json }, // fixed 30 hours later
       { at: at(80, 7, 41), value: oauthWith(secretA) }, // moved to OAuth Server-to-Server
-      { at: at(84, 10), value: oauthWith(secretA, secretB), imsChange: () => clients.get(oauth.integration.clientId)!.secrets.add(secretB) },
+      {
+        at: at(84, 10),
+        value: oauthWith(secretA, secretB),
+        imsChange: () => clients.get(oauth.integration.clientId)!.secrets.add(secretB),
+      },
       { at: at(85, 16, 5), imsChange: () => clients.get(oauth.integration.clientId)!.secrets.delete(secretA) }, // old secret deleted in the console first
       { at: at(86, 11), value: oauthWith(secretB) },
     ];
@@ -133,8 +158,15 @@ describe('90-day soak on the default schedule', () => {
         const token = stored && parseTokenRecord(stored.value);
         const isDue =
           token &&
-          refreshReason({ token, credentialsVersionId: token.credentials_version_id, now, threshold: settings.refreshThreshold, force: false }) === 'due';
-        for (const fault of faults) if (fault.from === undefined && now >= start + fault.day * DAY && isDue) fault.from = now;
+          refreshReason({
+            token,
+            credentialsVersionId: token.credentials_version_id,
+            now,
+            threshold: settings.refreshThreshold,
+            force: false,
+          }) === 'due';
+        for (const fault of faults)
+          if (fault.from === undefined && now >= start + fault.day * DAY && isDue) fault.from = now;
         const scheduledTime = new Date(now).toISOString();
         if (now < stopped.from || now >= stopped.to) {
           await invoke(`schedule:${scheduledTime}`);
@@ -173,12 +205,17 @@ describe('90-day soak on the default schedule', () => {
     const renewedHour = hourOf(credentialEvents[0].at);
 
     const failures = signals.filter((s) => s.outcome.startsWith('failed'));
-    const loggedWithinOnePeriod = (from: number, outcome: string) => signals.some((s) => s.outcome === outcome && s.at >= from && s.at <= from + HOUR);
+    const loggedWithinOnePeriod = (from: number, outcome: string) =>
+      signals.some((s) => s.outcome === outcome && s.at >= from && s.at <= from + HOUR);
     const tokensPerDay = store.versionCount(settings.tokenSecretId) / DAYS;
     const metricHours = new Set(signals.filter((s) => Object.keys(s.metrics).length > 0).map((s) => hourOf(s.at))).size;
     const duringBadUpload = (s: { at: number }) => s.at >= badUpload && s.at < badUpload + 30 * HOUR;
-    const fallbacks = results.filter((result, index) => duringBadUpload(signals[index]) && result.fallbackCredentialsVersionId !== undefined);
-    const rotationWarnings = results.filter((result) => result.outcome === 'refreshed' && result.rejectedClientSecrets.length > 0);
+    const fallbacks = results.filter(
+      (result, index) => duringBadUpload(signals[index]) && result.fallbackCredentialsVersionId !== undefined,
+    );
+    const rotationWarnings = results.filter(
+      (result) => result.outcome === 'refreshed' && result.rejectedClientSecrets.length > 0,
+    );
 
     console.log(
       `soak: ${DAYS} days, ${signals.length} runs, ${failures.length} failed runs, ` +
@@ -215,10 +252,16 @@ describe('90-day soak on the default schedule', () => {
 
     // The bad upload: alarmed within one period and every period until fixed, while AWSPREVIOUS kept the token alive without churn.
     expect(permanent[hourOf(badUpload)]).toBe('ALARM');
-    expect(permanent.slice(hourOf(badUpload), hourOf(badUpload + 30 * HOUR)).every((state) => state === 'ALARM')).toBe(true);
+    expect(permanent.slice(hourOf(badUpload), hourOf(badUpload + 30 * HOUR)).every((state) => state === 'ALARM')).toBe(
+      true,
+    );
     expect(signals.filter(duringBadUpload).every((s) => s.outcome === 'failedPermanent' && s.throws)).toBe(true);
     // Nothing else made the function err: the permanent-failure alarm is quiet outside the bad upload.
-    expect(permanent.filter((state, hour) => state === 'ALARM' && (hour < hourOf(badUpload) || hour > hourOf(badUpload + 30 * HOUR)))).toEqual([]);
+    expect(
+      permanent.filter(
+        (state, hour) => state === 'ALARM' && (hour < hourOf(badUpload) || hour > hourOf(badUpload + 30 * HOUR)),
+      ),
+    ).toEqual([]);
     expect(fallbacks.length).toBeGreaterThan(0);
     expect(fallbacks.length).toBeLessThanOrEqual(3);
 

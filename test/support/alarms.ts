@@ -36,7 +36,12 @@ export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
  * periods, each aggregated by the statistic, a missing one treated per `treatMissingData`
  * ("ignore" keeps the state when no period in the window has data).
  */
-export function evaluate(alarm: AlarmDefinition, datapoints: readonly { at: number; value: number }[], start: number, periods: number): AlarmState[] {
+export function evaluate(
+  alarm: AlarmDefinition,
+  datapoints: readonly { at: number; value: number }[],
+  start: number,
+  periods: number,
+): AlarmState[] {
   const buckets: (number | undefined)[] = Array.from({ length: periods }, () => undefined);
   for (const { at, value } of datapoints) {
     const index = Math.floor((at - start) / alarm.periodMs);
@@ -44,16 +49,24 @@ export function evaluate(alarm: AlarmDefinition, datapoints: readonly { at: numb
     const old = buckets[index];
     buckets[index] = old === undefined ? value : alarm.statistic === 'Sum' ? old + value : Math.min(old, value);
   }
-  const breaches = (value: number) => (alarm.comparison === 'LessThanThreshold' ? value < alarm.threshold : value >= alarm.threshold);
+  const breaches = (value: number) =>
+    alarm.comparison === 'LessThanThreshold' ? value < alarm.threshold : value >= alarm.threshold;
   let state: AlarmState = 'INSUFFICIENT_DATA';
   return buckets.map((_, index) => {
     const window = buckets.slice(Math.max(0, index - alarm.evaluationPeriods + 1), index + 1);
     const verdicts = window.map((value) =>
-      value !== undefined ? breaches(value) : alarm.treatMissingData === 'breaching' ? true : alarm.treatMissingData === 'notBreaching' ? false : undefined,
+      value !== undefined
+        ? breaches(value)
+        : alarm.treatMissingData === 'breaching'
+          ? true
+          : alarm.treatMissingData === 'notBreaching'
+            ? false
+            : undefined,
     );
     const known = verdicts.filter((verdict) => verdict !== undefined);
     if (known.length === 0) state = alarm.treatMissingData === 'ignore' ? state : 'INSUFFICIENT_DATA';
-    else state = known.length === window.length && known.every(Boolean) ? 'ALARM' : known.some((v) => !v) ? 'OK' : state;
+    else
+      state = known.length === window.length && known.every(Boolean) ? 'ALARM' : known.some((v) => !v) ? 'OK' : state;
     return state;
   });
 }

@@ -29,7 +29,9 @@ export class MemoryStore implements SecretStore {
 
   /** The secret's full ARN; the store answers to it as to the name, as Secrets Manager does. */
   arn(secretId: string): string {
-    return secretId.startsWith('arn:') ? secretId : `arn:aws:secretsmanager:us-east-1:123456789012:secret:${secretId}-AbCdEf`;
+    return secretId.startsWith('arn:')
+      ? secretId
+      : `arn:aws:secretsmanager:us-east-1:123456789012:secret:${secretId}-AbCdEf`;
   }
 
   versionCount(secretId: string): number {

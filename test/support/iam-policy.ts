@@ -31,7 +31,10 @@ export interface Request {
 export type Decision = 'allowed' | 'explicitly denied' | 'implicitly denied';
 
 /** Whether `request` is allowed by the caller's `identity` statements and the resource's `resource` statements. */
-export function evaluate(policies: { identity: readonly Statement[]; resource: readonly Statement[] }, request: Request): Decision {
+export function evaluate(
+  policies: { identity: readonly Statement[]; resource: readonly Statement[] },
+  request: Request,
+): Decision {
   for (const statement of policies.identity) {
     if (statement.Principal !== undefined) throw new Error('an identity policy statement has no Principal');
   }
@@ -54,16 +57,22 @@ export function evaluate(policies: { identity: readonly Statement[]; resource: r
 
 /** Throws on what this evaluator does not model; true otherwise. */
 function known(statement: Statement): true {
-  const keys = Object.keys(statement).filter((key) => !['Sid', 'Effect', 'Principal', 'Action', 'Resource', 'Condition'].includes(key));
+  const keys = Object.keys(statement).filter(
+    (key) => !['Sid', 'Effect', 'Principal', 'Action', 'Resource', 'Condition'].includes(key),
+  );
   if (keys.length > 0) throw new Error(`not modelled: ${keys.join(', ')}`);
-  if (statement.Effect !== 'Allow' && statement.Effect !== 'Deny') throw new Error(`not an effect: ${String(statement.Effect)}`);
+  if (statement.Effect !== 'Allow' && statement.Effect !== 'Deny')
+    throw new Error(`not an effect: ${String(statement.Effect)}`);
   return true;
 }
 
 function matchesAny(patterns: string | readonly string[], value: string, ignoreCase: boolean): boolean {
   return [patterns].flat().some((pattern) => {
     if (typeof pattern !== 'string') throw new Error(`unresolved value in a policy: ${JSON.stringify(pattern)}`);
-    const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const source = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     return new RegExp(`^${source}$`, ignoreCase ? 'i' : '').test(value);
   });
 }
@@ -105,7 +114,11 @@ function conditionsHold(condition: NonNullable<Statement['Condition']>, context:
  * `Fn::GetAtt` (…`Arn`) of a logical id by `physical[id]` (or a placeholder that matches nothing
  * real), `Fn::Join`, and the pseudo parameters `AWS::Partition` and `AWS::AccountId`.
  */
-export function resolveIntrinsics(value: unknown, physical: Readonly<Record<string, string>>, account: string): unknown {
+export function resolveIntrinsics(
+  value: unknown,
+  physical: Readonly<Record<string, string>>,
+  account: string,
+): unknown {
   if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, physical, account));
   if (typeof value !== 'object' || value === null) return value;
   const entries = Object.entries(value);
@@ -125,6 +138,7 @@ export function resolveIntrinsics(value: unknown, physical: Readonly<Record<stri
     const [separator, parts] = first[1] as [string, unknown[]];
     return parts.map((part) => resolveIntrinsics(part, physical, account)).join(separator);
   }
-  if (entries.some(([key]) => key.startsWith('Fn::'))) throw new Error(`not modelled: ${entries.map(([key]) => key).join(', ')}`);
+  if (entries.some(([key]) => key.startsWith('Fn::')))
+    throw new Error(`not modelled: ${entries.map(([key]) => key).join(', ')}`);
   return Object.fromEntries(entries.map(([key, item]) => [key, resolveIntrinsics(item, physical, account)]));
 }
