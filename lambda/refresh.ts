@@ -1,16 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { RefreshSettings } from './config.js';
 import { parseCredentials, type Credentials } from '../common/credentials.js';
-import {
-  ConfigurationError,
-  CredentialsError,
-  ImsError,
-  RefresherError,
-  SecretStoreError,
-  type ErrorCode,
-} from '../common/errors.js';
+import { ConfigurationError, CredentialsError, ImsError, RefresherError, type ErrorCode } from '../common/errors.js';
+import { bounded } from './bounded-store.js';
 import { exchange, type Fetch, type ImsToken } from './ims.js';
 import { isDue, refreshReason, type RefreshReason } from './policy.js';
+import { RETRY, withRetries } from './retry.js';
 import type { SecretStore, SecretVersion } from '../common/store.js';
 import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from '../common/token.js';
 
@@ -61,16 +56,6 @@ export interface RunResult {
   readonly fallbackFailure?: { readonly versionId: string; readonly errorCode: ErrorCode };
   readonly error?: RefresherError;
 }
-
-/** Retry budget for transient IMS failures within one run (docs/protocol.md §3). */
-export const RETRY = {
-  maxAttempts: 4,
-  attemptTimeoutMs: 10_000,
-  baseDelayMs: 1_000,
-  maxDelayMs: 15_000,
-  /** `Retry-After` longer than this ends the run; the next scheduled run tries again. */
-  maxRetryAfterMs: 30_000,
-} as const;
 
 /**
  * One refresher run. Never throws: a failure comes back as `outcome: 'failed'` with a typed
@@ -351,23 +336,6 @@ function credentialsRejected(error: unknown): boolean {
 }
 
 /** Retries transient IMS failures with exponential backoff and full jitter, honouring Retry-After. */
-async function withRetries<T>(request: RefreshRequest, deps: RefreshDeps, attempt: () => Promise<T>): Promise<T> {
-  const { deadline, signal } = request;
-  for (let n = 1; ; n += 1) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!(error instanceof ImsError) || !error.transient || n >= RETRY.maxAttempts || signal?.aborted) throw error;
-      const asked = error.retryAfterSeconds === undefined ? undefined : error.retryAfterSeconds * 1000;
-      if (asked !== undefined && asked > RETRY.maxRetryAfterMs) throw error;
-      const backoff = deps.random() * Math.min(RETRY.maxDelayMs, RETRY.baseDelayMs * 2 ** (n - 1));
-      const delay = Math.max(asked ?? 0, backoff);
-      if (deps.now() + delay + RETRY.attemptTimeoutMs > deadline) throw error;
-      await deps.sleep(delay);
-    }
-  }
-}
-
 function record(token: ImsToken, issuedAt: number, credentials: Credentials, version: SecretVersion): TokenRecord {
   return {
     access_token: token.accessToken,
@@ -395,32 +363,6 @@ function trustedToken(secret: SecretVersion | undefined, now: number): TokenReco
 }
 
 /** The store with every call ending when `signal` aborts, whether or not the adapter honours the signal. */
-function bounded(store: SecretStore, signal: AbortSignal | undefined): SecretStore {
-  if (!signal) return store;
-  const race = <T>(code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED', secretId: string, call: () => Promise<T>) =>
-    new Promise<T>((resolve, reject) => {
-      const abort = () =>
-        reject(
-          new SecretStoreError(
-            code,
-            `Secrets Manager did not answer for "${secretId}" before the run's deadline`,
-            signal.reason,
-          ),
-        );
-      if (signal.aborted) return abort();
-      signal.addEventListener('abort', abort, { once: true });
-      call()
-        .then(resolve, reject)
-        .finally(() => signal.removeEventListener('abort', abort));
-    });
-  return {
-    read: (secretId, options) =>
-      race('SECRET_READ_FAILED', secretId, () => store.read(secretId, { ...options, signal })),
-    write: (secretId, value, token) =>
-      race('TOKEN_WRITE_FAILED', secretId, () => store.write(secretId, value, token, { signal })),
-  };
-}
-
 /** Secrets Manager wants 32–64 characters; a hash keeps duplicates of one event on one version. */
 function requestToken(secretId: string, requestKey: string): string {
   return createHash('sha256').update(`${secretId}\n${requestKey}`).digest('hex');

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_ANSWER_BYTES } from '../../lambda/ims.js';
-import { RETRY } from '../../lambda/refresh.js';
+import { RETRY } from '../../lambda/retry.js';
 import { STORE_TIMEOUTS } from '../../common/secrets-manager-store.js';
 import { parseTokenRecord } from '../../common/token.js';
 import { logRecords, synthesizedFunction, type SynthesizedFunction } from '../sandbox/bundle.js';

@@ -2,7 +2,8 @@ import { createPublicKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RefreshSettings } from '../../lambda/config.js';
-import { RETRY, runRefresh, type RefreshRequest } from '../../lambda/refresh.js';
+import { runRefresh, type RefreshRequest } from '../../lambda/refresh.js';
+import { RETRY } from '../../lambda/retry.js';
 import { SecretStoreError } from '../../common/errors.js';
 import { parseTokenRecord } from '../../common/token.js';
 import {
