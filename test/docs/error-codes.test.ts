@@ -10,7 +10,7 @@ function errorCodes(): string[] {
 /** The codes only the CLI prints: `new Failure('CODE', …)` and `fail(deps, 'CODE', …)`. */
 function cliCodes(): string[] {
   const source = read('cli/cli.ts');
-  return [...source.matchAll(/(?:new Failure\(|fail\(deps, )'([A-Z_]+)'/g)].map((match) => match[1]);
+  return [...source.matchAll(/(?:new Failure\(|fail\(deps,)\s*'([A-Z_]+)'/g)].map((match) => match[1]);
 }
 
 /** The first cell of each row of the Troubleshoot table. */
