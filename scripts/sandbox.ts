@@ -104,7 +104,7 @@ async function main(): Promise<number> {
       say(`\nFAILED: ${problems.join('; ')}`);
       return 1;
     }
-    say(`\nDone in ${seconds(started)}. Next: "npm test" runs every suite; see README "Deploy" for AWS.`);
+    say(`\nDone in ${seconds(started)}. Next: "npm test" runs every suite; see README "First deploy" for AWS.`);
     return 0;
   } finally {
     await local.close();
