@@ -37,7 +37,7 @@ await build({
   bundle: false,
   platform: 'node',
   format: 'cjs',
-  target: 'node20',
+  target: 'node22',
   define: { 'import.meta.url': '__importMetaUrl' },
   // Strict mode first: a banner above esbuild's own "use strict" would make that a plain string.
   banner: { js: '"use strict";\nconst __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },

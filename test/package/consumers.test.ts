@@ -6,7 +6,8 @@
  *   `exactOptionalPropertyTypes`: `new ImsTokenRefresher(...)`, `grantRead` on their own function,
  *   synth with no esbuild, Docker or TypeScript needed for the Lambda (it ships pre-bundled).
  * - A reader-only install (no CDK): the reader from ES modules and CommonJS, and the `ims-token`
- *   command, in plain node on Node 20, 22 and 24, against the Secrets Manager emulator.
+ *   command, in plain node on Node 22 and 24 (`engines`: the supported majors), against the
+ *   Secrets Manager emulator.
  * Sizes (tarball, installs) go to bench/results/package-size.json for the README.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -37,8 +38,8 @@ const REPO_VERSION = (name: string): string =>
   (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 
 // ---------------------------------------------------------------------------------------------
-// Node binaries: 24 (the `node` devDependency, the Lambda runtime's major), 22 (npm's `node@22`)
-// and 20 (the oldest supported, the system's). Found at collection, so a missing one is a visible skip.
+// Node binaries: 24 (the `node` devDependency, the Lambda runtime's major) and 22 (npm's
+// `node@22`, the oldest supported). Found at collection, so a missing one is a visible skip.
 
 function nodeMajor(binary: string): number | undefined {
   try {
@@ -57,7 +58,6 @@ const pathNodes = (process.env.PATH ?? '')
   .filter(Boolean)
   .map((dir) => join(dir, 'node'));
 const NODE_24 = findNode(24, [join(ROOT, 'node_modules', 'node', 'bin', 'node'), process.execPath, ...pathNodes]);
-const NODE_20 = findNode(20, ['/usr/local/bin/node', '/usr/bin/node', ...pathNodes]);
 const NODE_22 = findNode(
   22,
   [npmNode(22)].filter((binary): binary is string => binary !== undefined),
@@ -65,7 +65,6 @@ const NODE_22 = findNode(
 const NODES = [
   { major: 24, binary: NODE_24 },
   { major: 22, binary: NODE_22 },
-  { major: 20, binary: NODE_20 },
 ];
 
 /** The binary of npm's `node@<major>` package (fetched once into npm's cache), or undefined if npm cannot get it. */
@@ -183,16 +182,6 @@ function diskUsage(dir: string): { bytes: number; files: number } {
   }
   return { bytes, files };
 }
-
-/**
- * stderr without the AWS SDK's own notice on Node 20 (`NodeVersionSupportWarning`: SDK releases
- * after the first week of January 2027 require Node 22), which any SDK user on Node 20 gets.
- */
-const withoutSdkNodeNotice = (stderr: string) =>
-  stderr.replace(
-    /^\(node:\d+\) Warning: NodeVersionSupportWarning: [\s\S]*?to show where the warning was created\)\n/m,
-    '',
-  );
 
 const megabytes = (bytes: number) => Math.round(bytes / 100_000) / 10;
 
@@ -583,6 +572,13 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
   });
 
   describe.concurrent('a reader-only install (no CDK)', () => {
+    it('runs on every major `engines` admits and Lambda runs: Node 22 (the floor) and 24', ({ expect }) => {
+      const engines = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } })
+        .engines.node;
+      expect(engines).toBe('>=22');
+      expect(NODES.map(({ major }) => major)).toEqual([24, 22]);
+    });
+
     it('has no aws-cdk-lib and stays small', async ({ expect }) => {
       const dir = await readerInstall;
       expect(existsSync(join(dir, 'node_modules', 'aws-cdk-lib'))).toBe(false);
@@ -615,7 +611,7 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
           const dir = await readerInstall;
           const result = await ok(binary!, [script], { cwd: dir, env: readerEnv(binary!) });
           expect(countSecrets(result.stdout + result.stderr), 'the token in the output').toBe(0);
-          expect(withoutSdkNodeNotice(result.stderr)).toBe('');
+          expect(result.stderr).toBe('');
           const printed = JSON.parse(result.stdout) as {
             node: string;
             resolved: string;
@@ -645,7 +641,7 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
 
           const json = await ok(bin, ['--json', '--secret-id', tokenSecretArn], { cwd: dir, env });
           expect(countSecrets(json.stdout + json.stderr), 'the token in the output').toBe(0);
-          expect(withoutSdkNodeNotice(json.stderr)).toBe('');
+          expect(json.stderr).toBe('');
           const metadata = JSON.parse(json.stdout) as Record<string, unknown>;
           expect(metadata).not.toHaveProperty('access_token');
           expect(metadata).toMatchObject({
