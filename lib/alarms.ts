@@ -43,8 +43,8 @@ export interface AlarmInputs {
   readonly period: Duration;
   /** The token time left below which `expiring` fires. */
   readonly expiryFloor: Duration;
-  /** The certificate time left below which `credentialsExpiring` fires. */
-  readonly credentialsWarning: Duration;
+  /** The certificate time left below which `credentialsExpiring` fires; without it, no such alarm. */
+  readonly credentialsWarning: Duration | undefined;
 }
 
 /** The refresher's alarms. */
@@ -52,16 +52,18 @@ export interface RefresherAlarms {
   readonly permanentFailure: cloudwatch.Alarm;
   readonly expiring: cloudwatch.Alarm;
   readonly notRunning: cloudwatch.Alarm;
-  readonly credentialsExpiring: cloudwatch.Alarm;
+  /** Absent for OAuth credentials: they have no certificate. */
+  readonly credentialsExpiring: cloudwatch.Alarm | undefined;
 }
 
-/** Creates the four alarms in `scope` (the refresher), named `<serviceName> <what>`. */
+/** Creates the alarms in `scope` (the refresher), named `<serviceName> <what>`: four, three for OAuth. */
 export function createAlarms(scope: Construct, inputs: AlarmInputs): RefresherAlarms {
   return {
     permanentFailure: permanentFailureAlarm(scope, inputs),
     expiring: expiringAlarm(scope, inputs),
     notRunning: notRunningAlarm(scope, inputs),
-    credentialsExpiring: credentialsExpiringAlarm(scope, inputs),
+    credentialsExpiring:
+      inputs.credentialsWarning && credentialsExpiringAlarm(scope, inputs, inputs.credentialsWarning),
   };
 }
 
@@ -70,7 +72,7 @@ export function createAlarms(scope: Construct, inputs: AlarmInputs): RefresherAl
  * told and acknowledges the guard rule that asks for an action.
  */
 export function notifyAlarms(scope: Construct, alarms: RefresherAlarms, topic: sns.ITopic | undefined): void {
-  const all = [alarms.permanentFailure, alarms.expiring, alarms.notRunning, alarms.credentialsExpiring];
+  const all = allAlarms(alarms);
   if (topic) {
     for (const alarm of all) {
       alarm.addAlarmAction(new actions.SnsAction(topic));
@@ -88,6 +90,12 @@ export function notifyAlarms(scope: Construct, alarms: RefresherAlarms, topic: s
       reason: 'no alarmTopic was given, and synth warns that these alarms notify nobody',
     });
   }
+}
+
+/** The alarms that exist, in a fixed order. */
+export function allAlarms(alarms: RefresherAlarms): cloudwatch.Alarm[] {
+  const { permanentFailure, expiring, notRunning, credentialsExpiring } = alarms;
+  return [permanentFailure, expiring, notRunning, ...(credentialsExpiring ? [credentialsExpiring] : [])];
 }
 
 /** Names an on-call person can read in a notification's subject; unique per account and region, like serviceName. */
@@ -146,8 +154,12 @@ function notRunningAlarm(scope: Construct, inputs: AlarmInputs): cloudwatch.Alar
   });
 }
 
-function credentialsExpiringAlarm(scope: Construct, inputs: AlarmInputs): cloudwatch.Alarm {
-  const { fn, credentialsWarning } = inputs;
+function credentialsExpiringAlarm(
+  scope: Construct,
+  inputs: AlarmInputs,
+  credentialsWarning: Duration,
+): cloudwatch.Alarm {
+  const { fn } = inputs;
   const metric = refresherMetric(inputs.serviceName, 'CredentialsSecondsToExpiry', 'Minimum', inputs.period);
   return metric.createAlarm(scope, 'CredentialsExpiringAlarm', {
     alarmName: alarmName(inputs, 'certificate expiring'),

@@ -139,7 +139,8 @@ export interface ImsTokenRefresherProps {
 
   /**
    * Alarm when the certificate in AEM service credentials expires in less than this (1 to 365
-   * days). OAuth Server-to-Server credentials have no certificate and never trigger it.
+   * days). OAuth Server-to-Server credentials have no certificate: with `credentialsType: 'oauth'`
+   * there is no such alarm, and setting this is an error.
    * @default Duration.days(30)
    */
   readonly credentialsExpiryWarning?: Duration;
@@ -209,8 +210,11 @@ export class ImsTokenRefresher extends Construct {
   /** The function was not invoked for two schedule periods: the schedule is broken or disabled. */
   readonly notRunningAlarm: cloudwatch.Alarm;
 
-  /** The certificate in the credentials expires in less than `credentialsExpiryWarning`: refresh and upload them. */
-  readonly credentialsExpiringAlarm: cloudwatch.Alarm;
+  /**
+   * The certificate in the credentials expires in less than `credentialsExpiryWarning`: refresh and
+   * upload them. `undefined` when `credentialsType` is `"oauth"` (no certificate, no alarm).
+   */
+  readonly credentialsExpiringAlarm?: cloudwatch.Alarm;
 
   /** The `service` dimension of this refresher's metrics and logs: `<stack name>/<id>`. */
   readonly serviceName: string;

@@ -99,7 +99,7 @@ export class ImsTokenStack extends Stack {
         refresher.permanentFailureAlarm,
         refresher.expiringAlarm,
         refresher.notRunningAlarm,
-        refresher.credentialsExpiringAlarm,
+        ...(refresher.credentialsExpiringAlarm ? [refresher.credentialsExpiringAlarm] : []),
       ])
       .map((alarm, index) => cloudwatch.Alarm.fromAlarmName(this, `Dashboard.Alarm${index}`, alarmName(alarm)));
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-ims-tokens` });

@@ -25,8 +25,11 @@ export interface RefresherSettings {
   readonly lifetime: Duration;
   /** The token time left below which `expiringAlarm` fires. */
   readonly expiryFloor: Duration;
-  /** The certificate time left below which `credentialsExpiringAlarm` fires. */
-  readonly credentialsWarning: Duration;
+  /**
+   * The certificate time left below which `credentialsExpiringAlarm` fires; `undefined` for
+   * OAuth credentials, which have no certificate (and so no such alarm).
+   */
+  readonly credentialsWarning: Duration | undefined;
   /** Whether the credentials secret gets a resource policy that denies reads to others. */
   readonly restrictCredentials: boolean;
 }
@@ -61,10 +64,22 @@ export function validateProps(scope: Construct, props: ImsTokenRefresherProps): 
   if (props.credentialsType !== undefined && !CREDENTIALS_TYPES.includes(props.credentialsType)) {
     throw new ImsTokenRefresherError('`credentialsType` must be "jwt" or "oauth"', scope, 'credentialsType');
   }
+  const oauth = props.credentialsType === 'oauth';
+  if (oauth && props.credentialsExpiryWarning !== undefined) {
+    const message = '`credentialsExpiryWarning` is for AEM service credentials: OAuth credentials have no certificate';
+    throw new ImsTokenRefresherError(message, scope, 'credentialsExpiryWarning');
+  }
   validateSharing(scope, props);
   const restrictCredentials = props.restrictCredentialsReaders ?? !props.credentialsSecret;
   validateReaders(scope, props, restrictCredentials);
-  return { period, threshold, lifetime, expiryFloor, credentialsWarning, restrictCredentials };
+  return {
+    period,
+    threshold,
+    lifetime,
+    expiryFloor,
+    credentialsWarning: oauth ? undefined : credentialsWarning,
+    restrictCredentials,
+  };
 }
 
 /** The function's own check of `IMS_BASE_URL`, at synth, naming the prop. */

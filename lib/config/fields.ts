@@ -198,7 +198,7 @@ export const TOKEN_FIELDS = {
   credentialsExpiryWarning: {
     description:
       'Alarm when the certificate in AEM service credentials expires in fewer than this many days, ' +
-      `${EXPIRY_WARNING.min}-${EXPIRY_WARNING.max} (default ${EXPIRY_WARNING.default}).`,
+      `${EXPIRY_WARNING.min}-${EXPIRY_WARNING.max} (default ${EXPIRY_WARNING.default}); not with "credentialsType": "oauth".`,
     rule: wholeNumber('days', EXPIRY_WARNING.min, EXPIRY_WARNING.max),
   },
   tokenSecretName: {

@@ -295,6 +295,20 @@ describe('ImsTokenRefresher', () => {
     });
   });
 
+  it('has no certificate alarm for OAuth credentials, which have no certificate, and refuses a warning for one', () => {
+    const { template, refresher } = synth({ credentialsType: 'oauth' });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    expect(
+      template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'CredentialsSecondsToExpiry' } }),
+    ).toEqual({});
+    expect(refresher.credentialsExpiringAlarm).toBeUndefined();
+    expect(synth({ credentialsType: 'jwt' }).refresher.credentialsExpiringAlarm).toBeDefined();
+
+    expect(() => synth({ credentialsType: 'oauth', credentialsExpiryWarning: Duration.days(45) })).toThrow(
+      '`credentialsExpiryWarning` is for AEM service credentials: OAuth credentials have no certificate',
+    );
+  });
+
   it('sends alarm and OK notifications to the alarm topic when given; warns at synth when not', () => {
     const { template, stack: withoutTopic } = synth({}, () => undefined);
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
