@@ -24,7 +24,16 @@ export interface TokenRecord {
   readonly credentials_type: CredentialsType;
 }
 
+/** The kinds of credentials, by the exchange that mints their tokens. */
 export type CredentialsType = 'jwt' | 'oauth';
+
+/** Every `CredentialsType`, for the checks at run time. */
+export const CREDENTIALS_TYPES: readonly CredentialsType[] = ['jwt', 'oauth'];
+
+/** Whether `value` names a kind of credentials. */
+export function isCredentialsType(value: unknown): value is CredentialsType {
+  return (CREDENTIALS_TYPES as readonly unknown[]).includes(value);
+}
 
 const STRING_FIELDS = [
   'access_token',
@@ -111,7 +120,7 @@ export function parseTokenRecord(text: string): TokenRecord {
   if (lifetime <= 0) throw new TokenContractError('token secret field "issued_at" is not before "expires_at"');
   const problem = lifetimeProblem(lifetime);
   if (problem) throw new TokenContractError(`token secret lifetime ("issued_at" to "expires_at") ${problem}`);
-  if (record.credentials_type !== 'jwt' && record.credentials_type !== 'oauth') {
+  if (!isCredentialsType(record.credentials_type)) {
     throw new TokenContractError('token secret field "credentials_type" is not "jwt" or "oauth"');
   }
   return record as unknown as TokenRecord;

@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../common/errors.js';
 import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl, refreshThresholdProblem } from '../common/rules.js';
-import type { CredentialsType } from '../common/token.js';
+import { isCredentialsType, type CredentialsType } from '../common/token.js';
 
 /** What one run needs to know; the handler builds it from the environment. */
 export interface RefreshSettings {
@@ -44,7 +44,7 @@ function required(env: Record<string, string | undefined>, name: string): string
 
 function credentialsType(value: string | undefined): RefreshSettings['credentialsType'] {
   if (value === undefined || value.trim() === '') return undefined;
-  if (value === 'jwt' || value === 'oauth') return value;
+  if (isCredentialsType(value)) return value;
   throw new ConfigurationError('CREDENTIALS_TYPE must be "jwt" or "oauth"');
 }
 

@@ -8,14 +8,12 @@ import {
   parseImsBaseUrl,
   refreshThresholdProblem,
 } from '../common/rules.js';
+import { isCredentialsType } from '../common/token.js';
 import { ImsTokenRefresherError } from './errors.js';
 import type { ImsTokenRefresherProps } from './ims-token-refresher.js';
 
 /** The function's timeout; the refresher's retries end well inside it. */
 export const FUNCTION_TIMEOUT = Duration.seconds(90);
-
-/** The kinds of credentials `credentialsType` may pin (checked at runtime for callers without types). */
-const CREDENTIALS_TYPES: readonly string[] = ['jwt', 'oauth'];
 
 /** The props with their defaults applied, once every check passed. */
 export interface RefresherSettings {
@@ -61,7 +59,8 @@ export function validateProps(scope: Construct, props: ImsTokenRefresherProps): 
   if (props.credentialName?.trim() === '') {
     throw new ImsTokenRefresherError('`credentialName` must not be empty', scope, 'credentialName');
   }
-  if (props.credentialsType !== undefined && !CREDENTIALS_TYPES.includes(props.credentialsType)) {
+  // Checked at runtime too, for callers without types.
+  if (props.credentialsType !== undefined && !isCredentialsType(props.credentialsType)) {
     throw new ImsTokenRefresherError('`credentialsType` must be "jwt" or "oauth"', scope, 'credentialsType');
   }
   const oauth = props.credentialsType === 'oauth';

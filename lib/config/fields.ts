@@ -9,6 +9,7 @@ import {
   REFRESH_THRESHOLD_BOUNDS,
   refreshThresholdProblem,
 } from '../../common/rules.js';
+import { CREDENTIALS_TYPES } from '../../common/token.js';
 import {
   ACCOUNT,
   ACCOUNT_MESSAGE,
@@ -187,7 +188,7 @@ export const TOKEN_FIELDS = {
   },
   credentialsType: {
     description: "The kind of credentials; default: detected from the secret's shape.",
-    rule: word('jwt', 'oauth'),
+    rule: word(...CREDENTIALS_TYPES),
   },
   credentialName: {
     description:
