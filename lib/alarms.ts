@@ -71,10 +71,9 @@ export function createAlarms(scope: Construct, inputs: AlarmInputs): RefresherAl
  * Sends each alarm's alarm and OK notifications to `topic`; without one, warns that nobody is
  * told and acknowledges the guard rule that asks for an action.
  */
-export function notifyAlarms(scope: Construct, alarms: RefresherAlarms, topic: sns.ITopic | undefined): void {
-  const all = allAlarms(alarms);
+export function notifyAlarms(scope: Construct, alarms: cloudwatch.Alarm[], topic: sns.ITopic | undefined): void {
   if (topic) {
-    for (const alarm of all) {
+    for (const alarm of alarms) {
       alarm.addAlarmAction(new actions.SnsAction(topic));
       alarm.addOkAction(new actions.SnsAction(topic));
     }
@@ -84,7 +83,7 @@ export function notifyAlarms(scope: Construct, alarms: RefresherAlarms, topic: s
     'ims-token-refresher:alarmsNotifyNobody',
     'the alarms notify nobody: set `alarmTopic` (configuration: "alarmTopicArn" or "alarmEmail")',
   );
-  for (const alarm of all) {
+  for (const alarm of alarms) {
     Validations.of(alarm).acknowledge({
       id: 'cdk-validator-cfnguard::cloudwatch_alarm_action_check',
       reason: 'no alarmTopic was given, and synth warns that these alarms notify nobody',

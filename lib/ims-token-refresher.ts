@@ -10,7 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { createAlarms, METRIC_NAMESPACE, metricPeriod, notifyAlarms, refresherMetric } from './alarms.js';
+import { allAlarms, createAlarms, METRIC_NAMESPACE, metricPeriod, notifyAlarms, refresherMetric } from './alarms.js';
 import { refresherAsset } from './asset.js';
 import {
   grantReplicaReads,
@@ -216,6 +216,9 @@ export class ImsTokenRefresher extends Construct {
    */
   readonly credentialsExpiringAlarm?: cloudwatch.Alarm;
 
+  /** Every alarm above that exists, in that order: four, or three for `credentialsType: 'oauth'`. */
+  readonly alarms: cloudwatch.Alarm[];
+
   /** The `service` dimension of this refresher's metrics and logs: `<stack name>/<id>`. */
   readonly serviceName: string;
 
@@ -256,7 +259,8 @@ export class ImsTokenRefresher extends Construct {
     this.expiringAlarm = alarms.expiring;
     this.notRunningAlarm = alarms.notRunning;
     this.credentialsExpiringAlarm = alarms.credentialsExpiring;
-    notifyAlarms(this, alarms, props.alarmTopic);
+    this.alarms = allAlarms(alarms);
+    notifyAlarms(this, this.alarms, props.alarmTopic);
   }
 
   /**

@@ -95,12 +95,7 @@ export class ImsTokenStack extends Stack {
         period: Duration.hours(1),
       });
     const alarms = refreshers
-      .flatMap((refresher) => [
-        refresher.permanentFailureAlarm,
-        refresher.expiringAlarm,
-        refresher.notRunningAlarm,
-        ...(refresher.credentialsExpiringAlarm ? [refresher.credentialsExpiringAlarm] : []),
-      ])
+      .flatMap((refresher) => refresher.alarms)
       .map((alarm, index) => cloudwatch.Alarm.fromAlarmName(this, `Dashboard.Alarm${index}`, alarmName(alarm)));
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-ims-tokens` });
     dashboard.addWidgets(

@@ -302,7 +302,14 @@ describe('ImsTokenRefresher', () => {
       template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'CredentialsSecondsToExpiry' } }),
     ).toEqual({});
     expect(refresher.credentialsExpiringAlarm).toBeUndefined();
-    expect(synth({ credentialsType: 'jwt' }).refresher.credentialsExpiringAlarm).toBeDefined();
+    expect(refresher.alarms).toEqual([
+      refresher.permanentFailureAlarm,
+      refresher.expiringAlarm,
+      refresher.notRunningAlarm,
+    ]);
+    const jwt = synth({ credentialsType: 'jwt' }).refresher;
+    expect(jwt.credentialsExpiringAlarm).toBeDefined();
+    expect(jwt.alarms).toHaveLength(4);
 
     expect(() => synth({ credentialsType: 'oauth', credentialsExpiryWarning: Duration.days(45) })).toThrow(
       '`credentialsExpiryWarning` is for AEM service credentials: OAuth credentials have no certificate',
