@@ -11,6 +11,7 @@ import {
   runProfile,
   type RunProfile,
 } from '../../bench/cost.js';
+import { read, section } from '../docs/markdown.js';
 import { synthesizedFunction } from '../sandbox/bundle.js';
 import type { Run } from '../sandbox/local-refresher.js';
 import { ROOT } from '../../scripts/bundle.js';
@@ -130,5 +131,11 @@ describe('npm run cost, default configuration', () => {
     expect(cost.app.tokens).toBe(1);
     expect(cost.perToken).toBeLessThanOrEqual(GOAL_PER_TOKEN_MONTH);
     expect(cost.dashboards).toBe(PRICES.dashboardMonth);
+
+    // The figure the README states, from this same measurement: rounding, and CPU time measured on
+    // a shared machine, allow a cent or two.
+    const stated = /total \*\*\$(\d+\.\d\d)\*\*\s+per\s+token-month/.exec(section(read('README.md'), 'Operate'))?.[1];
+    expect(stated, 'README: "total **$x.xx** per token-month"').toBeDefined();
+    expect(Math.abs(Number(stated) - cost.perToken)).toBeLessThanOrEqual(0.02);
   });
 });
