@@ -15,6 +15,7 @@ import { logRecords, synthesize, synthesizedFunction, type SynthesizedFunction }
 import { LocalRefresher, type Run } from '../test/sandbox/local-refresher.js';
 import { generateJwtCredentials } from '../test/sandbox/test-credentials.js';
 import { ROOT } from '../scripts/bundle.js';
+import { DEFAULTS, synthesizeRepo } from '../scripts/synth.js';
 
 /** us-east-1 list prices, free tiers ignored, as published on this date. */
 export const PRICES_DATE = '2026-11-24';
@@ -376,9 +377,9 @@ async function main(): Promise<number> {
   console.log(
     `Monthly cost at us-east-1 list prices of ${PRICES_DATE} (free tiers ignored), healthy month of ${HOURS_PER_MONTH} hours.`,
   );
-  synthesize(ROOT);
-  const measured = await measureRuns(synthesizedFunction(join(ROOT, 'cdk.out')));
-  const defaults = appCost(join(ROOT, 'cdk.out'), measured);
+  synthesizeRepo(DEFAULTS);
+  const measured = await measureRuns(synthesizedFunction(DEFAULTS.cdkOut));
+  const defaults = appCost(DEFAULTS.cdkOut, measured);
   console.log(
     "\nMeasured: one cold run of the bundled function against the emulators (CPU scaled to Lambda's share at the memory size)\n",
   );

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createTokenReader } from '../reader/index.js';
 import { bundleLambda, ROOT } from '../scripts/bundle.js';
+import { EXAMPLE, synthesizeRepo } from '../scripts/synth.js';
 import { synthesize, synthesizedFunction, type Invocation, type SynthesizedFunction } from '../test/sandbox/bundle.js';
 import { LocalRefresher, type Run } from '../test/sandbox/local-refresher.js';
 import { SecretsManagerEmulator } from '../test/sandbox/secrets-manager-emulator.js';
@@ -129,8 +130,8 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'ims-bench-'));
   try {
     console.log(`Benchmark on Node ${process.versions.node}, ${RUNS} cold runs of each bundle, interleaved.\n`);
-    synthesize(ROOT);
-    const refresher = synthesizedFunction(join(ROOT, 'cdk.out'));
+    synthesizeRepo(EXAMPLE);
+    const refresher = synthesizedFunction(EXAMPLE.cdkOut);
     const baselineDir = join(work, 'baseline');
     await bundleLambda(join(ROOT, 'bench/baseline/handler.ts'), baselineDir);
     // Same runtime settings as the deployed function (NODE_OPTIONS included), only the code differs.

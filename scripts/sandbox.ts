@@ -7,11 +7,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
-import { synthesize, synthesizedFunction } from '../test/sandbox/bundle.js';
+import { synthesizedFunction } from '../test/sandbox/bundle.js';
 import type { ImsRequest } from '../test/sandbox/ims-peer.js';
 import { LocalRefresher, type Run } from '../test/sandbox/local-refresher.js';
 import { countSecrets } from '../test/sandbox/secret-registry.js';
 import { generateJwtCredentials } from '../test/sandbox/test-credentials.js';
+import { EXAMPLE, synthesizeRepo } from './synth.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REDACTED_FIELDS = new Set(['client_secret', 'jwt_token']);
@@ -71,8 +72,8 @@ async function main(): Promise<number> {
 
   say('1. Synthesizing the CDK app (cdk synth: cdk-nag checks; the bundle from npm run bundle is the asset)');
   const synthStarted = performance.now();
-  synthesize(ROOT);
-  const fn = synthesizedFunction(`${ROOT}cdk.out`);
+  synthesizeRepo(EXAMPLE);
+  const fn = synthesizedFunction(EXAMPLE.cdkOut);
   say(`  done in ${seconds(synthStarted)}; bundle ${fn.assetDir.slice(ROOT.length)}/index.js`);
   say(`  environment from the template: ${JSON.stringify(fn.environment)}\n`);
 

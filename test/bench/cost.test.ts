@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   appCost,
@@ -14,7 +13,7 @@ import {
 import { read, section } from '../docs/markdown.js';
 import { synthesizedFunction } from '../sandbox/bundle.js';
 import type { Run } from '../sandbox/local-refresher.js';
-import { ROOT } from '../../scripts/bundle.js';
+import { DEFAULTS } from '../../scripts/synth.js';
 
 const HOUR = 3_600_000;
 
@@ -124,10 +123,9 @@ describe('the cost model', () => {
 
 describe('npm run cost, default configuration', () => {
   it(`costs at most $${GOAL_PER_TOKEN_MONTH} a token-month, measured from the synthesized template and a refresh and a skip of its bundle`, async () => {
-    const cdkOut = join(ROOT, 'cdk.out');
-    const measured = await measureRuns(synthesizedFunction(cdkOut));
+    const measured = await measureRuns(synthesizedFunction(DEFAULTS.cdkOut));
     expect(measured.skip.customMetrics).toBe(0);
-    const cost = appCost(cdkOut, measured);
+    const cost = appCost(DEFAULTS.cdkOut, measured);
     expect(cost.app.tokens).toBe(1);
     expect(cost.perToken).toBeLessThanOrEqual(GOAL_PER_TOKEN_MONTH);
     expect(cost.dashboards).toBe(PRICES.dashboardMonth);

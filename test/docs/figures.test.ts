@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CREDENTIALS_EXPIRY_WARNING_DAYS, DEFAULT_REFRESH_THRESHOLD } from '../../common/rules.js';
 import { MAX_ACCESS_TOKEN_LENGTH, TOKEN_LIFETIME_MS } from '../../common/token.js';
 import { DEFAULT_MIN_VALIDITY_MS } from '../../reader/index.js';
-import { ROOT } from '../../scripts/bundle.js';
+import { DEFAULTS } from '../../scripts/synth.js';
 import { read } from './markdown.js';
 
 // The README's cost per token-month is checked in test/bench/cost.test.ts, from the same measurement.
@@ -21,7 +21,7 @@ describe('defaults and limits the documentation states', () => {
   const design = read('docs/design.md');
   const resources = Object.values(
     (
-      JSON.parse(readFileSync(join(ROOT, 'cdk.out', 'ImsTokenRefresher.template.json'), 'utf8')) as {
+      JSON.parse(readFileSync(join(DEFAULTS.cdkOut, 'ImsTokenRefresher.template.json'), 'utf8')) as {
         Resources: Record<string, { Type: string; Properties: any }>;
       }
     ).Resources,

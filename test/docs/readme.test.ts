@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/bundle.js';
+import { EXAMPLE } from '../../scripts/synth.js';
 import { anchors, headings, isExternal, links, ownedDocs, read, section, slug, target } from './markdown.js';
 
 const README = read('README.md');
@@ -36,6 +37,30 @@ describe('README', () => {
     const toc = links(section(README, 'Contents'));
     expect(toc).toEqual(SECTIONS.slice(1).map((title) => `#${slug(title)}`));
     for (const link of toc) expect(anchors(README)).toContain(link.slice(1));
+  });
+});
+
+describe("the README's example configuration", () => {
+  // The first JSON block of "Configure", as written (fenced code included: `section` drops it).
+  const configure = README.slice(README.indexOf('\n## Configure\n'), README.indexOf('\n## Read the token\n'));
+  const block = /^```json\n([\s\S]*?)^```$/m.exec(configure)?.[1];
+
+  it('is examples/tokens.json, byte for byte', () => {
+    expect(block).toBeDefined();
+    expect(readFileSync(join(ROOT, EXAMPLE.config), 'utf8')).toBe(block);
+  });
+
+  it('is what npm run synth synthesized into cdk.out: a refresher for each of its tokens', () => {
+    const { tokens } = JSON.parse(block!) as { tokens: { name: string }[] };
+    const template = JSON.parse(readFileSync(join(EXAMPLE.cdkOut, 'ImsTokenRefresher.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, string> }>;
+    };
+    // The refreshers: the functions given a token secret, as test/sandbox/bundle.ts finds them.
+    const functions = Object.values(template.Resources)
+      .filter((resource) => resource.Type === 'AWS::Lambda::Function')
+      .filter((resource) => resource.Properties.Environment?.Variables?.TOKEN_SECRET_ID)
+      .map((resource) => resource.Metadata?.['aws:cdk:path']);
+    expect(functions).toEqual(tokens.map(({ name }) => `ImsTokenRefresher/${name}/Function/Resource`));
   });
 });
 
