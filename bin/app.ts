@@ -1,16 +1,26 @@
 #!/usr/bin/env node
 import { App, Errors, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CONTEXT_SOURCE, ConfigError, defaultStackName, loadAppConfig, tokensByStack } from '../lib/config/load.js';
+import {
+  CONTEXT_SOURCE,
+  ConfigError,
+  configSummary,
+  defaultStackName,
+  loadAppConfig,
+  tokensByStack,
+} from '../lib/config/load.js';
 import { ImsTokenRefresherError } from '../lib/errors.js';
 import { ImsTokenRefresher } from '../lib/ims-token-refresher.js';
 import { ImsTokenStack } from '../lib/ims-token-stack.js';
 import { GuardRules } from './guard-rules.js';
 
 /**
- * The CDK app. Configuration comes from the `imsTokenRefresher` context in cdk.json, or from a
- * JSON file named with `cdk deploy -c config=path/to/tokens.json`; no code edit is needed.
+ * The CDK app. Configuration comes from a JSON file named with `cdk deploy -c config=tokens.json`,
+ * or from the `imsTokenRefresher` context in cdk.json: exactly one of them, and there is no default
+ * (the repository's cdk.json holds none), so a forgotten flag deploys nothing. Every cdk command
+ * runs this app, so `cdk ls`, `diff` and `destroy` need the configuration too, to know the stacks.
  * Tokens go to the stack their `stack` key names (default: `-c stackName=…` or ImsTokenRefresher).
+ * On success it prints one line to stderr naming the source, the number of tokens and the stacks.
  * A configuration that cannot deploy prints one line per problem, no stack trace, and exits 1.
  */
 function main(): number {
@@ -19,10 +29,11 @@ function main(): number {
   // Synth fails on any AwsSolutions (cdk-nag) or Control Tower guard rule (cfn-guard) finding not acknowledged with a reason.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new GuardRules());
   const file = app.node.tryGetContext('config') as string | undefined;
+  const source = file ?? CONTEXT_SOURCE;
   try {
     const config = loadAppConfig({ file, context: app.node.tryGetContext('imsTokenRefresher') });
-    const defaultStack = defaultStackName(app.node.tryGetContext('stackName'));
-    const stacks = [...tokensByStack(config, defaultStack)].map(
+    const byStack = tokensByStack(config, defaultStackName(app.node.tryGetContext('stackName')));
+    const stacks = [...byStack].map(
       ([name, tokens]) =>
         new ImsTokenStack(app, name, {
           tokens,
@@ -32,10 +43,10 @@ function main(): number {
     // One dashboard for the whole app, in its first stack.
     if (config.dashboard) stacks[0].addDashboard(stacks.flatMap((stack) => stack.refreshers));
     app.synth();
+    process.stderr.write(`ims-token-refresher: ${configSummary(source, byStack)}\n`);
     return 0;
   } catch (error) {
-    const problems =
-      error instanceof ConfigError ? error.problems : settingProblems(app, error, file ?? CONTEXT_SOURCE);
+    const problems = error instanceof ConfigError ? error.problems : settingProblems(app, error, source);
     if (!problems) throw error;
     process.stderr.write(
       ['ims-token-refresher: config error:', ...problems.map((line) => `  ${line}`)].join('\n') + '\n',

@@ -73,13 +73,39 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
 }
 
 /**
- * The app's configuration: the JSON file named with `-c config=…` when given, else the
- * `imsTokenRefresher` context of cdk.json. Throws a `ConfigError` naming the source, also for a
- * file that cannot be read or is not JSON (with line and column, never its content).
+ * Where the CDK app's configuration can come from: the JSON file named with `-c config=…`, and the
+ * `imsTokenRefresher` context (in cdk.json). Exactly one of the two must be given.
  */
-export function loadAppConfig(options: { readonly file?: string | undefined; readonly context?: unknown }): AppConfig {
-  const { file } = options;
-  if (file === undefined) return parseAppConfig(options.context, CONTEXT_SOURCE);
+export interface ConfigSources {
+  readonly file?: string | undefined;
+  readonly context?: unknown;
+}
+
+/**
+ * Why the app synthesizes nothing without a configuration, and what to do instead. There is no
+ * default token: a `cdk deploy` with a forgotten `-c config=…` must not replace the user's stack.
+ */
+export const NO_CONFIGURATION: readonly string[] = [
+  'no configuration, so nothing is synthesized or deployed. Either:',
+  '- write the tokens to a file (start from a copy of examples/tokens.json, see README "Configure") and name it ' +
+    'in every cdk command, ls, diff and destroy included: npx cdk deploy -c config=tokens.json',
+  '- or put them in cdk.json under "context": { "imsTokenRefresher": { "tokens": [ … ] } }',
+];
+
+/**
+ * The app's configuration: the JSON file named with `-c config=…`, or the `imsTokenRefresher`
+ * context of cdk.json. Throws a `ConfigError` with `NO_CONFIGURATION` when neither is given, naming
+ * both when both are (one would be silently ignored), and naming the source for any problem, also
+ * for a file that cannot be read or is not JSON (with line and column, never its content).
+ */
+export function loadAppConfig({ file, context }: ConfigSources): AppConfig {
+  if (file === undefined && context === undefined) throw new ConfigError([...NO_CONFIGURATION]);
+  if (file !== undefined && context !== undefined)
+    throw new ConfigError([
+      `two configurations: ${file} (-c config=…) and ${CONTEXT_SOURCE}; keep one ` +
+        '(remove "imsTokenRefresher" from the context, or drop -c config=…)',
+    ]);
+  if (file === undefined) return parseAppConfig(context, CONTEXT_SOURCE);
   let text: string;
   try {
     text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
@@ -123,6 +149,16 @@ export function tokensByStack(config: AppConfig, defaultStack: string): Map<stri
     stacks.set(name, [...(stacks.get(name) ?? []), token]);
   }
   return stacks;
+}
+
+/**
+ * The one line the app prints about what it synthesized, e.g.
+ * `configuration from tokens.json: 3 tokens in stack ImsTokenRefresher`.
+ */
+export function configSummary(source: string, stacks: ReadonlyMap<string, readonly TokenConfig[]>): string {
+  const tokens = [...stacks.values()].reduce((count, list) => count + list.length, 0);
+  const names = [...stacks.keys()].join(', ');
+  return `configuration from ${source}: ${tokens} token${tokens === 1 ? '' : 's'} in stack${stacks.size === 1 ? '' : 's'} ${names}`;
 }
 
 /** The schedule of an entry as a `Duration`, or undefined for the construct's default. */

@@ -13,8 +13,10 @@ import {
   CONTEXT_SOURCE,
   ConfigError,
   configJsonSchema,
+  configSummary,
   defaultStackName,
   loadAppConfig,
+  NO_CONFIGURATION,
   parseAppConfig,
   tokensByStack,
 } from '../../lib/config/load.js';
@@ -480,19 +482,31 @@ describe('loadAppConfig', () => {
   const load = (text: string) => {
     const file = join(dir, `tokens-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(file, text);
-    return { file, act: () => loadAppConfig({ file, context: { tokens: [{ name: 'from-context' }] } }) };
+    return { file, act: () => loadAppConfig({ file }) };
   };
 
-  it('reads the file named with -c config=…, ahead of the cdk.json context', () => {
+  it('reads the file named with -c config=…', () => {
     const { act } = load('\uFEFF{ "tokens": [{ "name": "from-file" }] }');
     expect(act().tokens.map((token) => token.name)).toEqual(['from-file']);
   });
 
   it('uses the cdk.json context without a file, naming it in messages', () => {
     expect(loadAppConfig({ context: { tokens: [{ name: 'from-context' }] } }).tokens[0].name).toBe('from-context');
-    expect(() => loadAppConfig({ context: undefined })).toThrow(
-      `${CONTEXT_SOURCE}: must be an object with a "tokens" list`,
+    expect(() => loadAppConfig({ context: null })).toThrow(`${CONTEXT_SOURCE}: must be an object with a "tokens" list`);
+  });
+
+  it('refuses a file and the context together, naming both, before reading either', () => {
+    const { file } = load('{ "tokens": [{ "name": "from-file" }] }');
+    const context = { tokens: [{ name: 'from-context' }] };
+    expect(() => loadAppConfig({ file, context })).toThrow(
+      `two configurations: ${file} (-c config=…) and ${CONTEXT_SOURCE}`,
     );
+    expect(() => loadAppConfig({ file: join(dir, 'missing.json'), context })).toThrow(/^two configurations/);
+  });
+
+  it('refuses no configuration at all, saying what to do', () => {
+    expect(() => loadAppConfig({})).toThrow(new ConfigError([...NO_CONFIGURATION]));
+    expect(NO_CONFIGURATION.join('\n')).toContain('-c config=tokens.json');
   });
 
   it('names the file in every problem', () => {
@@ -567,12 +581,10 @@ describe('configJsonSchema', () => {
   const validate = new Ajv({ allErrors: true, formats: { uri: (value: string) => URL.canParse(value) } }).compile(
     configJsonSchema(),
   );
-  const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-    context: Record<string, unknown>;
-  };
+  const example: unknown = JSON.parse(readFileSync(new URL('../../examples/tokens.json', import.meta.url), 'utf8'));
 
   it.each([
-    ["the repo's cdk.json context", cdkJson.context.imsTokenRefresher],
+    ["the README's example configuration", example],
     [
       'every key, with "$schema"',
       { $schema: './config.schema.json', tokens: [FULL, { name: 'b', credentialsSecret: SECRET_ARN }] },
@@ -657,5 +669,17 @@ describe('tokensByStack', () => {
       ['Main', ['a', 'c']],
       ['Other', ['b', 'd']],
     ]);
+  });
+});
+
+describe('configSummary', () => {
+  it('names the source, counts the tokens and lists the stacks, in configuration order', () => {
+    const stacks = (raw: unknown) => tokensByStack(parseAppConfig(raw), 'ImsTokenRefresher');
+    expect(configSummary('tokens.json', stacks({ tokens: [{ name: 'a' }] }))).toBe(
+      'configuration from tokens.json: 1 token in stack ImsTokenRefresher',
+    );
+    expect(
+      configSummary(CONTEXT_SOURCE, stacks({ tokens: [{ name: 'a', stack: 'Other' }, { name: 'b' }, { name: 'c' }] })),
+    ).toBe(`configuration from ${CONTEXT_SOURCE}: 3 tokens in stacks Other, ImsTokenRefresher`);
   });
 });
