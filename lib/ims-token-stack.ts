@@ -25,7 +25,14 @@ export interface ImsTokenStackProps extends StackProps {
   readonly tokens: TokenConfig[];
 }
 
-/** One `ImsTokenRefresher` per configured token, with outputs a person or script can use. */
+/**
+ * One `ImsTokenRefresher` per configured token, with outputs a person or script can use. Each
+ * token's output ids start with its name in PascalCase (`aem-prod` → `AemProd`), carry a
+ * description, and are exported as `<stack>-<id>`: `…TokenSecretArn`; `…CredentialsSecretId`, the
+ * complete ARN of the credentials secret, or the name of an existing one configured by name (a
+ * partial ARN could find nothing; `--secret-id` takes either); `…FunctionName`; and
+ * `…EncryptionKeyArn` with `"encryptionKey": "create"`. Two names giving the same ids fail synth.
+ */
 export class ImsTokenStack extends Stack {
   /** The stack's refreshers, one per token, in the order of `tokens`; each one's construct id is its token's name. */
   readonly refreshers: ImsTokenRefresher[];
