@@ -34,7 +34,7 @@ Prints the access token in a token secret; refuses one that is expired or expire
                        certificate expires, IMS host) and print a summary without secrets; refuses an
                        expired certificate, warns when it expires within ${CREDENTIALS_EXPIRY_WARNING_DAYS.default} days
   credentials put      the same check, then upload the file unchanged to the credentials secret
-                       (--secret-id: stack output …CredentialsSecretArn) and print the new version id
+                       (--secret-id: stack output …CredentialsSecretId) and print the new version id
   --file <path>        the credentials JSON as the AEM or Adobe Developer Console downloads it
   --credential <name>  name or id of the OAuth Server-to-Server credential to use in a Developer Console
                        project download that holds several; the refresher needs the same in its

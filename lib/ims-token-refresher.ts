@@ -12,6 +12,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { allAlarms, createAlarms, METRIC_NAMESPACE, metricPeriod, notifyAlarms, refresherMetric } from './alarms.js';
 import { refresherAsset } from './asset.js';
+import { secretId, warnOnSuffixLikeName } from './secret-refs.js';
 import {
   grantReplicaReads,
   grantTokenWrite,
@@ -236,6 +237,10 @@ export class ImsTokenRefresher extends Construct {
     this.metricPeriod = metricPeriod(settings.period);
 
     this.credentialsSecret = props.credentialsSecret ?? this.createCredentialsSecret(props.encryptionKey);
+    if (!this.credentialsSecret.secretFullArn) {
+      warnOnSuffixLikeName(this, 'credentialsSecret', secretId(this.credentialsSecret));
+    }
+    warnOnSuffixLikeName(this, 'tokenSecretName', props.tokenSecretName);
     this.tokenSecret = this.createTokenSecret(props);
     const { fn, role, logGroup, failureQueue } = this.createFunction(props, settings);
     this.function = fn;
@@ -356,8 +361,9 @@ export class ImsTokenRefresher extends Construct {
   /** The function's configuration contract (see `lambda/config.ts` and `lambda/app.ts`). */
   private functionEnvironment(props: ImsTokenRefresherProps, settings: RefresherSettings): Record<string, string> {
     return {
-      CREDENTIALS_SECRET_ID: this.credentialsSecret.secretArn,
-      TOKEN_SECRET_ID: this.tokenSecret.secretArn,
+      // A name or a complete ARN: a partial ARN of a name ending in "-" and six characters finds nothing.
+      CREDENTIALS_SECRET_ID: secretId(this.credentialsSecret),
+      TOKEN_SECRET_ID: secretId(this.tokenSecret),
       REFRESH_THRESHOLD: String(settings.threshold),
       ...(props.imsBaseUrl ? { IMS_BASE_URL: props.imsBaseUrl } : {}),
       ...(props.credentialsType ? { CREDENTIALS_TYPE: props.credentialsType } : {}),

@@ -13,6 +13,7 @@ import { scheduleOf } from './config/load.js';
 import type { TokenConfig } from './config/types.js';
 import { ImsTokenRefresher } from './ims-token-refresher.js';
 import { denyGrantsToOthers } from './least-access.js';
+import { secretId } from './secret-refs.js';
 
 /** CloudFormation's per-stack quotas. */
 const MAX_RESOURCES = 500;
@@ -24,7 +25,14 @@ export interface ImsTokenStackProps extends StackProps {
   readonly tokens: TokenConfig[];
 }
 
-/** One `ImsTokenRefresher` per configured token, with outputs a person or script can use. */
+/**
+ * One `ImsTokenRefresher` per configured token, with outputs a person or script can use. Each
+ * token's output ids start with its name in PascalCase (`aem-prod` → `AemProd`), carry a
+ * description, and are exported as `<stack>-<id>`: `…TokenSecretArn`; `…CredentialsSecretId`, the
+ * complete ARN of the credentials secret, or the name of an existing one configured by name (a
+ * partial ARN could find nothing; `--secret-id` takes either); `…FunctionName`; and
+ * `…EncryptionKeyArn` with `"encryptionKey": "create"`. Two names giving the same ids fail synth.
+ */
 export class ImsTokenStack extends Stack {
   /** The stack's refreshers, one per token, in the order of `tokens`; each one's construct id is its token's name. */
   readonly refreshers: ImsTokenRefresher[];
@@ -32,10 +40,15 @@ export class ImsTokenStack extends Stack {
   /** The topics this stack created for `alarmEmail` addresses, one per address. */
   private readonly emailTopics = new Map<string, sns.Topic>();
   private alarmTopicKey: kms.Key | undefined;
+  /** The token whose outputs' ids start with each prefix (see `outputPrefix`). */
+  private readonly outputOwners = new Map<string, string>();
+  /** Tokens whose output ids would equal those of an earlier token: synth fails naming both. */
+  private readonly outputClashes: string[] = [];
 
   constructor(scope: Construct, id: string, props: ImsTokenStackProps) {
     super(scope, id, props);
     this.refreshers = props.tokens.map((token) => {
+      const key = encryptionKey(this, token);
       // Construct ids come from names, so adding or reordering entries never replaces a secret.
       const refresher = new ImsTokenRefresher(this, token.name, {
         credentialsSecret: existingSecret(this, token.name, token.credentialsSecret),
@@ -47,7 +60,7 @@ export class ImsTokenStack extends Stack {
         credentialsExpiryWarning:
           token.credentialsExpiryWarning === undefined ? undefined : Duration.days(token.credentialsExpiryWarning),
         tokenSecretName: token.tokenSecretName,
-        encryptionKey: encryptionKey(this, token),
+        encryptionKey: key,
         crossAccountReaders: token.crossAccountReaders?.map((reader) =>
           ACCOUNT_ID.test(reader) ? new iam.AccountPrincipal(reader) : new iam.ArnPrincipal(reader),
         ),
@@ -60,12 +73,57 @@ export class ImsTokenStack extends Stack {
         reservedConcurrency: token.reservedConcurrency,
         logRetention: token.logRetentionDays as logs.RetentionDays | undefined,
       });
-      new CfnOutput(refresher, 'TokenSecretArn', { value: refresher.tokenSecret.secretArn });
-      new CfnOutput(refresher, 'CredentialsSecretArn', { value: refresher.credentialsSecret.secretArn });
-      new CfnOutput(refresher, 'FunctionName', { value: refresher.function.functionName });
+      this.addOutputs(token.name, refresher, key instanceof kms.Key ? key : undefined);
       return refresher;
     });
-    this.node.addValidation({ validate: () => this.withinQuotas(props.tokens.length) });
+    this.node.addValidation({ validate: () => [...this.outputClashes, ...this.withinQuotas(props.tokens.length)] });
+  }
+
+  /**
+   * What a person or another stack needs of one token, under ids that read as its name (`aem-prod`:
+   * `AemProdTokenSecretArn`, …), exported as `<stack>-<id>`: the token secret's ARN, the credentials
+   * secret to upload to (complete ARN, or the name of a secret configured by name), the function's
+   * name, and the key's ARN when the stack created one.
+   */
+  private addOutputs(name: string, refresher: ImsTokenRefresher, key: kms.Key | undefined): void {
+    const prefix = outputPrefix(name);
+    const owner = this.outputOwners.get(prefix);
+    if (owner !== undefined) {
+      this.outputClashes.push(`tokens "${owner}" and "${name}" both name their outputs ${prefix}…; rename one`);
+      return;
+    }
+    this.outputOwners.set(prefix, name);
+    const output = (what: string, value: string, description: string) => {
+      // A "." never occurs in a token name, so these ids cannot meet a token's construct id.
+      const logicalId = `${prefix}${what}`;
+      new CfnOutput(this, `${name}.${what}`, {
+        value,
+        description: `Token "${name}": ${description}`,
+        exportName: `${this.stackName}-${logicalId}`,
+      }).overrideLogicalId(logicalId);
+    };
+    output(
+      'TokenSecretArn',
+      refresher.tokenSecret.secretArn,
+      'ARN of its token secret, to read (ims-token --secret-id <this>) or grant GetSecretValue on',
+    );
+    output(
+      'CredentialsSecretId',
+      secretId(refresher.credentialsSecret),
+      'its credentials secret, by complete ARN or name, to upload to (ims-token credentials put --secret-id <this>)',
+    );
+    output(
+      'FunctionName',
+      refresher.function.functionName,
+      'name of its refresher function, to renew the token now (ims-token refresh --function <this>)',
+    );
+    if (key) {
+      output(
+        'EncryptionKeyArn',
+        key.keyArn,
+        'ARN of the KMS key of its secrets, on which readers in other accounts need kms:Decrypt',
+      );
+    }
   }
 
   /** A stack over CloudFormation's quotas would synth but never deploy: say so at synth. */
@@ -144,6 +202,14 @@ export class ImsTokenStack extends Stack {
     this.emailTopics.set(email, topic);
     return topic;
   }
+}
+
+/** The start of a token's output ids: its name's hyphen-separated parts, each capitalized (`aem-prod` → `AemProd`). */
+function outputPrefix(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
 }
 
 /** The name an alarm was given (the refresher names each). */

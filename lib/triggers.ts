@@ -47,7 +47,9 @@ export function scheduleRuns(
 /**
  * Runs `fn` as soon as `credentialsSecret` changes (CloudTrail management events through
  * EventBridge; needs a trail in the account). The run itself compares versions, so without a
- * trail the next scheduled run still picks the change up.
+ * trail the next scheduled run still picks the change up. For a secret known by name only, the
+ * rule matches `<partial ARN>-` and any suffix: EventBridge cannot count the six characters, so a
+ * secret named `<name>-<more>` runs the function too, which then finds nothing new and skips.
  */
 export function runOnCredentialsChange(
   scope: Construct,
@@ -63,8 +65,8 @@ export function runOnCredentialsChange(
       detail: {
         eventSource: ['secretsmanager.amazonaws.com'],
         eventName: ['PutSecretValue', 'UpdateSecret', 'RotateSecret'],
-        // The response names the full ARN whatever the caller passed; an imported partial ARN matches as a prefix.
-        responseElements: { arn: arn ? [arn] : events.Match.prefix(credentialsSecret.secretArn) },
+        // The response names the complete ARN whatever the caller passed.
+        responseElements: { arn: arn ? [arn] : events.Match.prefix(`${credentialsSecret.secretArn}-`) },
       },
     },
     targets: [

@@ -43,13 +43,19 @@ export function links(markdown: string): string[] {
   return [...prose(markdown).matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1]);
 }
 
-/** The lines of one `## ` section (up to the next `## ` heading). */
-export function section(markdown: string, title: string): string {
-  const lines = prose(markdown).split('\n');
+/** The lines of one `## ` section (up to the next `## ` heading), without its code blocks unless `code` is set. */
+export function section(markdown: string, title: string, { code = false } = {}): string {
+  const lines = (code ? markdown : prose(markdown)).split('\n');
   const start = lines.findIndex((line) => line === `## ${title}`);
   if (start < 0) throw new Error(`no section "## ${title}"`);
   const end = lines.findIndex((line, index) => index > start && line.startsWith('## '));
   return lines.slice(start, end < 0 ? undefined : end).join('\n');
+}
+
+/** The contents of the fenced code blocks of `language` (```json …```) in `markdown`, in order. */
+export function codeBlocks(markdown: string, language: string): string[] {
+  const fence = new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\`$`, 'gm');
+  return [...markdown.matchAll(fence)].map((match) => match[1]);
 }
 
 /** Resolves a relative link from `file` to a repository path and an optional anchor. */

@@ -99,14 +99,106 @@ describe('ImsTokenRefresher', () => {
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CREDENTIALS_SECRET_ID: 'adobe/aem-prod/credentials' }) },
+    });
+  });
+
+  const COMPLETE_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod-author-AbC123';
+  const PARTIAL_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod-author';
+  /** The ARN CDK builds for `resource` of a secret imported by name (the partition stays a reference). */
+  const arnByName = (resource: string) => ({
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:secretsmanager:eu-west-1:111111111111:secret:${resource}`]],
+  });
+
+  // A partial ARN of a name ending in "-" and six characters reads as complete to Secrets Manager: it finds nothing.
+  it.each<[string, (stack: Stack) => secretsmanager.ISecret | undefined, unknown]>([
+    [
+      'fromSecretNameV2',
+      (s) => secretsmanager.Secret.fromSecretNameV2(s, 'C', 'adobe/aem-prod-author'),
+      'adobe/aem-prod-author',
+    ],
+    [
+      'fromSecretPartialArn',
+      (s) => secretsmanager.Secret.fromSecretPartialArn(s, 'C', PARTIAL_ARN),
+      'adobe/aem-prod-author',
+    ],
+    ['fromSecretCompleteArn', (s) => secretsmanager.Secret.fromSecretCompleteArn(s, 'C', COMPLETE_ARN), COMPLETE_ARN],
+    [
+      'fromSecretAttributes',
+      (s) => secretsmanager.Secret.fromSecretAttributes(s, 'C', { secretPartialArn: PARTIAL_ARN }),
+      'adobe/aem-prod-author',
+    ],
+    ['a created secret', () => undefined, { Ref: Match.stringLikeRegexp('^AemProdCredentials') }],
+  ])('gives the function the name or complete ARN of a credentials secret from %s', (_how, credentials, expected) => {
+    const { template } = synth((stack) => ({ credentialsSecret: credentials(stack) }));
+    template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
-          CREDENTIALS_SECRET_ID: Match.objectLike({
-            'Fn::Join': Match.arrayWith([Match.arrayWith([':secret:adobe/aem-prod/credentials'])]),
-          }),
+          CREDENTIALS_SECRET_ID: expected,
+          TOKEN_SECRET_ID: { Ref: Match.stringLikeRegexp('^AemProdToken') },
         }),
       },
     });
+  });
+
+  it('grants a secret imported by name with the suffix wildcard, so its complete ARN matches', () => {
+    const { template } = synth((stack) => ({
+      credentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'C', 'adobe/aem-prod-author'),
+    }));
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: arnByName('adobe/aem-prod-author-??????'),
+          }),
+        ]),
+      },
+    });
+  });
+
+  const SUFFIX_WARNING = /`(credentialsSecret|tokenSecretName)` is named "[^"]+", which ends in "-" and six characters/;
+  const suffixWarnings = (stack: Stack) =>
+    Annotations.fromStack(stack)
+      .findWarning('*', Match.stringLikeRegexp('ends in "-" and six characters'))
+      .map((warning) => String(warning.entry.data).match(SUFFIX_WARNING)?.[0]);
+
+  it.each<[string, (stack: Stack) => ImsTokenRefresherProps, string[]]>([
+    [
+      'a credentials secret named so',
+      (s) => ({ credentialsSecret: secretsmanager.Secret.fromSecretNameV2(s, 'C', 'adobe/aem-prod-author') }),
+      ['`credentialsSecret` is named "adobe/aem-prod-author", which ends in "-" and six characters'],
+    ],
+    [
+      'a credentials secret by such a partial ARN',
+      (s) => ({ credentialsSecret: secretsmanager.Secret.fromSecretPartialArn(s, 'C', PARTIAL_ARN) }),
+      ['`credentialsSecret` is named "adobe/aem-prod-author", which ends in "-" and six characters'],
+    ],
+    [
+      'a token secret named so',
+      () => ({ tokenSecretName: 'adobe/aem-prod-author' }),
+      ['`tokenSecretName` is named "adobe/aem-prod-author", which ends in "-" and six characters'],
+    ],
+    [
+      'no secret named so',
+      (s) => ({
+        credentialsSecret: secretsmanager.Secret.fromSecretNameV2(s, 'C', 'adobe/aem-prod'),
+        tokenSecretName: 'adobe/aem-prod-author/token',
+      }),
+      [],
+    ],
+    [
+      'a credentials secret by complete ARN (the refresher and CDK use that ARN)',
+      (s) => ({ credentialsSecret: secretsmanager.Secret.fromSecretCompleteArn(s, 'C', COMPLETE_ARN) }),
+      [],
+    ],
+  ])('warns at synth, naming the AWS rule, about %s', (_what, props, expected) => {
+    const { stack } = synth(props);
+    expect(suffixWarnings(stack)).toEqual(expected);
+    if (expected.length > 0) {
+      const [warning] = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('six characters'));
+      expect(warning.entry.data).toContain('Do not end your secret name with a hyphen followed by six characters');
+    }
   });
 
   it('lets the function read the credentials, read and put the token, write its logs and failure queue, nothing else', () => {
@@ -386,15 +478,14 @@ describe('ImsTokenRefresher', () => {
     });
   });
 
-  it('matches an imported-by-name credentials secret by ARN prefix', () => {
-    const app = new App();
-    const stack = new Stack(app, 'Test');
-    const existing = secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'adobe/creds');
-    new ImsTokenRefresher(stack, 'AemProd', { credentialsSecret: existing });
-    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+  it('matches an imported-by-name credentials secret by its partial ARN and "-": not adobe/creds2 nor adobe/creds/x', () => {
+    const { template } = synth((stack) => ({
+      credentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'adobe/creds'),
+    }));
+    template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({
         detail: Match.objectLike({
-          responseElements: { arn: [{ prefix: Match.objectLike({ 'Fn::Join': Match.anyValue() }) }] },
+          responseElements: { arn: [{ prefix: arnByName('adobe/creds-') }] },
         }),
       }),
     });

@@ -68,14 +68,57 @@ describe('ImsTokenStack', () => {
     expect(after).toEqual(expect.arrayContaining(before));
   });
 
-  it('outputs the token secret ARN, credentials secret ARN and function name of each token', () => {
+  it('outputs what a person uses under readable ids, with descriptions, exported as <stack>-<id>', () => {
     const outputs = synth(entries).findOutputs('*');
-    const names = Object.keys(outputs);
-    for (const prefix of ['aemprodauthor', 'aemprodpublish', 'analytics']) {
-      for (const suffix of ['TokenSecretArn', 'CredentialsSecretArn', 'FunctionName']) {
-        expect(names.some((name) => name.startsWith(prefix + suffix))).toBe(true);
-      }
+    const ids = ['AemProdAuthor', 'AemProdPublish', 'Analytics'].flatMap((token) =>
+      ['TokenSecretArn', 'CredentialsSecretId', 'FunctionName'].map((what) => `${token}${what}`),
+    );
+    expect(Object.keys(outputs).sort()).toEqual(ids.sort());
+    for (const [id, output] of Object.entries(outputs)) {
+      expect(output.Export, id).toEqual({ Name: `Tokens-${id}` });
     }
+    expect(outputs.AemProdAuthorTokenSecretArn).toMatchObject({
+      Value: { Ref: expect.stringMatching(/^aemprodauthorToken/) },
+      Description:
+        'Token "aem-prod-author": ARN of its token secret, to read (ims-token --secret-id <this>) or grant GetSecretValue on',
+    });
+    expect(outputs.AemProdAuthorFunctionName).toMatchObject({
+      Value: { Ref: expect.stringMatching(/^aemprodauthorFunction/) },
+      Description:
+        'Token "aem-prod-author": name of its refresher function, to renew the token now (ims-token refresh --function <this>)',
+    });
+    // What `credentials put --secret-id` needs: the complete ARN when known, else the name (never a partial ARN).
+    expect(outputs.AemProdAuthorCredentialsSecretId).toMatchObject({
+      Value: { Ref: expect.stringMatching(/^aemprodauthorCredentials/) },
+      Description:
+        'Token "aem-prod-author": its credentials secret, by complete ARN or name, to upload to (ims-token credentials put --secret-id <this>)',
+    });
+    expect(outputs.AemProdPublishCredentialsSecretId.Value).toBe('adobe/aem-prod-publish');
+    expect(outputs.AnalyticsCredentialsSecretId.Value).toBe(entries[2].credentialsSecret);
+  });
+
+  it('outputs the KMS key ARN of a token only when the stack creates the key', () => {
+    const keyArn = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const outputs = synth([
+      { name: 'created', encryptionKey: 'create' },
+      { name: 'given', encryptionKey: keyArn },
+      { name: 'none' },
+    ]).findOutputs('*');
+    expect(Object.keys(outputs).filter((id) => id.endsWith('KeyArn'))).toEqual(['CreatedEncryptionKeyArn']);
+    expect(outputs.CreatedEncryptionKeyArn).toEqual({
+      Value: { 'Fn::GetAtt': [expect.stringMatching(/^createdKey/), 'Arn'] },
+      Description:
+        'Token "created": ARN of the KMS key of its secrets, on which readers in other accounts need kms:Decrypt',
+      Export: { Name: 'Tokens-CreatedEncryptionKeyArn' },
+    });
+  });
+
+  it('fails synth naming both tokens when two names give the same output ids', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    new ImsTokenStack(app, 'Tokens', {
+      tokens: parseAppConfig({ tokens: [{ name: 'aem-prod' }, { name: 'aemProd' }] }).tokens,
+    });
+    expect(() => app.synth()).toThrow('tokens "aem-prod" and "aemProd" both name their outputs AemProd…; rename one');
   });
 
   it('draws no dashboard unless asked: an app asks one stack, for the alarms of all its stacks', () => {

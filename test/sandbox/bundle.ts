@@ -14,6 +14,12 @@ export interface SynthesizedFunction {
   readonly memoryMb: number;
 }
 
+/** The parts of a synthesized template these helpers read. */
+export interface Template {
+  readonly Resources: Record<string, TemplateResource>;
+  readonly Outputs?: Record<string, { readonly Value: unknown }>;
+}
+
 interface TemplateResource {
   readonly Type: string;
   readonly Properties: {
@@ -22,7 +28,26 @@ interface TemplateResource {
     readonly Environment?: { readonly Variables?: Record<string, unknown> };
     readonly Timeout: number;
     readonly MemorySize: number;
+    /** A secret's physical name, when the template sets one. */
+    readonly Name?: string;
   };
+}
+
+/**
+ * What `Ref` stands for once deployed, by a resource's logical id or a pseudo parameter's name
+ * (`AWS::Region`): e.g. the ARNs an emulator gave the template's secrets.
+ */
+export type References = Readonly<Record<string, string>>;
+
+/** A template value as CloudFormation resolves it: a string, or `Ref` and `Fn::Join` over `refs`; else undefined. */
+export function resolveValue(value: unknown, refs: References): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if ('Ref' in value) return refs[String(value.Ref)];
+  if (!('Fn::Join' in value)) return undefined;
+  const [separator, parts] = value['Fn::Join'] as [string, unknown[]];
+  const resolved = parts.map((part) => resolveValue(part, refs));
+  return resolved.every((part) => part !== undefined) ? resolved.join(separator) : undefined;
 }
 
 /**
@@ -48,31 +73,46 @@ export function synthesize(root: string, extraArgs: readonly string[] = []): voi
     throw new Error(`cdk synth failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
 }
 
-/** Reads the first refresher function of a synthesized stack from a cloud assembly directory. */
-export function synthesizedFunction(cdkOut = 'cdk.out', stackName = 'ImsTokenRefresher'): SynthesizedFunction {
+/** The template of `stackName` in a cloud assembly directory. */
+export function readTemplate(cdkOut: string, stackName: string): Template {
   const templatePath = join(cdkOut, `${stackName}.template.json`);
   if (!existsSync(templatePath)) throw new Error(`${templatePath} not found: run "npm run synth" first`);
-  const template = JSON.parse(readFileSync(templatePath, 'utf8')) as { Resources: Record<string, TemplateResource> };
-  const fn = Object.values(template.Resources).find(
-    (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.TOKEN_SECRET_ID,
-  );
-  if (!fn) throw new Error(`no refresher function in ${templatePath}`);
-  const hash = fn.Properties.Code.S3Key.replace(/\.zip$/, '');
-  const assetDir = resolve(cdkOut, `asset.${hash}`);
-  if (!existsSync(assetDir))
-    throw new Error(`bundle ${assetDir} not found (run "npm run synth" again: it copies assets/refresher)`);
-  const environment = Object.fromEntries(
-    Object.entries(fn.Properties.Environment?.Variables ?? {}).filter(
-      (entry): entry is [string, string] => typeof entry[1] === 'string',
-    ),
-  );
-  return {
-    assetDir,
-    handler: fn.Properties.Handler,
-    environment,
-    timeoutSeconds: fn.Properties.Timeout,
-    memoryMb: fn.Properties.MemorySize,
-  };
+  return JSON.parse(readFileSync(templatePath, 'utf8')) as Template;
+}
+
+/**
+ * The refresher functions of a synthesized stack, in template order. Their environment values are
+ * resolved over `refs` (see `resolveValue`); values that stay CloudFormation references are omitted.
+ */
+export function synthesizedFunctions(cdkOut: string, stackName: string, refs: References = {}): SynthesizedFunction[] {
+  return Object.values(readTemplate(cdkOut, stackName).Resources)
+    .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.TOKEN_SECRET_ID)
+    .map((fn) => {
+      const hash = fn.Properties.Code.S3Key.replace(/\.zip$/, '');
+      const assetDir = resolve(cdkOut, `asset.${hash}`);
+      if (!existsSync(assetDir))
+        throw new Error(`bundle ${assetDir} not found (run "npm run synth" again: it copies assets/refresher)`);
+      const environment = Object.fromEntries(
+        Object.entries(fn.Properties.Environment?.Variables ?? {}).flatMap(([name, value]) => {
+          const resolved = resolveValue(value, refs);
+          return resolved === undefined ? [] : [[name, resolved]];
+        }),
+      );
+      return {
+        assetDir,
+        handler: fn.Properties.Handler,
+        environment,
+        timeoutSeconds: fn.Properties.Timeout,
+        memoryMb: fn.Properties.MemorySize,
+      };
+    });
+}
+
+/** The first refresher function of a synthesized stack (see `synthesizedFunctions`). */
+export function synthesizedFunction(cdkOut = 'cdk.out', stackName = 'ImsTokenRefresher'): SynthesizedFunction {
+  const [fn] = synthesizedFunctions(cdkOut, stackName);
+  if (!fn) throw new Error(`no refresher function in ${join(cdkOut, `${stackName}.template.json`)}`);
+  return fn;
 }
 
 export interface Invocation {

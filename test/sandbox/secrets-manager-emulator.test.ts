@@ -43,6 +43,33 @@ describe('Secrets Manager emulator, through the real SDK client', () => {
     expect(byName.CreatedDate).toBeInstanceOf(Date);
   });
 
+  it('finds a secret by SecretId as AWS does: name, complete ARN, or partial ARN unless it looks complete', async () => {
+    const plain = emulator.create('app/creds', 'plain');
+    const hyphened = emulator.create('adobe/aem-prod-author', 'hyphened');
+    const read = (SecretId: string) =>
+      client.send(new GetSecretValueCommand({ SecretId })).then((out) => out.SecretString);
+    const partial = (arn: string) => arn.slice(0, -7);
+
+    expect(await read('app/creds')).toBe('plain');
+    expect(await read(plain)).toBe('plain');
+    expect(await read(partial(plain))).toBe('plain');
+    expect(await read('adobe/aem-prod-author')).toBe('hyphened');
+    expect(await read(hyphened)).toBe('hyphened');
+    // "…:secret:adobe/aem-prod-author" ends in "-author": AWS takes it for a complete ARN, of a secret "adobe/aem-prod".
+    for (const missing of [
+      partial(hyphened),
+      partial(plain).replace('123456789012', '210987654321'),
+      `${partial(plain)}-AbCdEf`,
+      'app',
+      partial(plain).slice(0, -1), // a prefix of the name
+    ]) {
+      await expect(read(missing), missing).rejects.toBeInstanceOf(ResourceNotFoundException);
+    }
+    await expect(client.send(new DescribeSecretCommand({ SecretId: partial(hyphened) }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+  });
+
   it('has no AWSCURRENT value for a secret created without one, and no unknown secret', async () => {
     await client.send(new CreateSecretCommand({ Name: 'empty' }));
 

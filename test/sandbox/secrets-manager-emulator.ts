@@ -46,6 +46,17 @@ type Input = Record<string, unknown>;
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
+/** The pseudo parameters of the account and region the emulator stands for, by name (`AWS::Region`). */
+export const PSEUDO_PARAMETERS: Readonly<Record<string, string>> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': REGION,
+  'AWS::AccountId': ACCOUNT,
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+/** The `-` and six characters AWS adds to a secret's name in its ARN. */
+const SUFFIX_LENGTH = 7;
+/** How AWS tells a complete ARN: its name part (after `secret:`) ends in `-` and six characters. */
+const ARN_LOOKS_COMPLETE = /:secret:.*-.{6}$/s;
 /** AWS's limit for `SecretString` and for the decoded `SecretBinary`. */
 const MAX_SECRET_BYTES = 65_536;
 
@@ -62,7 +73,8 @@ class AwsError extends Error {
 /**
  * AWS Secrets Manager on 127.0.0.1, speaking its real wire protocol (JSON 1.1 over HTTP,
  * `X-Amz-Target: secretsmanager.<Action>`), so the real SDK client, pointed here with
- * `AWS_ENDPOINT_URL_SECRETS_MANAGER`, raises the real exception classes. Implements CreateSecret,
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER`, raises the real exception classes. It finds a secret by
+ * `SecretId` as AWS does (name, complete ARN, or partial ARN). Implements CreateSecret,
  * GetSecretValue, PutSecretValue (with AWS's `ClientRequestToken` idempotency and staging-label
  * moves, `SecretString` or `SecretBinary`), DescribeSecret and ListSecretVersionIds. Faults can be
  * queued per action. Signatures are not checked. State is in memory.
@@ -282,9 +294,17 @@ export class SecretsManagerEmulator {
     };
   }
 
-  /** A secret by name or full ARN. */
+  /**
+   * A secret as AWS finds one by `SecretId`: a name matches exactly; an ARN whose name part ends in
+   * `-` and six characters is taken as complete and matches exactly; any other ARN is partial and
+   * matches the secret it is the complete ARN of, without the suffix. So a partial ARN of
+   * `adobe/aem-prod-author` finds nothing, as on AWS.
+   */
   private find(secretId: string): Secret {
-    const secret = this.secrets.find((s) => s.name === secretId || s.arn === secretId);
+    const secret = this.secrets.find((s) => {
+      if (!secretId.startsWith('arn:')) return s.name === secretId;
+      return ARN_LOOKS_COMPLETE.test(secretId) ? s.arn === secretId : s.arn.slice(0, -SUFFIX_LENGTH) === secretId;
+    });
     if (!secret) throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
     return secret;
   }
