@@ -15,8 +15,8 @@ import { refresherAsset } from './asset.js';
 import {
   grantReplicaReads,
   grantTokenWrite,
-  restrictCredentialsReaders,
   restrictTokenReaders,
+  useCredentialsSecret,
   type Readers,
 } from './least-access.js';
 import { deadLetterQueue, runOnCredentialsChange, scheduleRuns } from './triggers.js';
@@ -36,7 +36,9 @@ export interface ImsTokenRefresherProps {
    * to every principal but the refresher's role and `credentialsReaders`, whatever their IAM
    * policies allow. Other actions (put, describe, the policy itself, delete) stay with IAM. For a
    * given `credentialsSecret` that is not defined in this CDK app, this REPLACES the secret's
-   * resource policy (a secret has one), and removing it deletes the policy.
+   * resource policy (a secret has one), and removing it deletes the policy. Refreshers of one stack
+   * that share a credentials secret share its one policy, which exempts them all; set this the same
+   * on each of them (else construction throws).
    * @default - true for a created credentials secret, false for a given one
    */
   readonly restrictCredentialsReaders?: boolean;
@@ -388,9 +390,13 @@ export class ImsTokenRefresher extends Construct {
     // Through the resource policy, for this region's secret: a replica's ARN is not known to other accounts' policies here.
     for (const reader of props.crossAccountReaders ?? []) this.tokenSecret.grantRead(reader);
 
-    if (settings.restrictCredentials) {
-      restrictCredentialsReaders(this, this.credentialsSecret, role, props.credentialsReaders ?? []);
-    }
+    const credentialsReaders = props.credentialsReaders ?? [];
+    useCredentialsSecret(
+      this,
+      this.credentialsSecret,
+      role,
+      settings.restrictCredentials ? { credentialsReaders } : undefined,
+    );
     if (!props.restrictTokenReaders) return undefined;
     return restrictTokenReaders(this, this.tokenSecret, role, {
       tokenReaders: props.tokenReaders ?? [],

@@ -249,6 +249,59 @@ describe('ImsTokenStack', () => {
     });
   });
 
+  it('gives tokens sharing a Developer Console project download one resource policy, exempting every refresher', () => {
+    const project = { credentialsSecret: 'adobe/project', credentialsType: 'oauth', restrictCredentialsReaders: true };
+    const template = synth([
+      { name: 'analytics', credentialName: 'analytics', ...project },
+      {
+        name: 'campaign',
+        credentialName: 'campaign',
+        ...project,
+        credentialsReaders: ['arn:aws:iam::111111111111:role/ops/break-glass'],
+      },
+    ]);
+    template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
+    const role = (name: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${name}Role`), 'Arn'] });
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: 'adobe/project',
+      ResourcePolicy: {
+        Statement: [
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: {
+              StringNotEquals: {
+                'aws:PrincipalArn': [
+                  role('analytics'),
+                  role('campaign'),
+                  'arn:aws:iam::111111111111:role/ops/break-glass',
+                ],
+              },
+            },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('refuses tokens of two stacks that both restrict one credentials secret, naming both', () => {
+    const app = new App();
+    const tokens = parseAppConfig({
+      tokens: ['One', 'Two'].map((stack) => ({
+        name: `t${stack}`,
+        stack,
+        credentialsSecret: 'adobe/project',
+        restrictCredentialsReaders: true,
+      })),
+    });
+    const build = () => {
+      for (const [name, stackTokens] of tokensByStack(tokens, 'unused'))
+        new ImsTokenStack(app, name, { tokens: stackTokens });
+    };
+    expect(build).toThrow(
+      /^`restrictCredentialsReaders`: Two\/tTwo and One\/tOne restrict the readers of the credentials secret adobe\/project from two stacks/,
+    );
+  });
+
   it('fails synth when a stack would exceed CloudFormation quotas, saying how many tokens fit', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens: manyTokens(30) }).tokens });
