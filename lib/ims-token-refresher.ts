@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -27,7 +27,7 @@ export interface ImsTokenRefresherProps {
   /**
    * The secret holding the credentials JSON (AEM service credentials or OAuth Server-to-Server).
    * @default - a new secret with a placeholder value; put the credentials JSON into it after deploy.
-   *   It is retained when the construct is removed, so uploaded credentials are never deleted.
+   *   It is retained when the construct is removed (see `removalPolicy`), so uploaded credentials survive.
    */
   readonly credentialsSecret?: secretsmanager.ISecret;
 
@@ -167,6 +167,16 @@ export interface ImsTokenRefresherProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
+   * What happens to the created credentials secret and the function's log group when the construct
+   * or its stack is removed: `RemovalPolicy.RETAIN` keeps them (uploaded credentials survive; delete
+   * them by hand), `RemovalPolicy.DESTROY` deletes them with it (the secret after Secrets Manager's
+   * 30-day recovery window). Any other value fails at construction. The token secret is always
+   * deleted; a given `credentialsSecret` or `encryptionKey` is never touched.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
    * Reserve one concurrent execution for the function, so runs never overlap. Without it two runs
    * can overlap (a forced run during a scheduled one), which is still correct: a write re-checks the
    * secret first and never replaces a longer-lived token; turn it off in accounts whose concurrency
@@ -237,7 +247,8 @@ export class ImsTokenRefresher extends Construct {
     this.replicas = [...(props.replicaRegions ?? [])];
     this.metricPeriod = metricPeriod(settings.period);
 
-    this.credentialsSecret = props.credentialsSecret ?? this.createCredentialsSecret(props.encryptionKey);
+    this.credentialsSecret =
+      props.credentialsSecret ?? this.createCredentialsSecret(props.encryptionKey, settings.removalPolicy);
     this.tokenSecret = this.createTokenSecret(props);
     const { fn, role, logGroup, failureQueue } = this.createFunction(props, settings);
     this.function = fn;
@@ -289,12 +300,15 @@ export class ImsTokenRefresher extends Construct {
     return grantReplicaReads(this.tokenSecret.grantRead(grantee), grantee, this.tokenSecret, this.replicas);
   }
 
-  /** A credentials secret with a placeholder value, kept when the construct is removed. */
-  private createCredentialsSecret(encryptionKey: kms.IKey | undefined): secretsmanager.ISecret {
+  /** A credentials secret with a placeholder value, kept when the construct is removed unless `removalPolicy` says otherwise. */
+  private createCredentialsSecret(
+    encryptionKey: kms.IKey | undefined,
+    removalPolicy: RemovalPolicy,
+  ): secretsmanager.ISecret {
     const secret = new secretsmanager.Secret(this, 'Credentials', {
       description: `Adobe IMS credentials JSON for ${this.node.path} (put-secret-value after deploy)`,
       encryptionKey,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy,
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
@@ -321,7 +335,7 @@ export class ImsTokenRefresher extends Construct {
   /** The function with its own role, log group and on-failure queue: each operational setting chosen. */
   private createFunction(props: ImsTokenRefresherProps, settings: RefresherSettings) {
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention });
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention, removalPolicy: settings.removalPolicy });
     this.acknowledgeLogRules(logGroup, retention);
     // Our own role instead of AWSLambdaBasicExecutionRole: logs for this group only, nothing else.
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });

@@ -15,8 +15,13 @@ const entries = [
 ];
 
 function synth(tokens: unknown[]) {
+  return synth2({ tokens });
+}
+
+/** The stack of a whole configuration, app-wide keys included. */
+function synth2(raw: unknown) {
   const app = new App();
-  const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens }).tokens });
+  const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig(raw).tokens });
   return Template.fromStack(stack);
 }
 
@@ -184,6 +189,57 @@ describe('ImsTokenStack', () => {
       ResourcePolicy: {
         Statement: [Match.objectLike({ Principal: { AWS: 'arn:aws:iam::222222222222:role/aem-reader' } })],
       },
+    });
+  });
+
+  describe('removalPolicy', () => {
+    /** [DeletionPolicy, UpdateReplacePolicy, PendingWindowInDays] of each resource of `type`, by logical id prefix. */
+    function removal(template: Template, type: string) {
+      return Object.fromEntries(
+        Object.entries(template.findResources(type)).map(([id, resource]) => [
+          id.replace(/[0-9A-F]{8}$/, ''),
+          [resource.DeletionPolicy, resource.UpdateReplacePolicy, resource.Properties?.PendingWindowInDays],
+        ]),
+      );
+    }
+    const config = (shared: Record<string, unknown>, own: Record<string, unknown> = {}) => ({
+      ...shared,
+      alarmEmail: 'ops@example.com',
+      tokens: [{ name: 'a', encryptionKey: 'create', ...own }, { name: 'b' }],
+    });
+
+    it.each([
+      ['by default', {}, 'Retain', undefined],
+      ['with "retain"', { removalPolicy: 'retain' }, 'Retain', undefined],
+      ['with "destroy"', { removalPolicy: 'destroy' }, 'Delete', 7],
+    ])('keeps or deletes the created secrets, log groups and KMS keys %s', (_how, shared, policy, pendingWindow) => {
+      const template = synth2(config(shared));
+      expect(removal(template, 'AWS::KMS::Key')).toEqual({
+        aKey: [policy, policy, pendingWindow],
+        AlarmsKey: [policy, policy, pendingWindow],
+      });
+      expect(removal(template, 'AWS::Logs::LogGroup')).toEqual({
+        aLogs: [policy, policy, undefined],
+        bLogs: [policy, policy, undefined],
+      });
+      expect(removal(template, 'AWS::SecretsManager::Secret')).toEqual({
+        aCredentials: [policy, policy, undefined],
+        bCredentials: [policy, policy, undefined],
+        aToken: ['Delete', 'Delete', undefined],
+        bToken: ['Delete', 'Delete', undefined],
+      });
+    });
+
+    it("follows each token's own value; the alarm topics' key is deleted only when every token notifying through it says so", () => {
+      const template = synth2(config({ removalPolicy: 'destroy' }, { removalPolicy: 'retain' }));
+      expect(removal(template, 'AWS::KMS::Key')).toEqual({
+        aKey: ['Retain', 'Retain', undefined],
+        AlarmsKey: ['Retain', 'Retain', undefined],
+      });
+      expect(removal(template, 'AWS::SecretsManager::Secret')).toMatchObject({
+        aCredentials: ['Retain', 'Retain', undefined],
+        bCredentials: ['Delete', 'Delete', undefined],
+      });
     });
   });
 
