@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -16,8 +16,8 @@ import { secretId, warnOnSuffixLikeName } from './secret-refs.js';
 import {
   grantReplicaReads,
   grantTokenWrite,
-  restrictCredentialsReaders,
   restrictTokenReaders,
+  useCredentialsSecret,
   type Readers,
 } from './least-access.js';
 import { deadLetterQueue, runOnCredentialsChange, scheduleRuns } from './triggers.js';
@@ -28,7 +28,7 @@ export interface ImsTokenRefresherProps {
   /**
    * The secret holding the credentials JSON (AEM service credentials or OAuth Server-to-Server).
    * @default - a new secret with a placeholder value; put the credentials JSON into it after deploy.
-   *   It is retained when the construct is removed, so uploaded credentials are never deleted.
+   *   It is retained when the construct is removed (see `removalPolicy`), so uploaded credentials survive.
    */
   readonly credentialsSecret?: secretsmanager.ISecret;
 
@@ -37,7 +37,9 @@ export interface ImsTokenRefresherProps {
    * to every principal but the refresher's role and `credentialsReaders`, whatever their IAM
    * policies allow. Other actions (put, describe, the policy itself, delete) stay with IAM. For a
    * given `credentialsSecret` that is not defined in this CDK app, this REPLACES the secret's
-   * resource policy (a secret has one), and removing it deletes the policy.
+   * resource policy (a secret has one), and removing it deletes the policy. Refreshers of one stack
+   * that share a credentials secret share its one policy, which exempts them all; set this the same
+   * on each of them (else construction throws).
    * @default - true for a created credentials secret, false for a given one
    */
   readonly restrictCredentialsReaders?: boolean;
@@ -166,6 +168,16 @@ export interface ImsTokenRefresherProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
+   * What happens to the created credentials secret and the function's log group when the construct
+   * or its stack is removed: `RemovalPolicy.RETAIN` keeps them (uploaded credentials survive; delete
+   * them by hand), `RemovalPolicy.DESTROY` deletes them with it (the secret after Secrets Manager's
+   * 30-day recovery window). Any other value fails at construction. The token secret is always
+   * deleted; a given `credentialsSecret` or `encryptionKey` is never touched.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
    * Reserve one concurrent execution for the function, so runs never overlap. Without it two runs
    * can overlap (a forced run during a scheduled one), which is still correct: a write re-checks the
    * secret first and never replaces a longer-lived token; turn it off in accounts whose concurrency
@@ -236,7 +248,8 @@ export class ImsTokenRefresher extends Construct {
     this.replicas = [...(props.replicaRegions ?? [])];
     this.metricPeriod = metricPeriod(settings.period);
 
-    this.credentialsSecret = props.credentialsSecret ?? this.createCredentialsSecret(props.encryptionKey);
+    this.credentialsSecret =
+      props.credentialsSecret ?? this.createCredentialsSecret(props.encryptionKey, settings.removalPolicy);
     if (!this.credentialsSecret.secretFullArn) {
       warnOnSuffixLikeName(this, 'credentialsSecret', secretId(this.credentialsSecret));
     }
@@ -292,12 +305,15 @@ export class ImsTokenRefresher extends Construct {
     return grantReplicaReads(this.tokenSecret.grantRead(grantee), grantee, this.tokenSecret, this.replicas);
   }
 
-  /** A credentials secret with a placeholder value, kept when the construct is removed. */
-  private createCredentialsSecret(encryptionKey: kms.IKey | undefined): secretsmanager.ISecret {
+  /** A credentials secret with a placeholder value, kept when the construct is removed unless `removalPolicy` says otherwise. */
+  private createCredentialsSecret(
+    encryptionKey: kms.IKey | undefined,
+    removalPolicy: RemovalPolicy,
+  ): secretsmanager.ISecret {
     const secret = new secretsmanager.Secret(this, 'Credentials', {
       description: `Adobe IMS credentials JSON for ${this.node.path} (put-secret-value after deploy)`,
       encryptionKey,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy,
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
@@ -324,7 +340,7 @@ export class ImsTokenRefresher extends Construct {
   /** The function with its own role, log group and on-failure queue: each operational setting chosen. */
   private createFunction(props: ImsTokenRefresherProps, settings: RefresherSettings) {
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention });
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention, removalPolicy: settings.removalPolicy });
     this.acknowledgeLogRules(logGroup, retention);
     // Our own role instead of AWSLambdaBasicExecutionRole: logs for this group only, nothing else.
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
@@ -394,9 +410,13 @@ export class ImsTokenRefresher extends Construct {
     // Through the resource policy, for this region's secret: a replica's ARN is not known to other accounts' policies here.
     for (const reader of props.crossAccountReaders ?? []) this.tokenSecret.grantRead(reader);
 
-    if (settings.restrictCredentials) {
-      restrictCredentialsReaders(this, this.credentialsSecret, role, props.credentialsReaders ?? []);
-    }
+    const credentialsReaders = props.credentialsReaders ?? [];
+    useCredentialsSecret(
+      this,
+      this.credentialsSecret,
+      role,
+      settings.restrictCredentials ? { credentialsReaders } : undefined,
+    );
     if (!props.restrictTokenReaders) return undefined;
     return restrictTokenReaders(this, this.tokenSecret, role, {
       tokenReaders: props.tokenReaders ?? [],

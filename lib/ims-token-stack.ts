@@ -1,4 +1,4 @@
-import { CfnOutput, CfnResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -44,9 +44,13 @@ export class ImsTokenStack extends Stack {
   private readonly outputOwners = new Map<string, string>();
   /** Tokens whose output ids would equal those of an earlier token: synth fails naming both. */
   private readonly outputClashes: string[] = [];
+  /** The alarm topics' key is deleted only when every token notifying through it says "destroy". */
+  private readonly alarmKeyRemoval: TokenConfig['removalPolicy'];
 
   constructor(scope: Construct, id: string, props: ImsTokenStackProps) {
     super(scope, id, props);
+    const emailTokens = props.tokens.filter((token) => token.alarmEmail);
+    this.alarmKeyRemoval = emailTokens.every((token) => token.removalPolicy === 'destroy') ? 'destroy' : 'retain';
     this.refreshers = props.tokens.map((token) => {
       const key = encryptionKey(this, token);
       // Construct ids come from names, so adding or reordering entries never replaces a secret.
@@ -72,6 +76,7 @@ export class ImsTokenStack extends Stack {
         alarmTopic: this.alarmTopic(token),
         reservedConcurrency: token.reservedConcurrency,
         logRetention: token.logRetentionDays as logs.RetentionDays | undefined,
+        removalPolicy: removalPolicy(token.removalPolicy),
       });
       this.addOutputs(token.name, refresher, key instanceof kms.Key ? key : undefined);
       return refresher;
@@ -192,7 +197,7 @@ export class ImsTokenStack extends Stack {
     if (!email) return undefined;
     const existing = this.emailTopics.get(email);
     if (existing) return existing;
-    this.alarmTopicKey ??= alarmTopicKey(this);
+    this.alarmTopicKey ??= alarmTopicKey(this, this.alarmKeyRemoval);
     const topic = new sns.Topic(this, `Alarms.${email}`, {
       displayName: 'Adobe IMS token refresher alarms',
       masterKey: this.alarmTopicKey,
@@ -218,11 +223,12 @@ function alarmName(alarm: cloudwatch.Alarm): string {
 }
 
 /** A key for alarm topics: CloudWatch (alarms of this account) encrypts with it, SNS decrypts for delivery. */
-function alarmTopicKey(stack: Stack): kms.Key {
+function alarmTopicKey(stack: Stack, removal: TokenConfig['removalPolicy']): kms.Key {
   // A "." never occurs in a token name, so this id cannot meet a token's construct id.
   const key = new kms.Key(stack, 'Alarms.Key', {
     description: `Encrypts the alarm topics of ${stack.stackName} (Adobe IMS token refreshers)`,
     enableKeyRotation: true,
+    ...keyRemoval(removal),
   });
   key.addToResourcePolicy(
     new iam.PolicyStatement({
@@ -237,6 +243,19 @@ function alarmTopicKey(stack: Stack): kms.Key {
   return key;
 }
 
+/** The `removalPolicy` of the configuration (default "retain") as CDK's. */
+function removalPolicy(removal: TokenConfig['removalPolicy']): RemovalPolicy {
+  return removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+}
+
+/** A created key's removal: kept, or deleted after KMS's shortest waiting period (7 days) instead of 30. */
+function keyRemoval(removal: TokenConfig['removalPolicy']): kms.KeyProps {
+  const policy = removalPolicy(removal);
+  return policy === RemovalPolicy.DESTROY
+    ? { removalPolicy: policy, pendingWindow: Duration.days(7) }
+    : { removalPolicy: policy };
+}
+
 function encryptionKey(scope: Construct, token: TokenConfig): kms.IKey | undefined {
   if (token.encryptionKey === undefined) return undefined;
   // A "." never occurs in a token name, so these ids cannot meet a token's own construct id.
@@ -244,6 +263,7 @@ function encryptionKey(scope: Construct, token: TokenConfig): kms.IKey | undefin
   const key = new kms.Key(scope, `${token.name}.Key`, {
     description: `Encrypts the Adobe IMS token and credentials secrets of ${token.name}`,
     enableKeyRotation: true,
+    ...keyRemoval(token.removalPolicy),
   });
   denyGrantsToOthers(key);
   return key;

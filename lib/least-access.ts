@@ -3,7 +3,7 @@
  * named readers out (`restrictCredentialsReaders`, `restrictTokenReaders`), the principal rules it
  * depends on, and the KMS grants that go through Secrets Manager only.
  */
-import { ArnFormat, Fn, Lazy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
+import { ArnFormat, Fn, Lazy, Resource, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -33,12 +33,14 @@ export class Readers {
 
   /**
    * Exempts `principal`, or throws an `ImsTokenRefresherError` naming `source` (the prop or method
-   * that gave it) when the policy cannot name it.
+   * that gave it) and `scope` (the construct that gave it; default: the one that asked for the
+   * restriction) when the policy cannot name it.
    */
-  add(principal: iam.IPrincipal, source: string, options: { thisAccountOnly?: boolean } = {}): void {
+  add(principal: iam.IPrincipal, source: string, options: { thisAccountOnly?: boolean; scope?: Construct } = {}): void {
+    const scope = options.scope ?? this.scope;
     const refuse = (why: string) =>
       // eslint-disable-next-line @typescript-eslint/no-base-to-string, @typescript-eslint/restrict-template-expressions -- CDK principals print themselves
-      new ImsTokenRefresherError(`\`${source}\`: ${principal} ${why}`, this.scope, source);
+      new ImsTokenRefresherError(`\`${source}\`: ${principal} ${why}`, scope, source);
     const setting = `\`${this.setting}\``;
     const stackAccount = Stack.of(this.scope).account;
     const account = wholeAccount(principal);
@@ -66,7 +68,7 @@ export class Readers {
     if (options.thisAccountOnly && otherAccount) {
       throw new ImsTokenRefresherError(
         `\`${source}\`: ${arn} is in another account; name principals of this account`,
-        this.scope,
+        scope,
         source,
       );
     }
@@ -95,20 +97,87 @@ export class Readers {
   }
 }
 
+/** How the refreshers of one app use one credentials secret: who used it first, and its readers when restricted. */
+interface CredentialsSecretUse {
+  readonly first: Construct;
+  /** The readers of its one resource-policy deny, `undefined` when it is not restricted. */
+  readonly readers: Readers | undefined;
+}
+
+/** The credentials secrets of each app (by its root construct), by `secretKey`. */
+const credentialsSecretUses = new WeakMap<Construct, Map<unknown, CredentialsSecretUse>>();
+
 /**
- * Denies reading the credentials secret to all but the refresher's `role` and `credentialsReaders`
- * (principals of this account): what `restrictCredentialsReaders` does.
+ * Records that the refresher `scope`, whose role is `role`, reads `secret`; with `restrict`, denies
+ * reading it to all but the refresher and `credentialsReaders` (principals of this account): what
+ * `restrictCredentialsReaders` does. Refreshers sharing a secret share its one deny, which exempts
+ * them all; a secret that one restricts and another does not, or that two stacks would restrict
+ * (each with its own policy), throws an `ImsTokenRefresherError` naming both refreshers.
  */
-export function restrictCredentialsReaders(
+export function useCredentialsSecret(
   scope: Construct,
   secret: secretsmanager.ISecret,
   role: iam.IRole,
-  credentialsReaders: iam.IPrincipal[],
+  restriction: { credentialsReaders: iam.IPrincipal[] } | undefined,
 ): void {
+  const uses = credentialsSecretUses.get(scope.node.root) ?? new Map<unknown, CredentialsSecretUse>();
+  credentialsSecretUses.set(scope.node.root, uses);
+  const key = secretKey(secret);
+  const use = uses.get(key) ?? { first: scope, readers: restriction && restrictedReaders(scope, secret) };
+  uses.set(key, use);
+  refuseConflict(scope, secret, use, restriction !== undefined);
+  if (!restriction || !use.readers) return;
+  use.readers.addRefresher(role);
+  for (const reader of restriction.credentialsReaders) {
+    use.readers.add(reader, 'credentialsReaders', { thisAccountOnly: true, scope });
+  }
+}
+
+/**
+ * What identifies a secret across imports: its account, region and name when the name is known at
+ * synth (`fromSecretNameV2` and `fromSecretCompleteArn` of one secret agree; an environment-agnostic
+ * stack's account and region are the same tokens in every stack), else the object.
+ */
+function secretKey(secret: secretsmanager.ISecret): unknown {
+  if (Token.isUnresolved(secret.secretName)) return secret;
+  return [secret.env.account, secret.env.region, secret.secretName].join(':');
+}
+
+/** The readers of a new deny on `secret`'s resource policy, which the refresher `scope` asked for. */
+function restrictedReaders(scope: Construct, secret: secretsmanager.ISecret): Readers {
   const readers = new Readers(scope, 'restrictCredentialsReaders');
-  readers.addRefresher(role);
-  for (const reader of credentialsReaders) readers.add(reader, 'credentialsReaders', { thisAccountOnly: true });
-  addToSecretPolicy(scope, 'CredentialsPolicy', secret, readers.denyOthers('OnlyRefresherAndCredentialsReaders'));
+  const statement = readers.denyOthers('OnlyRefresherAndCredentialsReaders');
+  // Named after the secret, the policy of a secret imported by name stays put as tokens come and go.
+  const named = !Token.isUnresolved(secret.secretName) && !Resource.isOwnedResource(secret);
+  const [policyScope, id] = named
+    ? [Stack.of(scope), `ImsTokenRefresher.CredentialsPolicy:${secret.secretName}`]
+    : [scope, 'CredentialsPolicy'];
+  addToSecretPolicy(policyScope, id, secret, statement);
+  return readers;
+}
+
+/** Throws when the refresher `scope` cannot share `secret` as `use` has it (see `useCredentialsSecret`). */
+function refuseConflict(
+  scope: Construct,
+  secret: secretsmanager.ISecret,
+  use: CredentialsSecretUse,
+  restrict: boolean,
+) {
+  if (use.first === scope) return;
+  const both = `${scope.node.path} and ${use.first.node.path}`;
+  const name = Token.isUnresolved(secret.secretName) ? '' : ` ${secret.secretName}`;
+  let problem: string | undefined;
+  if (restrict !== (use.readers !== undefined)) {
+    problem =
+      `${both} share the credentials secret${name}, but only one of them restricts its readers: its resource ` +
+      'policy would lock the other refresher out; set `restrictCredentialsReaders` the same on both';
+  } else if (restrict && !Resource.isOwnedResource(secret) && Stack.of(scope) !== Stack.of(use.first)) {
+    problem =
+      `${both} restrict the readers of the credentials secret${name} from two stacks: a secret has one resource ` +
+      "policy, so each stack would replace the other's; keep the tokens that share it in one stack";
+  }
+  if (problem)
+    throw new ImsTokenRefresherError(`\`restrictCredentialsReaders\`: ${problem}`, scope, 'restrictCredentialsReaders');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Resource, Stack, Token, TokenComparison } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Resource, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ConfigurationError } from '../common/errors.js';
 import {
@@ -30,7 +30,12 @@ export interface RefresherSettings {
   readonly credentialsWarning: Duration | undefined;
   /** Whether the credentials secret gets a resource policy that denies reads to others. */
   readonly restrictCredentials: boolean;
+  /** What becomes of the created credentials secret and the log group on removal: RETAIN or DESTROY. */
+  readonly removalPolicy: RemovalPolicy;
 }
+
+/** The removal policies `removalPolicy` accepts: CloudFormation's Snapshot does not apply to secrets or log groups. */
+const REMOVAL_POLICIES: readonly RemovalPolicy[] = [RemovalPolicy.RETAIN, RemovalPolicy.DESTROY];
 
 /**
  * Applies the defaults and fails on any prop that cannot work, with an `ImsTokenRefresherError`
@@ -71,6 +76,11 @@ export function validateProps(scope: Construct, props: ImsTokenRefresherProps): 
   validateSharing(scope, props);
   const restrictCredentials = props.restrictCredentialsReaders ?? !props.credentialsSecret;
   validateReaders(scope, props, restrictCredentials);
+  const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+  if (!REMOVAL_POLICIES.includes(removalPolicy)) {
+    const message = `\`removalPolicy\` must be RemovalPolicy.RETAIN or RemovalPolicy.DESTROY, got ${String(removalPolicy)}`;
+    throw new ImsTokenRefresherError(message, scope, 'removalPolicy');
+  }
   return {
     period,
     threshold,
@@ -78,6 +88,7 @@ export function validateProps(scope: Construct, props: ImsTokenRefresherProps): 
     expiryFloor,
     credentialsWarning: oauth ? undefined : credentialsWarning,
     restrictCredentials,
+    removalPolicy,
   };
 }
 

@@ -143,6 +143,13 @@ export const SHARED_FIELDS = {
     description: `Days the function's logs are kept (default 365): one of ${LOG_RETENTION_DAYS.join(', ')}.`,
     rule: LOG_RETENTION,
   },
+  removalPolicy: {
+    description:
+      'What stack removal does with the created credentials secret, the log group and created KMS keys: ' +
+      '"retain" keeps them (default), "destroy" deletes them (the secret after a 30-day recovery window, ' +
+      'keys after 7 days). The alarm topics\' key is deleted only when every token using it says "destroy".',
+    rule: word('retain', 'destroy'),
+  },
 } satisfies { readonly [K in keyof SharedConfig]-?: Field };
 
 const { low, high } = REFRESH_THRESHOLD_BOUNDS;

@@ -14,6 +14,11 @@ export interface SharedConfig {
   readonly reservedConcurrency?: boolean;
   /** Days the function's logs are kept, one of CloudWatch Logs' values (default 365). */
   readonly logRetentionDays?: number;
+  /**
+   * `"retain"` (default) keeps the created credentials secret, the log group and the created KMS
+   * keys when the token or stack is removed; `"destroy"` deletes them with it.
+   */
+  readonly removalPolicy?: 'retain' | 'destroy';
 }
 
 /** One token to keep fresh, as written in `cdk.json` context or the config file (keys: `TOKEN_FIELDS`). */

@@ -50,6 +50,7 @@ const FULL = {
   alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call',
   reservedConcurrency: false,
   logRetentionDays: 90,
+  removalPolicy: 'destroy',
 };
 
 /** A configuration of one token named "a" with `fields`. */
@@ -197,6 +198,15 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
     { logRetentionDays: 100, tokens: [{ name: 'a' }] },
     [
       `tokens.json: logRetentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (days)`,
+    ],
+    'schema rejects',
+  ],
+  [
+    'a removal policy CloudFormation has but the stack does not offer',
+    { removalPolicy: 'snapshot', tokens: [{ name: 'a', removalPolicy: 'Destroy' }] },
+    [
+      'tokens.json: tokens["a"].removalPolicy: must be "retain" or "destroy"',
+      'tokens.json: removalPolicy: must be "retain" or "destroy"',
     ],
     'schema rejects',
   ],
@@ -539,10 +549,16 @@ describe('app-wide keys', () => {
       alarmEmail: 'ops@example.com',
       reservedConcurrency: false,
       logRetentionDays: 731,
+      removalPolicy: 'destroy',
       dashboard: false,
       tokens: [
         { name: 'a' },
-        { name: 'b', alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call', reservedConcurrency: true },
+        {
+          name: 'b',
+          alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call',
+          reservedConcurrency: true,
+          removalPolicy: 'retain',
+        },
       ],
     });
     expect(config.dashboard).toBe(false);
@@ -550,6 +566,7 @@ describe('app-wide keys', () => {
       alarmEmail: 'ops@example.com',
       reservedConcurrency: false,
       logRetentionDays: 731,
+      removalPolicy: 'destroy',
     });
     expect(config.tokens[1]).toEqual({
       name: 'b',
@@ -557,6 +574,7 @@ describe('app-wide keys', () => {
       alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:on-call',
       reservedConcurrency: true,
       logRetentionDays: 731,
+      removalPolicy: 'retain',
     });
   });
 

@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
+import { ImsTokenRefresherError } from '../../lib/errors.js';
 import { ImsTokenRefresher, type ImsTokenRefresherProps } from '../../lib/ims-token-refresher.js';
 
 /** Props, or a function that makes them in the stack (for keys and other resources). */
@@ -491,17 +492,51 @@ describe('ImsTokenRefresher', () => {
     });
   });
 
-  it('keeps a created credentials secret when the construct is removed, so uploaded credentials survive', () => {
+  /** The DeletionPolicy and UpdateReplacePolicy of the one resource of `type` whose properties match `properties`. */
+  function policiesOf(template: Template, type: string, properties: Record<string, unknown> = {}) {
+    const found = Object.values(template.findResources(type, { Properties: properties }));
+    expect(found).toHaveLength(1);
+    return [found[0].DeletionPolicy, found[0].UpdateReplacePolicy];
+  }
+  const credentials = { Description: Match.stringLikeRegexp('credentials JSON') };
+  const token = { Description: Match.stringLikeRegexp('access token') };
+
+  it('keeps a created credentials secret and the logs when the construct is removed, by default', () => {
     const { template } = synth();
-    template.hasResource('AWS::SecretsManager::Secret', {
-      DeletionPolicy: 'Retain',
-      Properties: { Description: Match.stringLikeRegexp('credentials JSON') },
-    });
-    template.hasResource('AWS::SecretsManager::Secret', {
-      DeletionPolicy: 'Delete',
-      Properties: { Description: Match.stringLikeRegexp('access token') },
-    });
+    expect(policiesOf(template, 'AWS::SecretsManager::Secret', credentials)).toEqual(['Retain', 'Retain']);
+    expect(policiesOf(template, 'AWS::Logs::LogGroup')).toEqual(['Retain', 'Retain']);
+    expect(policiesOf(template, 'AWS::SecretsManager::Secret', token)).toEqual(['Delete', 'Delete']);
   });
+
+  it.each([
+    [RemovalPolicy.RETAIN, 'Retain'],
+    [RemovalPolicy.DESTROY, 'Delete'],
+  ])(
+    'applies removalPolicy %s to the created credentials secret and the logs; the token secret is deleted',
+    (removalPolicy, policy) => {
+      const { template } = synth({ removalPolicy });
+      expect(policiesOf(template, 'AWS::SecretsManager::Secret', credentials)).toEqual([policy, policy]);
+      expect(policiesOf(template, 'AWS::Logs::LogGroup')).toEqual([policy, policy]);
+      expect(policiesOf(template, 'AWS::SecretsManager::Secret', token)).toEqual(['Delete', 'Delete']);
+    },
+  );
+
+  it.each([RemovalPolicy.SNAPSHOT, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE])(
+    'refuses removalPolicy %s',
+    (removalPolicy) => {
+      let refused: unknown;
+      try {
+        synth({ removalPolicy });
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toBeInstanceOf(ImsTokenRefresherError);
+      expect(refused).toMatchObject({
+        prop: 'removalPolicy',
+        message: `\`removalPolicy\` must be RemovalPolicy.RETAIN or RemovalPolicy.DESTROY, got ${removalPolicy}`,
+      });
+    },
+  );
 
   it.each([
     ['http://proxy.corp.example', /`imsBaseUrl` must use https/],

@@ -15,8 +15,13 @@ const entries = [
 ];
 
 function synth(tokens: unknown[]) {
+  return synth2({ tokens });
+}
+
+/** The stack of a whole configuration, app-wide keys included. */
+function synth2(raw: unknown) {
   const app = new App();
-  const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens }).tokens });
+  const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig(raw).tokens });
   return Template.fromStack(stack);
 }
 
@@ -230,6 +235,57 @@ describe('ImsTokenStack', () => {
     });
   });
 
+  describe('removalPolicy', () => {
+    /** [DeletionPolicy, UpdateReplacePolicy, PendingWindowInDays] of each resource of `type`, by logical id prefix. */
+    function removal(template: Template, type: string) {
+      return Object.fromEntries(
+        Object.entries(template.findResources(type)).map(([id, resource]) => [
+          id.replace(/[0-9A-F]{8}$/, ''),
+          [resource.DeletionPolicy, resource.UpdateReplacePolicy, resource.Properties?.PendingWindowInDays],
+        ]),
+      );
+    }
+    const config = (shared: Record<string, unknown>, own: Record<string, unknown> = {}) => ({
+      ...shared,
+      alarmEmail: 'ops@example.com',
+      tokens: [{ name: 'a', encryptionKey: 'create', ...own }, { name: 'b' }],
+    });
+
+    it.each([
+      ['by default', {}, 'Retain', undefined],
+      ['with "retain"', { removalPolicy: 'retain' }, 'Retain', undefined],
+      ['with "destroy"', { removalPolicy: 'destroy' }, 'Delete', 7],
+    ])('keeps or deletes the created secrets, log groups and KMS keys %s', (_how, shared, policy, pendingWindow) => {
+      const template = synth2(config(shared));
+      expect(removal(template, 'AWS::KMS::Key')).toEqual({
+        aKey: [policy, policy, pendingWindow],
+        AlarmsKey: [policy, policy, pendingWindow],
+      });
+      expect(removal(template, 'AWS::Logs::LogGroup')).toEqual({
+        aLogs: [policy, policy, undefined],
+        bLogs: [policy, policy, undefined],
+      });
+      expect(removal(template, 'AWS::SecretsManager::Secret')).toEqual({
+        aCredentials: [policy, policy, undefined],
+        bCredentials: [policy, policy, undefined],
+        aToken: ['Delete', 'Delete', undefined],
+        bToken: ['Delete', 'Delete', undefined],
+      });
+    });
+
+    it("follows each token's own value; the alarm topics' key is deleted only when every token notifying through it says so", () => {
+      const template = synth2(config({ removalPolicy: 'destroy' }, { removalPolicy: 'retain' }));
+      expect(removal(template, 'AWS::KMS::Key')).toEqual({
+        aKey: ['Retain', 'Retain', undefined],
+        AlarmsKey: ['Retain', 'Retain', undefined],
+      });
+      expect(removal(template, 'AWS::SecretsManager::Secret')).toMatchObject({
+        aCredentials: ['Retain', 'Retain', undefined],
+        bCredentials: ['Delete', 'Delete', undefined],
+      });
+    });
+  });
+
   it('uses an existing KMS key by ARN and replicates to the listed regions', () => {
     const keyArn = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     const template = synth([
@@ -290,6 +346,59 @@ describe('ImsTokenStack', () => {
       SecretId: { Ref: Match.stringLikeRegexp('^authorToken') },
       ResourcePolicy: { Statement: [denyExcept([refresher, 'arn:aws:iam::111111111111:role/app/aem-client'])] },
     });
+  });
+
+  it('gives tokens sharing a Developer Console project download one resource policy, exempting every refresher', () => {
+    const project = { credentialsSecret: 'adobe/project', credentialsType: 'oauth', restrictCredentialsReaders: true };
+    const template = synth([
+      { name: 'analytics', credentialName: 'analytics', ...project },
+      {
+        name: 'campaign',
+        credentialName: 'campaign',
+        ...project,
+        credentialsReaders: ['arn:aws:iam::111111111111:role/ops/break-glass'],
+      },
+    ]);
+    template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
+    const role = (name: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${name}Role`), 'Arn'] });
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: 'adobe/project',
+      ResourcePolicy: {
+        Statement: [
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: {
+              StringNotEquals: {
+                'aws:PrincipalArn': [
+                  role('analytics'),
+                  role('campaign'),
+                  'arn:aws:iam::111111111111:role/ops/break-glass',
+                ],
+              },
+            },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('refuses tokens of two stacks that both restrict one credentials secret, naming both', () => {
+    const app = new App();
+    const tokens = parseAppConfig({
+      tokens: ['One', 'Two'].map((stack) => ({
+        name: `t${stack}`,
+        stack,
+        credentialsSecret: 'adobe/project',
+        restrictCredentialsReaders: true,
+      })),
+    });
+    const build = () => {
+      for (const [name, stackTokens] of tokensByStack(tokens, 'unused'))
+        new ImsTokenStack(app, name, { tokens: stackTokens });
+    };
+    expect(build).toThrow(
+      /^`restrictCredentialsReaders`: Two\/tTwo and One\/tOne restrict the readers of the credentials secret adobe\/project from two stacks/,
+    );
   });
 
   it('fails synth when a stack would exceed CloudFormation quotas, saying how many tokens fit', () => {

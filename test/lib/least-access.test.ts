@@ -375,6 +375,144 @@ describe('least access: the credentials secret', () => {
   });
 });
 
+describe('least access: refreshers sharing one credentials secret', () => {
+  const PROJECT_ARN = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:adobe/project-AbC123`;
+  const AUDITOR = `arn:aws:iam::${ACCOUNT}:role/audit/auditor`;
+  const roleOf = (id: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${id}Role`), 'Arn'] });
+
+  /** Two refreshers of a Developer Console project download, each given its secret by `secretOf`. */
+  function twoRefreshers(
+    secretOf: (stack: Stack, id: string) => secretsmanager.ISecret,
+    restrict: [boolean, boolean] = [true, true],
+  ) {
+    const app = new App();
+    const stack = new Stack(app, 'Test', { env: { account: ACCOUNT, region: 'eu-west-1' } });
+    new ImsTokenRefresher(stack, 'Analytics', {
+      credentialsSecret: secretOf(stack, 'Analytics'),
+      credentialName: 'analytics',
+      restrictCredentialsReaders: restrict[0],
+      credentialsReaders: restrict[0] ? [new iam.ArnPrincipal(BREAK_GLASS)] : [],
+    });
+    new ImsTokenRefresher(stack, 'Campaign', {
+      credentialsSecret: secretOf(stack, 'Campaign'),
+      credentialName: 'campaign',
+      restrictCredentialsReaders: restrict[1],
+      credentialsReaders: restrict[1] ? [new iam.ArnPrincipal(AUDITOR)] : [],
+    });
+    return Template.fromStack(stack);
+  }
+
+  /** The one deny statement of the one policy on the secret, which must exempt both refreshers and both readers. */
+  function expectOnePolicyForBoth(template: Template, secretId: unknown) {
+    template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: secretId,
+      BlockPublicPolicy: true,
+      ResourcePolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'OnlyRefresherAndCredentialsReaders',
+            Effect: 'Deny',
+            Condition: {
+              StringNotEquals: {
+                'aws:PrincipalArn': [roleOf('Analytics'), BREAK_GLASS, roleOf('Campaign'), AUDITOR],
+              },
+            },
+          }),
+        ]),
+      },
+    });
+    const statements = Object.values(template.findResources('AWS::SecretsManager::ResourcePolicy'))[0].Properties
+      .ResourcePolicy.Statement as Statement[];
+    expect(statements.filter((statement) => statement.Effect === 'Deny')).toHaveLength(1);
+  }
+
+  it('gives a secret object they share one resource policy exempting both refreshers and their readers', () => {
+    let shared: secretsmanager.ISecret | undefined;
+    const template = twoRefreshers(
+      (stack) => (shared ??= secretsmanager.Secret.fromSecretNameV2(stack, 'Project', 'adobe/project')),
+    );
+    expectOnePolicyForBoth(template, 'adobe/project');
+  });
+
+  it('recognises the same secret imported twice, by name and by complete ARN', () => {
+    const template = twoRefreshers((stack, id) =>
+      id === 'Analytics'
+        ? secretsmanager.Secret.fromSecretNameV2(stack, `${id}.Credentials`, 'adobe/project')
+        : secretsmanager.Secret.fromSecretCompleteArn(stack, `${id}.Credentials`, PROJECT_ARN),
+    );
+    expectOnePolicyForBoth(template, 'adobe/project');
+  });
+
+  it('adds one statement for both to the policy of a secret defined in the app', () => {
+    let shared: secretsmanager.ISecret | undefined;
+    const template = twoRefreshers((stack) => (shared ??= new secretsmanager.Secret(stack, 'Project')));
+    expectOnePolicyForBoth(template, { Ref: Match.stringLikeRegexp('^Project') });
+  });
+
+  it('lets each refresher read, as deployed, and still denies everyone else', () => {
+    const template = twoRefreshers((stack, id) =>
+      secretsmanager.Secret.fromSecretCompleteArn(stack, `${id}.Credentials`, PROJECT_ARN),
+    );
+    const physical = Object.fromEntries(
+      ['Analytics', 'Campaign'].map((id) => [
+        logicalId(template, 'AWS::IAM::Role', `${id}Role`),
+        `arn:aws:iam::${ACCOUNT}:role/Test-${id}Role-1A2B3C`,
+      ]),
+    );
+    const policy = Object.values(template.findResources('AWS::SecretsManager::ResourcePolicy'))[0];
+    const resource = resolveIntrinsics(policy.Properties.ResourcePolicy.Statement, physical, ACCOUNT) as Statement[];
+    for (const id of ['Analytics', 'Campaign']) {
+      const identity = identityPolicy(template, `${id}Role`, physical);
+      const read = asRole(
+        `arn:aws:iam::${ACCOUNT}:role/Test-${id}Role-1A2B3C`,
+        'secretsmanager:GetSecretValue',
+        PROJECT_ARN,
+      );
+      expect(evaluate({ identity, resource }, read)).toBe('allowed');
+    }
+    const admin = asRole(`arn:aws:iam::${ACCOUNT}:role/Admin`, 'secretsmanager:GetSecretValue', PROJECT_ARN);
+    expect(evaluate({ identity: ADMIN, resource }, admin)).toBe('explicitly denied');
+  });
+
+  it.each([
+    ['the first', [true, false]],
+    ['the second', [false, true]],
+  ] as const)(
+    'refuses, naming both, when only %s restricts the readers (the policy would lock the other out)',
+    (_which, restrict) => {
+      expect(() =>
+        twoRefreshers(
+          (stack, id) => secretsmanager.Secret.fromSecretNameV2(stack, `${id}.Credentials`, 'adobe/project'),
+          [...restrict],
+        ),
+      ).toThrow(
+        /^`restrictCredentialsReaders`: Test\/Campaign and Test\/Analytics share the credentials secret adobe\/project, but only one of them restricts its readers/,
+      );
+    },
+  );
+
+  it('refuses to restrict one existing secret from two stacks, naming both refreshers', () => {
+    const app = new App();
+    const env = { account: ACCOUNT, region: 'eu-west-1' };
+    for (const id of ['One', 'Two']) {
+      const stack = new Stack(app, id, { env });
+      const refresher = () =>
+        new ImsTokenRefresher(stack, 'Refresher', {
+          credentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Project', 'adobe/project'),
+          restrictCredentialsReaders: true,
+        });
+      if (id === 'One') refresher();
+      else
+        expect(refresher).toThrow(
+          '`restrictCredentialsReaders`: Two/Refresher and One/Refresher restrict the readers of the credentials ' +
+            'secret adobe/project from two stacks: a secret has one resource policy, so each stack would replace ' +
+            "the other's; keep the tokens that share it in one stack",
+        );
+    }
+  });
+});
+
 describe('least access: the token secret (restrictTokenReaders)', () => {
   const withKey = (props: ImsTokenRefresherProps) => (stack: Stack) => ({
     encryptionKey: new kms.Key(stack, 'Key'),
