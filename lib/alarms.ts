@@ -1,7 +1,7 @@
 /**
  * The refresher's four alarms and the metrics they watch. Each alarm's name says whose it is; its
  * description says what to do, with the names an on-call person needs (secret ARN, function name,
- * log group, queue), within CloudWatch's 1,024 characters whatever their lengths (checked at synth).
+ * log group, queue), within CloudWatch's 1,024 characters at every length the configuration allows.
  */
 import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';

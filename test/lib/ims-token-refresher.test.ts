@@ -671,6 +671,42 @@ describe('ImsTokenRefresher: AWS limits met only at deploy, checked at synth', (
     }
   });
 
+  it('names no role, schedule or rule (CloudFormation generates names within limits); its inline policies fit 10,240', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S'.padEnd(128, 'x'));
+    const keyArn = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    new ImsTokenRefresher(stack, 'a'.padEnd(40, 'b'), {
+      credentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Credentials', 'c'.repeat(512)),
+      tokenSecretName: 't'.repeat(512),
+      encryptionKey: kms.Key.fromKeyArn(stack, 'Key', keyArn),
+      replicaRegions: ['us-east-1', 'us-west-2', 'ap-southeast-2', 'eu-central-1'].map((region) => ({ region })),
+    });
+    const template = Template.fromStack(stack);
+    template.allResourcesProperties('AWS::IAM::Role', { RoleName: Match.absent() });
+    template.allResourcesProperties('AWS::Scheduler::Schedule', { Name: Match.absent() });
+    template.allResourcesProperties('AWS::Events::Rule', { Name: Match.absent() });
+    const longest = new LongestValues(stack);
+    for (const role of stack.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
+      const inline = role.node.findAll().filter((c): c is iam.CfnPolicy => c instanceof iam.CfnPolicy);
+      expect(inline.reduce((sum, policy) => sum + longest.length(policy.policyDocument), 0)).toBeLessThanOrEqual(
+        10_240,
+      );
+    }
+  });
+
+  it('measures a credentials secret of another stack of the app by its own name, through the export', () => {
+    const app = new App();
+    const env = { account: '111111111111', region: 'eu-west-1' };
+    const secrets = new Stack(app, 'Secrets', { env });
+    const credentialsSecret = new secretsmanager.Secret(secrets, 'Credentials', { secretName: 'adobe/aem-prod' });
+    const stack = new Stack(app, 'Test', { env });
+    const refresher = new ImsTokenRefresher(stack, 'AemProd', { credentialsSecret });
+    app.synth();
+    const description = (refresher.permanentFailureAlarm.node.defaultChild as cloudwatch.CfnAlarm).alarmDescription;
+    expect(JSON.stringify(stack.resolve(description))).toContain('Fn::ImportValue');
+    expect(new LongestValues(stack).form(description)).toMatch(/:secret:adobe\/aem-prod-x{6} --file/);
+  });
+
   it('refuses alarm names and descriptions over CloudWatch limits, naming what to shorten', () => {
     expect(refused({}, 'id', 'x'.repeat(240))).toMatch(
       /^the characters of the alarm name "Test\/x+ permanent failure" can reach 2\d\d, over AWS's 255: shorten the stack name or the construct id$/,
