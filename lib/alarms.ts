@@ -1,6 +1,7 @@
 /**
- * The refresher's four alarms and the metrics they watch. Each alarm's description says what to
- * do, with the names an on-call person needs (log group, secret ARN, function name).
+ * The refresher's four alarms and the metrics they watch. Each alarm's name says whose it is; its
+ * description says what to do, with the names an on-call person needs (secret ARN, function name,
+ * log group, queue), within CloudWatch's 1,024 characters at every length the configuration allows.
  */
 import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -107,10 +108,9 @@ function permanentFailureAlarm(scope: Construct, inputs: AlarmInputs): cloudwatc
   return fn.metricErrors({ period: inputs.period, statistic: 'Sum' }).createAlarm(scope, 'PermanentFailureAlarm', {
     alarmName: alarmName(inputs, 'permanent failure'),
     alarmDescription:
-      `${scope.node.path}: a refresh failed for a reason retrying cannot fix (the function errs only then). ` +
-      `The "refresh failed" line in the log group ${inputs.logGroup.logGroupName} names it: errorCode and imsError. ` +
-      'CREDENTIALS_INVALID: upload working credentials with ims-token credentials put --secret-id ' +
-      `${credentialsSecret.secretArn} --file <json> --refresh --function ${fn.functionName}; ` +
+      'A refresh failed for a reason retrying cannot fix (the function errs only then); its "refresh failed" log ' +
+      'line names it: errorCode and imsError. CREDENTIALS_INVALID: upload working credentials with ims-token ' +
+      `credentials put --secret-id ${credentialsSecret.secretArn} --file <json> --refresh --function ${fn.functionName}; ` +
       'IMS_REJECTED: fix the integration in the Adobe Developer Console.',
     threshold: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -125,7 +125,7 @@ function expiringAlarm(scope: Construct, inputs: AlarmInputs): cloudwatch.Alarm 
   return metric.createAlarm(scope, 'ExpiringAlarm', {
     alarmName: alarmName(inputs, 'token expiring'),
     alarmDescription:
-      `${scope.node.path}: the token expires in less than ${expiryFloor.toHumanString()} and the refresher could not ` +
+      `The token expires in less than ${expiryFloor.toHumanString()} and the refresher could not ` +
       'renew it (transient failures: IMS or Secrets Manager unavailable). See the "refresh failed" lines in the ' +
       `log group ${inputs.logGroup.logGroupName}; once the cause is gone, force a run: aws lambda invoke ` +
       `--function-name ${fn.functionName} --payload '{"force":true}' --cli-binary-format raw-in-base64-out /dev/stdout`,
@@ -142,7 +142,7 @@ function notRunningAlarm(scope: Construct, inputs: AlarmInputs): cloudwatch.Alar
   return metric.createAlarm(scope, 'NotRunningAlarm', {
     alarmName: alarmName(inputs, 'not running'),
     alarmDescription:
-      `${scope.node.path}: the function was not invoked for two schedule periods. Check that its EventBridge ` +
+      'The function was not invoked for two schedule periods. Check that its EventBridge ' +
       `schedule is enabled and the schedule's dead-letter queue (${inputs.scheduleFailures.queueName}) for failed ` +
       'deliveries.',
     threshold: 1,
@@ -163,7 +163,7 @@ function credentialsExpiringAlarm(
   return metric.createAlarm(scope, 'CredentialsExpiringAlarm', {
     alarmName: alarmName(inputs, 'certificate expiring'),
     alarmDescription:
-      `${scope.node.path}: the certificate in the credentials expires in less than ` +
+      'The certificate in the credentials expires in less than ' +
       `${credentialsWarning.toHumanString()} (see credentialsExpiresAt in the logs). AEM Developer Console → ` +
       'Integrations → refresh the credentials, then upload the new JSON: ims-token credentials put --secret-id ' +
       `${inputs.credentialsSecret.secretArn} --file <json> --refresh --function ${fn.functionName}`,

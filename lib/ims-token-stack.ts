@@ -13,11 +13,8 @@ import { scheduleOf } from './config/load.js';
 import type { TokenConfig } from './config/types.js';
 import { ImsTokenRefresher } from './ims-token-refresher.js';
 import { denyGrantsToOthers } from './least-access.js';
+import { LIMITS, LongestValues } from './limits.js';
 import { secretId } from './secret-refs.js';
-
-/** CloudFormation's per-stack quotas. */
-const MAX_RESOURCES = 500;
-const MAX_OUTPUTS = 200;
 
 /** Props of `ImsTokenStack`: the stack's own, and its tokens. */
 export interface ImsTokenStackProps extends StackProps {
@@ -136,20 +133,29 @@ export class ImsTokenStack extends Stack {
     const children = this.node.findAll();
     const resources = children.filter((child) => child instanceof CfnResource).length;
     const outputs = children.filter((child) => child instanceof CfnOutput).length;
-    if (resources <= MAX_RESOURCES && outputs <= MAX_OUTPUTS) return [];
-    const fit = Math.floor(Math.min(MAX_RESOURCES / (resources / tokens), MAX_OUTPUTS / (outputs / tokens)));
+    // The template as CDK writes it (JSON indented by one space); CDK's own way to build it is internal.
+    const template = (this as unknown as { _toCloudFormation(): unknown })._toCloudFormation();
+    const bytes = Buffer.byteLength(JSON.stringify(template, undefined, 1));
+    const { resources: maxResources, outputs: maxOutputs, template: maxBytes } = LIMITS;
+    if (resources <= maxResources && outputs <= maxOutputs && bytes <= maxBytes) return [];
+    const fit = Math.floor(
+      Math.min(maxResources / (resources / tokens), maxOutputs / (outputs / tokens), maxBytes / (bytes / tokens)),
+    );
     return [
-      `stack "${this.stackName}" has ${tokens} tokens: ${resources} resources and ${outputs} outputs, over ` +
-        `CloudFormation's ${MAX_RESOURCES} and ${MAX_OUTPUTS}; give some tokens another "stack" (about ${fit} fit in one)`,
+      `stack "${this.stackName}" has ${tokens} tokens: ${resources} resources, ${outputs} outputs and a template of ` +
+        `${bytes.toLocaleString('en-US')} bytes, over CloudFormation's ${maxResources}, ${maxOutputs} and ` +
+        `${maxBytes.toLocaleString('en-US')}; give some tokens another "stack" (about ${fit} fit in one)`,
     ];
   }
 
   /**
-   * One dashboard for the app: every token's hours and its certificate's days left (SEARCH over the
+   * The app's dashboard: every token's hours and its certificate's days left (SEARCH over the
    * refreshers' metrics in this account and region, so tokens of other stacks show too), and the
-   * state of the `refreshers`' alarms, found by name (no cross-stack reference).
+   * state of the `refreshers`' alarms, found by name (no cross-stack reference), at most 100 to an
+   * alarm widget. Alarms that would take the dashboard's body past 1 MB go on to a second
+   * dashboard (`<stack>-ims-tokens-2`), and so on: returns the dashboards, the first one first.
    */
-  addDashboard(refreshers: ImsTokenRefresher[]): cloudwatch.Dashboard {
+  addDashboard(refreshers: readonly Pick<ImsTokenRefresher, 'alarms'>[]): cloudwatch.Dashboard[] {
     const search = (metricName: string, divisor: number, label: string) =>
       new cloudwatch.MathExpression({
         expression: `SEARCH('{${METRIC_NAMESPACE},service} MetricName="${metricName}"', 'Minimum', 3600) / ${divisor}`,
@@ -157,20 +163,7 @@ export class ImsTokenStack extends Stack {
         label,
         period: Duration.hours(1),
       });
-    const alarms = refreshers
-      .flatMap((refresher) => refresher.alarms)
-      .map((alarm, index) => cloudwatch.Alarm.fromAlarmName(this, `Dashboard.Alarm${index}`, alarmName(alarm)));
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-ims-tokens` });
-    dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({
-        title: 'Adobe IMS token refreshers: alarms',
-        alarms,
-        sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
-        width: 24,
-        height: Math.min(12, 2 + Math.ceil(alarms.length / 4)),
-      }),
-    );
-    dashboard.addWidgets(
+    const graphs = [
       new cloudwatch.GraphWidget({
         title: 'Hours until each token expires (sent by runs that refresh or fail)',
         left: [search('TokenSecondsToExpiry', 3600, '')],
@@ -183,8 +176,43 @@ export class ImsTokenStack extends Stack {
         leftYAxis: { min: 0 },
         width: 12,
       }),
+    ];
+    const alarms = refreshers
+      .flatMap((refresher) => refresher.alarms)
+      .map((alarm, index) => cloudwatch.Alarm.fromAlarmName(this, `Dashboard.Alarm${index}`, alarmName(alarm)));
+    const widgets = chunks(alarms, LIMITS.alarmsPerWidget).map(
+      (part, index, all) =>
+        new cloudwatch.AlarmStatusWidget({
+          title: `Adobe IMS token refreshers: alarms${all.length > 1 ? ` (${index + 1} of ${all.length})` : ''}`,
+          alarms: part,
+          sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+          width: 24,
+          height: Math.min(12, 2 + Math.ceil(part.length / 4)),
+        }),
     );
-    return dashboard;
+    const longest = new LongestValues(this);
+    // A widget's body at its longest, with room for its position and the comma before it.
+    const size = (widget: cloudwatch.IWidget) => longest.length(widget.toJson()) + 64;
+    const dashboards = [this.dashboard(1)];
+    // The graphs go on the first dashboard, after its alarms.
+    let used = graphs.reduce((sum, graph) => sum + size(graph), 64);
+    for (const widget of widgets) {
+      if (used + size(widget) > LIMITS.dashboardBody) {
+        dashboards.push(this.dashboard(dashboards.length + 1));
+        used = 64;
+      }
+      dashboards[dashboards.length - 1].addWidgets(widget);
+      used += size(widget);
+    }
+    dashboards[0].addWidgets(...graphs);
+    return dashboards;
+  }
+
+  /** The `number`th dashboard: `<stack>-ims-tokens`, then `<stack>-ims-tokens-2`… */
+  private dashboard(number: number): cloudwatch.Dashboard {
+    // A "." never occurs in a token name, so these ids cannot meet a token's construct id.
+    const [id, suffix] = number === 1 ? ['Dashboard', ''] : [`Dashboard.${number}`, `-${number}`];
+    return new cloudwatch.Dashboard(this, id, { dashboardName: `${this.stackName}-ims-tokens${suffix}` });
   }
 
   /**
@@ -215,6 +243,13 @@ function outputPrefix(name: string): string {
     .split('-')
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join('');
+}
+
+/** `items` in consecutive parts of at most `size`. */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
+    items.slice(index * size, (index + 1) * size),
+  );
 }
 
 /** The name an alarm was given (the refresher names each). */

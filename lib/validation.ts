@@ -1,4 +1,7 @@
 import { Annotations, Duration, RemovalPolicy, Resource, Stack, Token, TokenComparison } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ConfigurationError } from '../common/errors.js';
 import {
@@ -10,7 +13,8 @@ import {
 } from '../common/rules.js';
 import { isCredentialsType } from '../common/token.js';
 import { ImsTokenRefresherError } from './errors.js';
-import type { ImsTokenRefresherProps } from './ims-token-refresher.js';
+import type { ImsTokenRefresher, ImsTokenRefresherProps } from './ims-token-refresher.js';
+import { CDK_STACK_CHILD_IDS, LIMITS, LongestValues, resourcesOf } from './limits.js';
 
 /** The function's timeout; the refresher's retries end well inside it. */
 export const FUNCTION_TIMEOUT = Duration.seconds(90);
@@ -45,9 +49,14 @@ export function validateProps(scope: Construct, props: ImsTokenRefresherProps): 
   const period = props.schedule ?? Duration.hours(1);
   const threshold = props.refreshThreshold ?? DEFAULT_REFRESH_THRESHOLD;
   const lifetime = props.expectedTokenLifetime ?? Duration.hours(24);
+  validateIds(scope, props);
   validateRefreshChances(scope, period, threshold, lifetime, FUNCTION_TIMEOUT);
+  validateWholeNumbers(scope, props);
   validateImsBaseUrl(scope, props.imsBaseUrl);
-  const expiryFloor = props.expiryAlarmThreshold ?? Duration.seconds((lifetime.toSeconds() * threshold) / 2);
+  // Whole seconds: an alarm threshold and a readable duration.
+  const expiryFloor =
+    props.expiryAlarmThreshold ??
+    Duration.seconds(Math.floor((lifetime.toSeconds({ integral: false }) * threshold) / 2));
   if (expiryFloor.toSeconds() >= lifetime.toSeconds() * threshold) {
     throw new ImsTokenRefresherError(
       '`expiryAlarmThreshold` must be shorter than the refresh window (`expectedTokenLifetime` × `refreshThreshold`)',
@@ -81,6 +90,7 @@ export function validateProps(scope: Construct, props: ImsTokenRefresherProps): 
     const message = `\`removalPolicy\` must be RemovalPolicy.RETAIN or RemovalPolicy.DESTROY, got ${String(removalPolicy)}`;
     throw new ImsTokenRefresherError(message, scope, 'removalPolicy');
   }
+  scope.node.addValidation({ validate: () => validateDeployLimits(scope, props) });
   return {
     period,
     threshold,
@@ -191,4 +201,86 @@ function validateSharing(scope: Construct, props: ImsTokenRefresherProps): void 
         '`crossAccountReaders` kms:Decrypt with the condition kms:ViaService = secretsmanager.<region>.amazonaws.com',
     );
   }
+}
+
+/** Fails on a construct id that CDK needs in the stack, and on a token secret name Secrets Manager refuses. */
+function validateIds(scope: Construct, props: ImsTokenRefresherProps): void {
+  const { id, scope: parent } = scope.node;
+  if (parent && Stack.isStack(parent) && CDK_STACK_CHILD_IDS.includes(id)) {
+    const message = `the id "${id}" is CDK's own in a stack (it would silently replace CDK's): choose another`;
+    throw new ImsTokenRefresherError(message, scope, 'id');
+  }
+  const name = props.tokenSecretName;
+  if (name !== undefined && !Token.isUnresolved(name) && !SECRET_NAME.test(name)) {
+    const message = `\`tokenSecretName\` must be 1 to ${LIMITS.secretName} of A-Z a-z 0-9 /_+=.@- (Secrets Manager's rule)`;
+    throw new ImsTokenRefresherError(message, scope, 'tokenSecretName');
+  }
+}
+
+const SECRET_NAME = new RegExp(`^[A-Za-z0-9/_+=.@-]{1,${LIMITS.secretName}}$`);
+
+/** Fails on durations that AWS takes in whole units only: the schedule's rate in minutes, alarm thresholds in seconds. */
+function validateWholeNumbers(scope: Construct, props: ImsTokenRefresherProps): void {
+  const whole = [
+    ['schedule', props.schedule, 60, 'minutes'],
+    ['expiryAlarmThreshold', props.expiryAlarmThreshold, 1, 'seconds'],
+    ['credentialsExpiryWarning', props.credentialsExpiryWarning, 1, 'seconds'],
+  ] as const;
+  for (const [prop, duration, unit, units] of whole) {
+    if (duration && !Number.isInteger(duration.toSeconds({ integral: false }) / unit)) {
+      throw new ImsTokenRefresherError(`\`${prop}\` must be a whole number of ${units}`, scope, prop);
+    }
+  }
+}
+
+/**
+ * At synth, on the refresher's final resources: fails when a value can exceed an AWS limit that
+ * only the deploy would meet (see `LIMITS`), counting every reference at its longest. Throws like
+ * the constructor's checks, naming the prop to change.
+ */
+function validateDeployLimits(refresher: Construct, props: ImsTokenRefresherProps): string[] {
+  const stack = Stack.of(refresher);
+  const longest = new LongestValues(stack);
+  const check = (length: number, limit: number, what: string, prop: string, change: string) => {
+    if (length <= limit) return;
+    const [count, max] = [length, limit].map((n) => n.toLocaleString('en-US'));
+    throw new ImsTokenRefresherError(`${what} can reach ${count}, over AWS's ${max}: ${change}`, refresher, prop);
+  };
+  for (const alarm of resourcesOf(refresher, cloudwatch.CfnAlarm)) {
+    const name = longest.form(alarm.alarmName) as string;
+    const shorten = 'shorten the stack name or the construct id';
+    check(name.length, LIMITS.alarmName, `the characters of the alarm name "${name}"`, 'id', shorten);
+    check(
+      longest.length(alarm.alarmDescription),
+      LIMITS.alarmDescription,
+      `the characters of the description of "${name}" (names and ARNs at their longest)`,
+      'credentialsSecret',
+      'use a credentials secret with a shorter name',
+    );
+  }
+  for (const fn of resourcesOf(refresher, lambda.CfnFunction)) {
+    const { variables = {} } = (longest.form(fn.environment) ?? {}) as { variables?: Record<string, string> };
+    const [prop] = (['credentialName', 'imsBaseUrl'] as const).toSorted(
+      (a, b) => (props[b]?.length ?? 0) - (props[a]?.length ?? 0),
+    );
+    check(
+      Buffer.byteLength(Object.entries(variables).flat().join('')),
+      LIMITS.environment,
+      "the bytes of the function's environment (keys and values, secret ARNs at their longest)",
+      prop,
+      `shorten \`${prop}\``,
+    );
+  }
+  const tokenSecret = JSON.stringify(stack.resolve((refresher as ImsTokenRefresher).tokenSecret.secretArn));
+  for (const policy of resourcesOf(refresher, secretsmanager.CfnResourcePolicy)) {
+    const token = JSON.stringify(stack.resolve(policy.secretId)) === tokenSecret;
+    check(
+      longest.length(policy.resourcePolicy),
+      LIMITS.secretPolicy,
+      `the characters of the ${token ? 'token' : 'credentials'} secret's resource policy (ARNs at their longest)`,
+      token ? 'tokenReaders' : 'credentialsReaders',
+      token ? 'list fewer `tokenReaders`, `crossAccountReaders` or grantees' : 'list fewer `credentialsReaders`',
+    );
+  }
+  return [];
 }

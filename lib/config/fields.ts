@@ -10,6 +10,7 @@ import {
   refreshThresholdProblem,
 } from '../../common/rules.js';
 import { CREDENTIALS_TYPES } from '../../common/token.js';
+import { CDK_STACK_CHILD_IDS } from '../limits.js';
 import {
   ACCOUNT,
   ACCOUNT_MESSAGE,
@@ -35,6 +36,8 @@ import {
 import type { SharedConfig, TokenConfig } from './types.js';
 
 const NAME = /[A-Za-z][A-Za-z0-9-]{0,39}/;
+/** Construct ids next to the tokens' in a stack: the stack's dashboard, and CDK's own. */
+const RESERVED_NAMES = ['Dashboard', ...CDK_STACK_CHILD_IDS];
 const SECRET_CHAR = /[A-Za-z0-9/_+=.@-]/;
 const SECRET_NAME = new RegExp(`${SECRET_CHAR.source}{1,512}`);
 const SECRET_NAME_MESSAGE = 'must be a secret name: up to 512 of A-Z a-z 0-9 /_+=.@-';
@@ -60,7 +63,7 @@ const SECRET_ARN = arn({
   service: 'secretsmanager',
   regional: true,
   types: ['secret'],
-  resource: new RegExp(`secret:${SECRET_CHAR.source}+-[A-Za-z0-9]{6}`),
+  resource: new RegExp(`secret:${SECRET_CHAR.source}{1,512}-[A-Za-z0-9]{6}`),
   resourceHint:
     'must be a complete ARN, ending in the 6-character suffix Secrets Manager adds (as the console shows it), ' +
     "or just the secret's name",
@@ -160,10 +163,10 @@ export const TOKEN_FIELDS = {
   name: {
     required: true,
     description:
-      'Unique name (ignoring case): 1-40 letters, digits or hyphens, starting with a letter; not "Dashboard". ' +
+      'Unique name (ignoring case): 1-40 letters, digits or hyphens, starting with a letter; not ' +
+      `${RESERVED_NAMES.map((name) => `"${name}"`).join(', ')}. ` +
       'The construct id; renaming replaces the resources, reordering does not.',
-    // The stack itself uses "Dashboard" next to the tokens' construct ids.
-    rule: except(text(NAME, 'must be 1-40 letters, digits or hyphens, starting with a letter'), ['Dashboard']),
+    rule: except(text(NAME, 'must be 1-40 letters, digits or hyphens, starting with a letter'), RESERVED_NAMES),
   },
   credentialsSecret: {
     default: 'create',

@@ -56,6 +56,14 @@ describe('the CDK app as a process, on a configuration that cannot deploy', () =
           'seconds retry budget, in the last `refreshThreshold` (0.5) of a 1 day token; shorten `schedule` or raise `refreshThreshold`',
       ],
     ],
+    [
+      'a value past an AWS limit that only the deploy would meet, naming the token, the key and the limit',
+      { tokens: [{ name: 'aem-prod' }, { name: 'aem-stage', credentialName: 'n'.repeat(4000) }] },
+      [
+        'tokens["aem-stage"]: the bytes of the function\'s environment (keys and values, secret ARNs at their longest) ' +
+          "can reach 4,466, over AWS's 4,096: shorten `credentialName`",
+      ],
+    ],
   ])('prints %s, no stack trace, and exits 1', (name, config, lines) => {
     const result = synth(`${name.replaceAll(/\W+/g, '-')}.json`, config);
 

@@ -96,10 +96,28 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
         'schema rejects',
       ] as const,
   ),
+  ...['Dashboard', 'BootstrapVersion', 'CheckBootstrapVersion', 'CDKMetadata', 'Exports'].map(
+    (name) =>
+      [
+        `the reserved name ${name} (the stack's, or CDK's own: BootstrapVersion would drop the bootstrap version check)`,
+        { tokens: [{ name }] },
+        [`tokens.json: tokens[0].name: "${name}" is reserved; choose another`],
+        'schema rejects',
+      ] as const,
+  ),
   [
-    'a reserved name',
-    { tokens: [{ name: 'Dashboard' }] },
-    ['tokens.json: tokens[0].name: "Dashboard" is reserved; choose another'],
+    'a secret ARN whose name is longer than Secrets Manager allows (512)',
+    {
+      tokens: [
+        {
+          name: 'a',
+          credentialsSecret: `arn:aws:secretsmanager:eu-west-1:111111111111:secret:${'n'.repeat(513)}-AbC123`,
+        },
+      ],
+    },
+    [
+      'tokens.json: tokens["a"].credentialsSecret: must be a complete ARN, ending in the 6-character suffix Secrets Manager adds (as the console shows it), or just the secret\'s name',
+    ],
     'schema rejects',
   ],
   [

@@ -1,13 +1,17 @@
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ImsTokenRefresherError } from '../../lib/errors.js';
 import { ImsTokenRefresher, type ImsTokenRefresherProps } from '../../lib/ims-token-refresher.js';
+import { LongestValues } from '../../lib/limits.js';
 
 /** Props, or a function that makes them in the stack (for keys and other resources). */
 type PropsIn = ImsTokenRefresherProps | ((stack: Stack) => ImsTokenRefresherProps);
@@ -372,7 +376,7 @@ describe('ImsTokenRefresher', () => {
       Properties: { MetricName: 'CredentialsSecondsToExpiry' },
     });
     const description = JSON.stringify(Object.values(alarms)[0].Properties.AlarmDescription);
-    expect(description).toContain('Test/AemProd: the certificate in the credentials expires in less than 30 days');
+    expect(description).toContain('The certificate in the credentials expires in less than 30 days');
     expect(description).toContain('AEM Developer Console → Integrations → refresh the credentials');
     expect(description).toMatch(
       /ims-token credentials put --secret-id ",\{"Ref":"AemProdCredentials\w+"\}," --file <json> --refresh --function ",\{"Ref":"AemProdFunction\w+"\}/,
@@ -759,4 +763,148 @@ describe('ImsTokenRefresher: sharing the token', () => {
       ]);
     },
   );
+});
+
+describe('ImsTokenRefresher: AWS limits met only at deploy, checked at synth', () => {
+  /** Synthesizes and returns the error, which must name `prop`. */
+  function refused(props: PropsIn, prop: string, id = 'AemProd'): string {
+    const app = new App();
+    const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+    try {
+      new ImsTokenRefresher(stack, id, typeof props === 'function' ? props(stack) : props);
+      app.synth();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ImsTokenRefresherError);
+      expect((error as ImsTokenRefresherError).prop).toBe(prop);
+      return (error as Error).message;
+    }
+    throw new Error('synth passed');
+  }
+
+  it('fits every alarm name and description at the lengths the configuration allows', () => {
+    // Stack name 128, token name 40, an existing secret's name 512: the issue's 1,083-character description.
+    const app = new App();
+    const stack = new Stack(app, 'S'.padEnd(128, 'x'));
+    const refresher = new ImsTokenRefresher(stack, 'a'.padEnd(40, 'b'), {
+      credentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Credentials', 'c'.repeat(512)),
+    });
+    app.synth();
+    const longest = new LongestValues(stack);
+    for (const alarm of refresher.alarms.map((a) => a.node.defaultChild as cloudwatch.CfnAlarm)) {
+      expect(longest.length(alarm.alarmName)).toBeLessThanOrEqual(255);
+      expect(longest.length(alarm.alarmDescription)).toBeLessThanOrEqual(1024);
+    }
+  });
+
+  it('names no role, schedule or rule (CloudFormation generates names within limits); its inline policies fit 10,240', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S'.padEnd(128, 'x'));
+    const keyArn = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    new ImsTokenRefresher(stack, 'a'.padEnd(40, 'b'), {
+      credentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Credentials', 'c'.repeat(512)),
+      tokenSecretName: 't'.repeat(512),
+      encryptionKey: kms.Key.fromKeyArn(stack, 'Key', keyArn),
+      replicaRegions: ['us-east-1', 'us-west-2', 'ap-southeast-2', 'eu-central-1'].map((region) => ({ region })),
+    });
+    const template = Template.fromStack(stack);
+    template.allResourcesProperties('AWS::IAM::Role', { RoleName: Match.absent() });
+    template.allResourcesProperties('AWS::Scheduler::Schedule', { Name: Match.absent() });
+    template.allResourcesProperties('AWS::Events::Rule', { Name: Match.absent() });
+    const longest = new LongestValues(stack);
+    for (const role of stack.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
+      const inline = role.node.findAll().filter((c): c is iam.CfnPolicy => c instanceof iam.CfnPolicy);
+      expect(inline.reduce((sum, policy) => sum + longest.length(policy.policyDocument), 0)).toBeLessThanOrEqual(
+        10_240,
+      );
+    }
+  });
+
+  it('measures a credentials secret of another stack of the app by its own name, through the export', () => {
+    const app = new App();
+    const env = { account: '111111111111', region: 'eu-west-1' };
+    const secrets = new Stack(app, 'Secrets', { env });
+    const credentialsSecret = new secretsmanager.Secret(secrets, 'Credentials', { secretName: 'adobe/aem-prod' });
+    const stack = new Stack(app, 'Test', { env });
+    const refresher = new ImsTokenRefresher(stack, 'AemProd', { credentialsSecret });
+    app.synth();
+    const description = (refresher.permanentFailureAlarm.node.defaultChild as cloudwatch.CfnAlarm).alarmDescription;
+    expect(JSON.stringify(stack.resolve(description))).toContain('Fn::ImportValue');
+    expect(new LongestValues(stack).form(description)).toMatch(/:secret:adobe\/aem-prod-x{6} --file/);
+  });
+
+  it('refuses alarm names and descriptions over CloudWatch limits, naming what to shorten', () => {
+    expect(refused({}, 'id', 'x'.repeat(240))).toMatch(
+      /^the characters of the alarm name "Test\/x+ permanent failure" can reach 2\d\d, over AWS's 255: shorten the stack name or the construct id$/,
+    );
+    const arn = `arn:aws:secretsmanager:eu-west-1:111111111111:secret:${'c'.repeat(900)}-AbC123`;
+    const credentialsSecret = (stack: Stack) => secretsmanager.Secret.fromSecretCompleteArn(stack, 'Creds', arn);
+    expect(refused((stack) => ({ credentialsSecret: credentialsSecret(stack) }), 'credentialsSecret')).toMatch(
+      /^the characters of the description of "Test\/AemProd permanent failure" \(names and ARNs at their longest\) can reach 1,\d{3}, over AWS's 1,024/,
+    );
+  });
+
+  it('refuses a credentialName or imsBaseUrl that takes the environment past 4 KB, naming it', () => {
+    expect(refused({ credentialName: 'n'.repeat(4000) }, 'credentialName')).toMatch(
+      /^the bytes of the function's environment \(keys and values, secret ARNs at their longest\) can reach 4,\d{3}, over AWS's 4,096: shorten `credentialName`$/,
+    );
+    const imsBaseUrl = `https://ims.example/${'p'.repeat(4000)}`;
+    expect(refused({ imsBaseUrl, credentialName: 'n' }, 'imsBaseUrl')).toMatch(/shorten `imsBaseUrl`$/);
+    // Just under: 2,000 characters of each fits.
+    expect(() =>
+      synth({ credentialName: 'n'.repeat(1000), imsBaseUrl: `https://ims.example/${'p'.repeat(1000)}` }),
+    ).not.toThrow();
+  });
+
+  it('refuses more readers than a secret resource policy holds (20,480 characters), naming them', () => {
+    const reader = (i: number) => new iam.ArnPrincipal(`arn:aws:iam::111111111111:role/${'p/'.repeat(100)}reader-${i}`);
+    const readers = Array.from({ length: 100 }, (_, i) => reader(i));
+    expect(refused({ restrictTokenReaders: true, tokenReaders: readers }, 'tokenReaders')).toMatch(
+      /^the characters of the token secret's resource policy \(ARNs at their longest\) can reach 2\d,\d{3}, over AWS's 20,480: list fewer `tokenReaders`, `crossAccountReaders` or grantees$/,
+    );
+    expect(refused({ credentialsReaders: readers }, 'credentialsReaders')).toMatch(/list fewer `credentialsReaders`$/);
+    expect(() => synth({ restrictTokenReaders: true, tokenReaders: readers.slice(0, 50) })).not.toThrow();
+  });
+
+  it('refuses the ids CDK gives children of a stack, which would silently replace CDK’s', () => {
+    for (const id of ['BootstrapVersion', 'CDKMetadata']) {
+      expect(refused({}, 'id', id)).toBe(
+        `the id "${id}" is CDK's own in a stack (it would silently replace CDK's): choose another`,
+      );
+    }
+    const app = new App();
+    const stack = new Stack(app, 'Test');
+    new ImsTokenRefresher(new Construct(stack, 'Tokens'), 'BootstrapVersion');
+    expect(app.synth().getStackByName('Test').template.Parameters.BootstrapVersion).toBeDefined();
+  });
+
+  it.each([
+    [{ tokenSecretName: 'has space' }, 'tokenSecretName', /`tokenSecretName` must be 1 to 512 of/],
+    [{ tokenSecretName: 'n'.repeat(513) }, 'tokenSecretName', /`tokenSecretName` must be 1 to 512 of/],
+    [{ schedule: Duration.seconds(90) }, 'schedule', /`schedule` must be a whole number of minutes/],
+    [{ expiryAlarmThreshold: Duration.millis(1500) }, 'expiryAlarmThreshold', /whole number of seconds/],
+  ] as [ImsTokenRefresherProps, string, RegExp][])('refuses %o, naming %s', (props, prop, message) => {
+    expect(refused(props, prop)).toMatch(message);
+  });
+
+  it('builds or refuses by name every refreshThreshold and scheduleMinutes the configuration accepts', () => {
+    // 0.9999 with 719 minutes used to crash: its default expiry alarm threshold was 43,195.68 seconds.
+    const app = new App();
+    const stack = new Stack(app, 'Test');
+    let id = 0;
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1, noNaN: true, minExcluded: true, maxExcluded: true }),
+        fc.integer({ min: 1, max: 1440 }),
+        (threshold, minutes) => {
+          const props = { refreshThreshold: threshold, schedule: Duration.minutes(minutes) };
+          try {
+            new ImsTokenRefresher(stack, `T${id++}`, props);
+          } catch (error) {
+            expect(error).toBeInstanceOf(ImsTokenRefresherError);
+          }
+        },
+      ),
+      { numRuns: 40, examples: [[0.9999, 719]] },
+    );
+  });
 });

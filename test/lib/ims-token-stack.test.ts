@@ -1,5 +1,6 @@
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { describe, expect, it } from 'vitest';
 import { parseAppConfig, tokensByStack } from '../../lib/config/load.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
@@ -154,6 +155,52 @@ describe('ImsTokenStack', () => {
     expect(Object.keys(first.toJSON().Outputs ?? {}).some((key) => key.startsWith('Export'))).toBe(false);
     expect(JSON.stringify(second.toJSON())).not.toContain('Fn::ImportValue');
     expect(JSON.stringify(first.toJSON())).not.toContain('Fn::ImportValue');
+  });
+
+  it('shows any number of alarms: at most 100 to a widget, each once, and a new dashboard before 1 MB', () => {
+    const app = new App();
+    const stack = new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens: [{ name: 'a' }] }).tokens });
+    // Alarms with names of CloudWatch's longest (255), as many as fill more than one dashboard.
+    const other = new Stack(app, 'Other');
+    const metric = new cloudwatch.Metric({ namespace: 'N', metricName: 'M' });
+    const alarmNames = Array.from({ length: 3300 }, (_, i) => `${i} `.padEnd(255, 'x'));
+    const alarms = alarmNames.map(
+      (alarmName, i) => new cloudwatch.Alarm(other, `A${i}`, { metric, threshold: 1, evaluationPeriods: 1, alarmName }),
+    );
+    const dashboards = stack.addDashboard([{ alarms: alarms.slice(0, 1000) }, { alarms: alarms.slice(1000) }]);
+
+    const names = (dashboard: cloudwatch.Dashboard) =>
+      (dashboard.node.defaultChild as cloudwatch.CfnDashboard).dashboardName;
+    expect(dashboards.map(names)).toEqual(['Tokens-ims-tokens', 'Tokens-ims-tokens-2']);
+    // The bodies as CloudFormation resolves them, in the partition and region with the longest names.
+    const pseudo: Record<string, string> = {
+      'AWS::Partition': 'aws-us-gov',
+      'AWS::Region': 'us-isof-south-1',
+      'AWS::AccountId': '111111111111',
+    };
+    const join = (node: unknown): string =>
+      typeof node === 'string'
+        ? node
+        : (node as { Ref?: string }).Ref
+          ? pseudo[(node as { Ref: string }).Ref]
+          : (node as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map(join).join('');
+    const bodies = dashboards.map((dashboard) =>
+      join(stack.resolve((dashboard.node.defaultChild as cloudwatch.CfnDashboard).dashboardBody)),
+    );
+    const widgets = bodies.map(
+      (body) => (JSON.parse(body) as { widgets: { type: string; properties: { alarms?: string[] } }[] }).widgets,
+    );
+    for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThanOrEqual(1_000_000);
+    const shown = widgets.flat().flatMap((widget) => widget.properties.alarms ?? []);
+    expect(shown).toEqual(
+      alarmNames.map((name) => `arn:aws-us-gov:cloudwatch:us-isof-south-1:111111111111:alarm:${name}`),
+    );
+    for (const widget of widgets.flat().filter((w) => w.type === 'alarm')) {
+      expect(widget.properties.alarms!.length).toBeGreaterThanOrEqual(1);
+      expect(widget.properties.alarms!.length).toBeLessThanOrEqual(100);
+    }
+    // The graphs, once, on the first dashboard.
+    expect(widgets.map((list) => list.filter((widget) => widget.type === 'metric').length)).toEqual([2, 0]);
   });
 
   it('notifies an existing topic by ARN, or an email address through one encrypted topic per address', () => {
@@ -405,7 +452,22 @@ describe('ImsTokenStack', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens: manyTokens(30) }).tokens });
     expect(() => app.synth()).toThrow(
-      /stack "Tokens" has 30 tokens: \d+ resources and 90 outputs, over CloudFormation's 500 and 200; give some tokens another "stack" \(about 2\d fit in one\)/,
+      /stack "Tokens" has 30 tokens: \d+ resources, 90 outputs and a template of [\d,]+ bytes, over CloudFormation's 500, 200 and 1,000,000; give some tokens another "stack" \(about 2\d fit in one\)/,
+    );
+  });
+
+  it('fails synth when a stack template would exceed 1 MB, though within 500 resources and 200 outputs', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const readers = Array.from({ length: 50 }, (_, i) => `arn:aws:iam::111111111111:role/${'p/'.repeat(150)}r${i}`);
+    const tokens = manyTokens(20).map((token) => ({
+      ...token,
+      credentialsReaders: readers,
+      restrictTokenReaders: true,
+      tokenReaders: readers,
+    }));
+    new ImsTokenStack(app, 'Tokens', { tokens: parseAppConfig({ tokens }).tokens });
+    expect(() => app.synth()).toThrow(
+      /stack "Tokens" has 20 tokens: [1-4]\d\d resources, 60 outputs and a template of 1,\d{3},\d{3} bytes, over CloudFormation's 500, 200 and 1,000,000; give some tokens another "stack" \(about 1\d fit in one\)/,
     );
   });
 
