@@ -108,9 +108,9 @@ interface CredentialsSecretUse {
 const credentialsSecretUses = new WeakMap<Construct, Map<unknown, CredentialsSecretUse>>();
 
 /**
- * Records that the refresher `scope`, whose role is `role`, reads `secret`; with `restrict`, denies
- * reading it to all but the refresher and `credentialsReaders` (principals of this account): what
- * `restrictCredentialsReaders` does. Refreshers sharing a secret share its one deny, which exempts
+ * Records that the refresher `scope`, whose role is `role`, reads `secret`; given a `restriction`,
+ * denies reading it to all but the refresher and `credentialsReaders` (principals of this account):
+ * what `restrictCredentialsReaders` does. Refreshers sharing a secret share its one deny, which exempts
  * them all; a secret that one restricts and another does not, or that two stacks would restrict
  * (each with its own policy), throws an `ImsTokenRefresherError` naming both refreshers.
  */
@@ -162,7 +162,7 @@ function refuseConflict(
   secret: secretsmanager.ISecret,
   use: CredentialsSecretUse,
   restrict: boolean,
-) {
+): void {
   if (use.first === scope) return;
   const both = `${scope.node.path} and ${use.first.node.path}`;
   const name = Token.isUnresolved(secret.secretName) ? '' : ` ${secret.secretName}`;
