@@ -41,7 +41,8 @@ function main(): number {
         }),
     );
     // One dashboard for the whole app, in its first stack.
-    if (config.dashboard) stacks[0].addDashboard(stacks.flatMap((stack) => stack.refreshers));
+    if (config.dashboard)
+      stacks[0].addDashboard(stacks.flatMap((stack) => stack.refreshers.flatMap((refresher) => refresher.alarms)));
     app.synth();
     process.stderr.write(`ims-token-refresher: ${configSummary(source, byStack)}\n`);
     return 0;

@@ -151,11 +151,11 @@ export class ImsTokenStack extends Stack {
   /**
    * The app's dashboard: every token's hours and its certificate's days left (SEARCH over the
    * refreshers' metrics in this account and region, so tokens of other stacks show too), and the
-   * state of the `refreshers`' alarms, found by name (no cross-stack reference), at most 100 to an
+   * state of `alarms` (e.g. each refresher's `alarms`), found by name (no cross-stack reference), at most 100 to an
    * alarm widget. Alarms that would take the dashboard's body past 1 MB go on to a second
    * dashboard (`<stack>-ims-tokens-2`), and so on: returns the dashboards, the first one first.
    */
-  addDashboard(refreshers: readonly Pick<ImsTokenRefresher, 'alarms'>[]): cloudwatch.Dashboard[] {
+  addDashboard(alarms: cloudwatch.Alarm[]): cloudwatch.Dashboard[] {
     const search = (metricName: string, divisor: number, label: string) =>
       new cloudwatch.MathExpression({
         expression: `SEARCH('{${METRIC_NAMESPACE},service} MetricName="${metricName}"', 'Minimum', 3600) / ${divisor}`,
@@ -177,10 +177,10 @@ export class ImsTokenStack extends Stack {
         width: 12,
       }),
     ];
-    const alarms = refreshers
-      .flatMap((refresher) => refresher.alarms)
-      .map((alarm, index) => cloudwatch.Alarm.fromAlarmName(this, `Dashboard.Alarm${index}`, alarmName(alarm)));
-    const widgets = chunks(alarms, LIMITS.alarmsPerWidget).map(
+    const found = alarms.map((alarm, index) =>
+      cloudwatch.Alarm.fromAlarmName(this, `Dashboard.Alarm${index}`, alarmName(alarm)),
+    );
+    const widgets = chunks(found, LIMITS.alarmsPerWidget).map(
       (part, index, all) =>
         new cloudwatch.AlarmStatusWidget({
           title: `Adobe IMS token refreshers: alarms${all.length > 1 ? ` (${index + 1} of ${all.length})` : ''}`,

@@ -85,7 +85,7 @@ export interface ConfigSources {
  * Why the app synthesizes nothing without a configuration, and what to do instead. There is no
  * default token: a `cdk deploy` with a forgotten `-c config=…` must not replace the user's stack.
  */
-export const NO_CONFIGURATION: readonly string[] = [
+export const NO_CONFIGURATION: string[] = [
   'no configuration, so nothing is synthesized or deployed. Either:',
   '- write the tokens to a file (start from a copy of examples/tokens.json, see README "Configure") and name it ' +
     'in every cdk command, ls, diff and destroy included: npx cdk deploy -c config=tokens.json',
@@ -155,7 +155,7 @@ export function tokensByStack(config: AppConfig, defaultStack: string): Map<stri
  * The one line the app prints about what it synthesized, e.g.
  * `configuration from tokens.json: 3 tokens in stack ImsTokenRefresher`.
  */
-export function configSummary(source: string, stacks: ReadonlyMap<string, readonly TokenConfig[]>): string {
+export function configSummary(source: string, stacks: ReadonlyMap<string, TokenConfig[]>): string {
   const tokens = [...stacks.values()].reduce((count, list) => count + list.length, 0);
   const names = [...stacks.keys()].join(', ');
   return `configuration from ${source}: ${tokens} token${tokens === 1 ? '' : 's'} in stack${stacks.size === 1 ? '' : 's'} ${names}`;

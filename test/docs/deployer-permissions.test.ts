@@ -47,7 +47,7 @@ function synthesized(): Resources[] {
     const config = parseAppConfig(raw);
     const app = new App();
     const stack = new ImsTokenStack(app, 'ImsTokenRefresher', { tokens: config.tokens, env: ENV });
-    if (config.dashboard) stack.addDashboard(stack.refreshers);
+    if (config.dashboard) stack.addDashboard(stack.refreshers.flatMap((refresher) => refresher.alarms));
     return Template.fromStack(stack).toJSON().Resources as Resources;
   });
 }

@@ -134,7 +134,7 @@ describe('ImsTokenStack', () => {
     const stacks = [...tokensByStack(parseAppConfig({ tokens: [...manyTokens(3, 2), oauth] }), 'Tokens')].map(
       ([name, tokens]) => new ImsTokenStack(app, name, { tokens }),
     );
-    stacks[0].addDashboard(stacks.flatMap((stack) => stack.refreshers));
+    stacks[0].addDashboard(stacks.flatMap((stack) => stack.refreshers.flatMap((refresher) => refresher.alarms)));
     const [first, second] = stacks.map((stack) => Template.fromStack(stack));
     second.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
     const [dashboard] = Object.values(first.findResources('AWS::CloudWatch::Dashboard'));
@@ -167,7 +167,7 @@ describe('ImsTokenStack', () => {
     const alarms = alarmNames.map(
       (alarmName, i) => new cloudwatch.Alarm(other, `A${i}`, { metric, threshold: 1, evaluationPeriods: 1, alarmName }),
     );
-    const dashboards = stack.addDashboard([{ alarms: alarms.slice(0, 1000) }, { alarms: alarms.slice(1000) }]);
+    const dashboards = stack.addDashboard(alarms);
 
     const names = (dashboard: cloudwatch.Dashboard) =>
       (dashboard.node.defaultChild as cloudwatch.CfnDashboard).dashboardName;

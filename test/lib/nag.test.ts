@@ -17,7 +17,7 @@ function appWithChecks() {
 
 function stackOf(app: App, config: AppConfig) {
   const stack = new ImsTokenStack(app, 'Tokens', { tokens: config.tokens });
-  if (config.dashboard) stack.addDashboard(stack.refreshers);
+  if (config.dashboard) stack.addDashboard(stack.refreshers.flatMap((refresher) => refresher.alarms));
   return stack;
 }
 
