@@ -12,6 +12,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { secretId } from './secret-refs.js';
 
 /** Metric namespace of every refresher; each refresher's metrics carry `service` = its name. */
 export const METRIC_NAMESPACE = 'ImsTokenRefresher';
@@ -110,7 +111,7 @@ function permanentFailureAlarm(scope: Construct, inputs: AlarmInputs): cloudwatc
     alarmDescription:
       'A refresh failed for a reason retrying cannot fix (the function errs only then); its "refresh failed" log ' +
       'line names it: errorCode and imsError. CREDENTIALS_INVALID: upload working credentials with ims-token ' +
-      `credentials put --secret-id ${credentialsSecret.secretArn} --file <json> --refresh --function ${fn.functionName}; ` +
+      `credentials put --secret-id ${secretId(credentialsSecret)} --file <json> --refresh --function ${fn.functionName}; ` +
       'IMS_REJECTED: fix the integration in the Adobe Developer Console.',
     threshold: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -166,7 +167,7 @@ function credentialsExpiringAlarm(
       'The certificate in the credentials expires in less than ' +
       `${credentialsWarning.toHumanString()} (see credentialsExpiresAt in the logs). AEM Developer Console → ` +
       'Integrations → refresh the credentials, then upload the new JSON: ims-token credentials put --secret-id ' +
-      `${inputs.credentialsSecret.secretArn} --file <json> --refresh --function ${fn.functionName}`,
+      `${secretId(inputs.credentialsSecret)} --file <json> --refresh --function ${fn.functionName}`,
     threshold: credentialsWarning.toSeconds(),
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     evaluationPeriods: 1,

@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ACCOUNT_ID } from '../common/rules.js';
 import { ImsTokenRefresherError } from './errors.js';
+import { secretId } from './secret-refs.js';
 
 /**
  * Who may still read a secret whose resource policy denies `secretsmanager:GetSecretValue` to
@@ -318,7 +319,7 @@ function addToSecretPolicy(
   const policy = statementAdded
     ? ((policyDependable as Construct).node.defaultChild as secretsmanager.CfnResourcePolicy)
     : new secretsmanager.CfnResourcePolicy(scope, id, {
-        secretId: secret.secretFullArn ?? secret.secretName,
+        secretId: secretId(secret),
         resourcePolicy: new iam.PolicyDocument({ statements: [statement] }),
       });
   // CloudFormation's default, stated: the deploy fails should the policy ever allow broad access.
