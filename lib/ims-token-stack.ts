@@ -92,7 +92,7 @@ export class ImsTokenStack extends Stack {
    * alarm widget. Alarms that would take the dashboard's body past 1 MB go on to a second
    * dashboard (`<stack>-ims-tokens-2`), and so on: returns the dashboards, the first one first.
    */
-  addDashboard(refreshers: readonly Pick<ImsTokenRefresher, 'alarms'>[]): cloudwatch.Dashboard[] {
+  addDashboard(refreshers: ImsTokenRefresher[]): cloudwatch.Dashboard[] {
     const search = (metricName: string, divisor: number, label: string) =>
       new cloudwatch.MathExpression({
         expression: `SEARCH('{${METRIC_NAMESPACE},service} MetricName="${metricName}"', 'Minimum', 3600) / ${divisor}`,

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { describe, expect, it } from 'vitest';
 import { parseAppConfig, tokensByStack } from '../../lib/config/load.js';
+import type { ImsTokenRefresher } from '../../lib/ims-token-refresher.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
 
 const entries = [
@@ -119,7 +120,11 @@ describe('ImsTokenStack', () => {
     const alarms = alarmNames.map(
       (alarmName, i) => new cloudwatch.Alarm(other, `A${i}`, { metric, threshold: 1, evaluationPeriods: 1, alarmName }),
     );
-    const dashboards = stack.addDashboard([{ alarms: alarms.slice(0, 1000) }, { alarms: alarms.slice(1000) }]);
+    // Stand-ins for refreshers: the dashboard reads only their alarms.
+    const refreshers = [alarms.slice(0, 1000), alarms.slice(1000)].map(
+      (part) => ({ alarms: part }) as ImsTokenRefresher,
+    );
+    const dashboards = stack.addDashboard(refreshers);
 
     const names = (dashboard: cloudwatch.Dashboard) =>
       (dashboard.node.defaultChild as cloudwatch.CfnDashboard).dashboardName;
