@@ -98,12 +98,6 @@ const NAMED: Readonly<Record<string, Named>> = {
     attributes: { Arn: (name) => arn('iam', `role/${name}`, '') },
   },
   'AWS::KMS::Key': { maxName: 36, ref: (id) => id, attributes: { Arn: (id) => arn('kms', `key/${id}`) } },
-  'AWS::SNS::Topic': {
-    nameProperty: 'topicName',
-    maxName: 256,
-    ref: (name) => arn('sns', name),
-    attributes: { TopicArn: (name) => arn('sns', name), TopicName: (name) => name },
-  },
 };
 
 /**
@@ -149,20 +143,10 @@ export class LongestValues {
         return this.reference(String(args[0]), String(args[1]));
       case 'Fn::Join':
         return (args[1] as unknown[]).map(text).join(String(args[0]));
-      case 'Fn::If':
-        return longest(args.slice(1));
       case 'Fn::Select': {
         // Of a list, its longest item; of a split string, at most the whole string.
         const list = args[1] as Record<string, unknown[]> | unknown[];
         return longest(Array.isArray(list) ? list : [list['Fn::Split']?.[1]]);
-      }
-      case 'Fn::Sub': {
-        const [template, variables = {}] = args as [string, Record<string, unknown>?];
-        return template.replace(/\$\{([^!}][^}]*)\}/g, (_, name: string) => {
-          if (Object.hasOwn(variables, name)) return text(variables[name]);
-          const [id, attribute] = name.split('.');
-          return this.reference(id, attribute);
-        });
       }
       case 'Fn::ImportValue':
         return this.imported(text(argument));
@@ -174,10 +158,7 @@ export class LongestValues {
   /** The longest value of `Ref` (without `attribute`) or `Fn::GetAtt` of `id`. */
   private reference(id: string, attribute?: string): string {
     const { stack } = this;
-    const stackName = Token.isUnresolved(stack.stackName) ? undefined : stack.stackName;
-    if (attribute === undefined && id in PSEUDO_PARAMETERS) {
-      return id === 'AWS::StackName' && stackName ? stackName : x(PSEUDO_PARAMETERS[id]);
-    }
+    if (attribute === undefined && id in PSEUDO_PARAMETERS) return x(PSEUDO_PARAMETERS[id]);
     this.resources ??= new Map(
       stack.node
         .findAll()
@@ -190,7 +171,8 @@ export class LongestValues {
     if (!named || !shape) return x(UNKNOWN);
     const given = named.nameProperty && (resource as unknown as Record<string, unknown>)[named.nameProperty];
     if (typeof given === 'string' && !Token.isUnresolved(given)) return shape(given);
-    return shape(x(Math.min(named.maxName, (stackName?.length ?? 128) + id.length + 15)));
+    const stackName = Token.isUnresolved(stack.stackName) ? 128 : stack.stackName.length;
+    return shape(x(Math.min(named.maxName, stackName + id.length + 15)));
   }
 
   /** The longest value another stack of the app exports under `name`. */

@@ -43,7 +43,8 @@ const REMOVAL_POLICIES: readonly RemovalPolicy[] = [RemovalPolicy.RETAIN, Remova
 
 /**
  * Applies the defaults and fails on any prop that cannot work, with an `ImsTokenRefresherError`
- * naming it; warns (through `Annotations`) on props that work but deserve a look.
+ * naming it; warns (through `Annotations`) on props that work but deserve a look. Registers the
+ * synth-time check of the AWS limits only the deploy would meet (`validateDeployLimits`).
  */
 export function validateProps(scope: Construct, props: ImsTokenRefresherProps): RefresherSettings {
   const period = props.schedule ?? Duration.hours(1);
@@ -203,6 +204,8 @@ function validateSharing(scope: Construct, props: ImsTokenRefresherProps): void 
   }
 }
 
+const SECRET_NAME = new RegExp(`^[A-Za-z0-9/_+=.@-]{1,${LIMITS.secretName}}$`);
+
 /** Fails on a construct id that CDK needs in the stack, and on a token secret name Secrets Manager refuses. */
 function validateIds(scope: Construct, props: ImsTokenRefresherProps): void {
   const { id, scope: parent } = scope.node;
@@ -216,8 +219,6 @@ function validateIds(scope: Construct, props: ImsTokenRefresherProps): void {
     throw new ImsTokenRefresherError(message, scope, 'tokenSecretName');
   }
 }
-
-const SECRET_NAME = new RegExp(`^[A-Za-z0-9/_+=.@-]{1,${LIMITS.secretName}}$`);
 
 /** Fails on durations that AWS takes in whole units only: the schedule's rate in minutes, alarm thresholds in seconds. */
 function validateWholeNumbers(scope: Construct, props: ImsTokenRefresherProps): void {
@@ -239,6 +240,7 @@ function validateWholeNumbers(scope: Construct, props: ImsTokenRefresherProps): 
  * the constructor's checks, naming the prop to change.
  */
 function validateDeployLimits(refresher: Construct, props: ImsTokenRefresherProps): string[] {
+  // `validateProps` is given the refresher itself.
   const stack = Stack.of(refresher);
   const longest = new LongestValues(stack);
   const check = (length: number, limit: number, what: string, prop: string, change: string) => {

@@ -203,6 +203,16 @@ describe('ImsTokenStack', () => {
     expect(widgets.map((list) => list.filter((widget) => widget.type === 'metric').length)).toEqual([2, 0]);
   });
 
+  it('creates no alarm widget without alarms (CloudWatch refuses an empty one)', () => {
+    const stack = new ImsTokenStack(new App(), 'Tokens', {
+      tokens: parseAppConfig({ tokens: [{ name: 'a' }] }).tokens,
+    });
+    const [dashboard] = stack.addDashboard([]);
+    const body = JSON.stringify(stack.resolve((dashboard.node.defaultChild as cloudwatch.CfnDashboard).dashboardBody));
+    expect(body).not.toContain('\\"type\\":\\"alarm\\"');
+    expect(body).toContain('\\"type\\":\\"metric\\"');
+  });
+
   it('notifies an existing topic by ARN, or an email address through one encrypted topic per address', () => {
     const template = synth([
       { name: 'a', alarmEmail: 'ops@example.com' },
