@@ -37,9 +37,10 @@ export interface ImsTokenRefresherProps {
    * to every principal but the refresher's role and `credentialsReaders`, whatever their IAM
    * policies allow. Other actions (put, describe, the policy itself, delete) stay with IAM. For a
    * given `credentialsSecret` that is not defined in this CDK app, this REPLACES the secret's
-   * resource policy (a secret has one), and removing it deletes the policy. Refreshers of one stack
-   * that share a credentials secret share its one policy, which exempts them all; set this the same
-   * on each of them (else construction throws).
+   * resource policy (a secret has one), and that policy is retained when removed from the stack
+   * (remove it with `delete-resource-policy`). Refreshers of one stack that share a credentials
+   * secret share its one policy, which exempts them all; set this the same on each of them (else
+   * construction throws).
    * @default - true for a created credentials secret, false for a given one
    */
   readonly restrictCredentialsReaders?: boolean;
@@ -170,8 +171,8 @@ export interface ImsTokenRefresherProps {
   /**
    * What happens to the created credentials secret and the function's log group when the construct
    * or its stack is removed: `RemovalPolicy.RETAIN` keeps them (uploaded credentials survive; delete
-   * them by hand), `RemovalPolicy.DESTROY` deletes them with it (the secret after Secrets Manager's
-   * 30-day recovery window). Any other value fails at construction. The token secret is always
+   * them by hand), `RemovalPolicy.DESTROY` deletes them with it (the secret at once: CloudFormation
+   * force-deletes secrets, without Secrets Manager's recovery window). Any other value fails at construction. The token secret is always
    * deleted; a given `credentialsSecret` or `encryptionKey` is never touched.
    * @default RemovalPolicy.RETAIN
    */

@@ -3,7 +3,7 @@
  * named readers out (`restrictCredentialsReaders`, `restrictTokenReaders`), the principal rules it
  * depends on, and the KMS grants that go through Secrets Manager only.
  */
-import { ArnFormat, Fn, Lazy, Resource, Stack, Token, TokenComparison } from 'aws-cdk-lib';
+import { ArnFormat, Fn, Lazy, RemovalPolicy, Resource, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -144,16 +144,23 @@ function secretKey(secret: secretsmanager.ISecret): unknown {
   return [secret.env.account, secret.env.region, secret.secretName].join(':');
 }
 
-/** The readers of a new deny on `secret`'s resource policy, which the refresher `scope` asked for. */
+/**
+ * The readers of a new deny on `secret`'s resource policy, which the refresher `scope` asked for.
+ * The policy is the first sharing refresher's `CredentialsPolicy`, where each refresher kept its own
+ * before policies were shared, so a deployed stack keeps it in place. The policy of a secret from
+ * outside the app is retained when removed from the stack: when a token that shares it goes and the
+ * policy moves to another refresher, CloudFormation would otherwise delete it after writing the new
+ * one, leaving the secret with no policy at all.
+ */
 function restrictedReaders(scope: Construct, secret: secretsmanager.ISecret): Readers {
   const readers = new Readers(scope, 'restrictCredentialsReaders');
-  const statement = readers.denyOthers('OnlyRefresherAndCredentialsReaders');
-  // Named after the secret, the policy of a secret imported by name stays put as tokens come and go.
-  const named = !Token.isUnresolved(secret.secretName) && !Resource.isOwnedResource(secret);
-  const [policyScope, id] = named
-    ? [Stack.of(scope), `ImsTokenRefresher.CredentialsPolicy:${secret.secretName}`]
-    : [scope, 'CredentialsPolicy'];
-  addToSecretPolicy(policyScope, id, secret, statement);
+  const policy = addToSecretPolicy(
+    scope,
+    'CredentialsPolicy',
+    secret,
+    readers.denyOthers('OnlyRefresherAndCredentialsReaders'),
+  );
+  if (!Resource.isOwnedResource(secret)) policy.applyRemovalPolicy(RemovalPolicy.RETAIN);
   return readers;
 }
 
@@ -306,15 +313,15 @@ function principalArn(principal: iam.IPrincipal): string | undefined {
 }
 
 /**
- * Adds `statement` to `secret`'s resource policy: to the one CDK keeps for a secret defined in
- * this app, else to a new one, which replaces the secret's policy (a secret has one).
+ * Adds `statement` to `secret`'s resource policy, and returns that policy: the one CDK keeps for a
+ * secret defined in this app, else a new one, which replaces the secret's policy (a secret has one).
  */
 function addToSecretPolicy(
   scope: Construct,
   id: string,
   secret: secretsmanager.ISecret,
   statement: iam.PolicyStatement,
-): void {
+): secretsmanager.CfnResourcePolicy {
   const { statementAdded, policyDependable } = secret.addToResourcePolicy(statement);
   const policy = statementAdded
     ? ((policyDependable as Construct).node.defaultChild as secretsmanager.CfnResourcePolicy)
@@ -324,4 +331,5 @@ function addToSecretPolicy(
       });
   // CloudFormation's default, stated: the deploy fails should the policy ever allow broad access.
   policy.blockPublicPolicy = true;
+  return policy;
 }

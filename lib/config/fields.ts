@@ -149,7 +149,7 @@ export const SHARED_FIELDS = {
   removalPolicy: {
     description:
       'What stack removal does with the created credentials secret, the log group and created KMS keys: ' +
-      '"retain" keeps them (default), "destroy" deletes them (the secret after a 30-day recovery window, ' +
+      '"retain" keeps them (default), "destroy" deletes them (the secret at once, no recovery window, ' +
       'keys after 7 days). The alarm topics\' key is deleted only when every token using it says "destroy".',
     rule: word('retain', 'destroy'),
   },

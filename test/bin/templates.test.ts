@@ -176,27 +176,10 @@ const RUNS: readonly MatrixRun[] = [
   },
 ];
 
-/**
- * Matrix cases that fail on today's product code, each with the issue 21 item that fixes it:
- * `it.fails` keeps them running, so the test turns red when the fix lands. Remove an entry
- * when its fix merges.
- */
-const AWAITING_FIX: Readonly<Record<string, string>> = {
-  'features/SharedSecret': 'item 3: one resource policy per secret',
-  'fleet/Fleet0': 'item 4: 1-100 alarms per alarm widget',
-  [`longest-names/${LONGEST_STACK}`]: 'item 4: alarm description ≤ 1,024',
-  'long-credential-name/ImsTokenRefresher': 'item 4: Lambda environment ≤ 4 KB',
-  'long-ims-url/ImsTokenRefresher': 'item 4: Lambda environment ≤ 4 KB',
-  'many-readers/ImsTokenRefresher': 'item 4: resource policy ≤ 20,480',
-  'threshold-extremes/ImsTokenRefresher': 'item 4: "43195.68 must be a whole number of seconds", naming no token',
-  'reserved-names/ImsTokenRefresher': 'item 4: a token named BootstrapVersion drops the bootstrap version check',
-};
-
 /** The stacks a run's configuration names, in order. */
 const stacksOf = (run: MatrixRun) => [
   ...new Set(run.config.tokens.map((token) => String(token.stack ?? DEFAULT_STACK))),
 ];
-const caseName = (run: MatrixRun, stack: string) => `${run.name}/${stack}`;
 
 /** cdk.json's context as the CDK CLI passes it, with version reporting on, and no configuration of its own. */
 function cliContext(configFile: string): Record<string, unknown> {
@@ -363,13 +346,7 @@ describe('every synthesized template of the configuration matrix', () => {
 
   describe.each(RUNS)('$name', (run) => {
     const title = `%s passes ${cfnLintFound ? 'cfn-lint and ' : ''}the deploy limits`;
-    const awaiting = (stack: string) => AWAITING_FIX[caseName(run, stack)] !== undefined;
-
-    it.each(stacksOf(run).filter((stack) => !awaiting(stack)))(title, (stack) => {
-      expect(problems(run, stack)).toEqual([]);
-    });
-
-    it.fails.each(stacksOf(run).filter(awaiting))(`${title} (fails until its AWAITING_FIX entry is fixed)`, (stack) => {
+    it.each(stacksOf(run))(title, (stack) => {
       expect(problems(run, stack)).toEqual([]);
     });
   });

@@ -862,6 +862,13 @@ describe('ImsTokenRefresher: AWS limits met only at deploy, checked at synth', (
       /^the characters of the token secret's resource policy \(ARNs at their longest\) can reach 2\d,\d{3}, over AWS's 20,480: list fewer `tokenReaders`, `crossAccountReaders` or grantees$/,
     );
     expect(refused({ credentialsReaders: readers }, 'credentialsReaders')).toMatch(/list fewer `credentialsReaders`$/);
+    // The policy of a secret from outside the app, which refreshers may share, is measured too.
+    const existing = (stack: Stack) => ({
+      credentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Creds', 'adobe/shared'),
+      restrictCredentialsReaders: true,
+      credentialsReaders: readers,
+    });
+    expect(refused(existing, 'credentialsReaders')).toMatch(/list fewer `credentialsReaders`$/);
     expect(() => synth({ restrictTokenReaders: true, tokenReaders: readers.slice(0, 50) })).not.toThrow();
   });
 

@@ -450,6 +450,28 @@ describe('least access: refreshers sharing one credentials secret', () => {
     expectOnePolicyForBoth(template, { Ref: Match.stringLikeRegexp('^Project') });
   });
 
+  it('keeps the policy of an existing secret where each refresher had its own, and retains it when it moves', () => {
+    const template = twoRefreshers((stack, id) =>
+      secretsmanager.Secret.fromSecretNameV2(stack, `${id}.Credentials`, 'adobe/project'),
+    );
+    // The first sharer's `CredentialsPolicy`: the logical id a deployed single-token stack already has.
+    const [[id, policy]] = Object.entries(template.findResources('AWS::SecretsManager::ResourcePolicy'));
+    expect(id).toMatch(/^AnalyticsCredentialsPolicy[0-9A-F]{8}$/);
+    // Deleting it after writing its successor elsewhere would leave the secret with no policy.
+    expect(policy).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    let shared: secretsmanager.ISecret | undefined;
+    const owned = twoRefreshers((stack) => (shared ??= new secretsmanager.Secret(stack, 'Project')));
+    expect(Object.values(owned.findResources('AWS::SecretsManager::ResourcePolicy'))[0].DeletionPolicy).toBeUndefined();
+  });
+
+  it('gives existing secrets whose names differ only in punctuation a policy each', () => {
+    const names: Record<string, string> = { Analytics: 'adobe/aem-prod', Campaign: 'adobe/aem/prod' };
+    const template = twoRefreshers((stack, id) =>
+      secretsmanager.Secret.fromSecretNameV2(stack, `${id}.Credentials`, names[id]),
+    );
+    template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 2);
+  });
+
   it('lets each refresher read, as deployed, and still denies everyone else', () => {
     const template = twoRefreshers((stack, id) =>
       secretsmanager.Secret.fromSecretCompleteArn(stack, `${id}.Credentials`, PROJECT_ARN),
