@@ -1,5 +1,11 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigurationError, TokenContractError, TokenExpiredError } from '../common/errors.js';
+import {
+  ConfigurationError,
+  RefresherError,
+  SecretStoreError,
+  TokenContractError,
+  TokenExpiredError,
+} from '../common/errors.js';
 import { SecretsManagerStore, secretsManagerClient } from '../common/secrets-manager-store.js';
 import {
   checkTokenClock,
@@ -17,6 +23,13 @@ import {
  * @module
  */
 export type { CredentialsType, TokenRecord };
+/**
+ * What the reader rejects with, for `instanceof`: `TokenExpiredError`, `TokenContractError`,
+ * `SecretStoreError` and, for bad options, `ConfigurationError`; each is a `RefresherError` with
+ * a stable `code` (the README's Troubleshoot table) and `transient`.
+ */
+export { ConfigurationError, RefresherError, SecretStoreError, TokenContractError, TokenExpiredError };
+export type { ErrorCode } from '../common/errors.js';
 
 /**
  * A token is handed out only while it has at least this long left (5 minutes), so that a request

@@ -270,17 +270,19 @@ const ESM_PROJECT = {
 const READER_SCRIPTS = {
   'package.json': JSON.stringify({ name: 'reader-consumer', private: true }),
   'read.mjs': `import { createHash } from 'node:crypto';
-import { createTokenReader } from 'ims-token-refresher/reader';
+import { createTokenReader, RefresherError, SecretStoreError, TokenContractError, TokenExpiredError } from 'ims-token-refresher/reader';
+const errorClasses = [SecretStoreError, TokenContractError, TokenExpiredError].every((c) => c.prototype instanceof RefresherError);
 const token = await createTokenReader({ secretId: process.env.TOKEN_SECRET_ID }).getAccessToken();
 const matched = createHash('sha256').update(token).digest('hex') === process.env.EXPECTED_SHA256;
-console.log(JSON.stringify({ node: process.version, resolved: import.meta.resolve('ims-token-refresher/reader'), matched, length: token.length }));
+console.log(JSON.stringify({ node: process.version, resolved: import.meta.resolve('ims-token-refresher/reader'), matched, length: token.length, errorClasses }));
 `,
   'read.cjs': `const { createHash } = require('node:crypto');
-const { getAccessToken } = require('ims-token-refresher/reader');
+const { getAccessToken, RefresherError, SecretStoreError, TokenContractError, TokenExpiredError } = require('ims-token-refresher/reader');
+const errorClasses = [SecretStoreError, TokenContractError, TokenExpiredError].every((c) => c.prototype instanceof RefresherError);
 getAccessToken({ secretId: process.env.TOKEN_SECRET_ID }).then(
   (token) => {
     const matched = createHash('sha256').update(token).digest('hex') === process.env.EXPECTED_SHA256;
-    console.log(JSON.stringify({ node: process.version, resolved: require.resolve('ims-token-refresher/reader'), matched, length: token.length }));
+    console.log(JSON.stringify({ node: process.version, resolved: require.resolve('ims-token-refresher/reader'), matched, length: token.length, errorClasses }));
   },
   (error) => {
     console.error(error.name + ': ' + error.message);
@@ -618,7 +620,8 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
             matched: boolean;
             length: number;
           };
-          expect(printed).toMatchObject({ matched: true, length: token.length });
+          // The documented error classes are exported, for instanceof.
+          expect(printed).toMatchObject({ matched: true, length: token.length, errorClasses: true });
           expect(printed.node).toMatch(new RegExp(`^v${major}\\.`));
           expect(printed.resolved.replace(/^file:\/\//, '')).toContain(
             `/node_modules/${PACKAGE}/dist/${format}/reader/index.js`,

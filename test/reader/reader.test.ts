@@ -6,7 +6,16 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createTokenReader, DEFAULT_MIN_VALIDITY_MS, getAccessToken } from '../../reader/index.js';
+import {
+  ConfigurationError,
+  createTokenReader,
+  DEFAULT_MIN_VALIDITY_MS,
+  getAccessToken,
+  RefresherError,
+  SecretStoreError,
+  TokenContractError,
+  TokenExpiredError,
+} from '../../reader/index.js';
 import { expiresAtMs } from '../../common/token.js';
 import { fakeClock } from '../support/fakes.js';
 import { tokenSecretValue } from '../support/token-secret.js';
@@ -199,6 +208,19 @@ describe('createTokenReader', () => {
     });
     expect(token).toBe('reader-token-version-1');
     expect(reads()).toBe(2);
+  });
+
+  it('rejects with the error classes it exports, so callers can branch with instanceof', async () => {
+    const expired = setup(withFields({ issued_at: at(-48 * HOUR), expires_at: at(-24 * HOUR) })).reader;
+    await expect(expired.get()).rejects.toBeInstanceOf(TokenExpiredError);
+    const invalid = setup('{}').reader;
+    await expect(invalid.get()).rejects.toBeInstanceOf(TokenContractError);
+    const failing = setup().reader;
+    sm.on(GetSecretValueCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const failure = await failing.get().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(SecretStoreError);
+    expect(failure).toBeInstanceOf(RefresherError);
+    expect(() => createTokenReader({ secretId: '', client })).toThrow(ConfigurationError);
   });
 
   it('rejects misuse at creation', () => {
