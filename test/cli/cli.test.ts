@@ -352,6 +352,10 @@ describe('ims-token credentials check', () => {
 
 describe('ims-token credentials put', () => {
   const SECRET_ID = 'adobe/aem-prod/credentials';
+
+  /** `credentials put` of `path` with `--refresh` through the refresher function `fn`. */
+  const putAndRefresh = (path: string, fn = 'f') =>
+    run(['credentials', 'put', '--secret-id', SECRET_ID, '--file', path, '--refresh', '--function', fn]);
   let aem: Awaited<ReturnType<typeof generateJwtCredentials>>;
   let aemFile: string;
   beforeAll(async () => {
@@ -420,17 +424,7 @@ describe('ims-token credentials put', () => {
   ])('refuses %s: exit 1, one line, nothing uploaded', async (_name, make, reason) => {
     const { json } = await make();
 
-    const result = await run([
-      'credentials',
-      'put',
-      '--secret-id',
-      SECRET_ID,
-      '--file',
-      file(json),
-      '--refresh',
-      '--function',
-      'f',
-    ]);
+    const result = await putAndRefresh(file(json));
 
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
@@ -469,17 +463,7 @@ describe('ims-token credentials put', () => {
   it('with --refresh, forces a refresh and prints its summary when it used the uploaded version', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(refreshed('credentials-v2')) });
 
-    const result = await run([
-      'credentials',
-      'put',
-      '--secret-id',
-      SECRET_ID,
-      '--file',
-      aemFile,
-      '--refresh',
-      '--function',
-      'aem-prod-refresher',
-    ]);
+    const result = await putAndRefresh(aemFile, 'aem-prod-refresher');
 
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
@@ -495,17 +479,7 @@ describe('ims-token credentials put', () => {
   it('with --refresh, fails when the refresher did not use the uploaded version', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(refreshed('credentials-v1')) });
 
-    const result = await run([
-      'credentials',
-      'put',
-      '--secret-id',
-      SECRET_ID,
-      '--file',
-      aemFile,
-      '--refresh',
-      '--function',
-      'f',
-    ]);
+    const result = await putAndRefresh(aemFile);
 
     expect(result.code).toBe(1);
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(2);
@@ -518,17 +492,7 @@ describe('ims-token credentials put', () => {
     const error = { errorType: 'CredentialsError', errorMessage: 'credentials version credentials-v2 was rejected' };
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: payload(error) });
 
-    const result = await run([
-      'credentials',
-      'put',
-      '--secret-id',
-      SECRET_ID,
-      '--file',
-      aemFile,
-      '--refresh',
-      '--function',
-      'f',
-    ]);
+    const result = await putAndRefresh(aemFile);
 
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ uploaded: true, versionId: 'credentials-v2' });
