@@ -46,6 +46,17 @@ const dropAccount =
     delete c.integration.technicalAccount[key];
     return c;
   };
+/** AEM service credentials without the field at `path` (`integration.…`): refused, naming it, before any IMS call. */
+function missing(path: string): Case {
+  const keys = path.split('.').slice(1);
+  return {
+    name: `${keys.at(-1)} missing`,
+    credentials: keys.length === 1 ? dropIntegration(keys[0]) : dropAccount(keys[1]),
+    code: 'CREDENTIALS_INVALID',
+    message: new RegExp(`"${path}" is missing`),
+    imsCalls: 0,
+  };
+}
 const setIntegration =
   (key: string, value: unknown): Mutation =>
   (c) => {
@@ -113,62 +124,16 @@ const cases: Case[] = [
     message: /"integration" is missing or not an object/,
     imsCalls: 0,
   },
-  {
-    name: 'technicalAccount missing',
-    credentials: dropIntegration('technicalAccount'),
-    code: 'CREDENTIALS_INVALID',
-    message: /"integration.technicalAccount" is missing/,
-    imsCalls: 0,
-  },
-  {
-    name: 'clientId missing',
-    credentials: dropAccount('clientId'),
-    code: 'CREDENTIALS_INVALID',
-    message: /"integration.technicalAccount.clientId" is missing/,
-    imsCalls: 0,
-  },
-  {
-    name: 'clientSecret missing',
-    credentials: dropAccount('clientSecret'),
-    code: 'CREDENTIALS_INVALID',
-    message: /"integration.technicalAccount.clientSecret" is missing/,
-    imsCalls: 0,
-  },
-  {
-    name: 'org missing',
-    credentials: dropIntegration('org'),
-    code: 'CREDENTIALS_INVALID',
-    message: /"integration.org" is missing/,
-    imsCalls: 0,
-  },
-  {
-    name: 'id missing',
-    credentials: dropIntegration('id'),
-    code: 'CREDENTIALS_INVALID',
-    message: /"integration.id" is missing/,
-    imsCalls: 0,
-  },
-  {
-    name: 'imsEndpoint missing',
-    credentials: dropIntegration('imsEndpoint'),
-    code: 'CREDENTIALS_INVALID',
-    message: /"integration.imsEndpoint" is missing/,
-    imsCalls: 0,
-  },
-  {
-    name: 'metascopes missing',
-    credentials: dropIntegration('metascopes'),
-    code: 'CREDENTIALS_INVALID',
-    message: /"integration.metascopes" is missing/,
-    imsCalls: 0,
-  },
-  {
-    name: 'privateKey missing',
-    credentials: dropIntegration('privateKey'),
-    code: 'CREDENTIALS_INVALID',
-    message: /"integration.privateKey" is missing/,
-    imsCalls: 0,
-  },
+  ...[
+    'integration.technicalAccount',
+    'integration.technicalAccount.clientId',
+    'integration.technicalAccount.clientSecret',
+    'integration.org',
+    'integration.id',
+    'integration.imsEndpoint',
+    'integration.metascopes',
+    'integration.privateKey',
+  ].map(missing),
   {
     name: 'org a number',
     credentials: setIntegration('org', 42),
@@ -246,13 +211,7 @@ const cases: Case[] = [
     message: /"integration.privateKey" is not a readable PEM/,
     imsCalls: 0,
   },
-  {
-    name: 'publicKey missing',
-    credentials: dropIntegration('publicKey'),
-    code: 'CREDENTIALS_INVALID',
-    message: /"integration.publicKey" is missing/,
-    imsCalls: 0,
-  },
+  missing('integration.publicKey'),
   {
     name: 'publicKey not a certificate',
     credentials: setIntegration('publicKey', 'MIIDdzCCAl+gAwIBAgIE'),
