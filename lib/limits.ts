@@ -30,6 +30,9 @@ export const LIMITS = {
   outputs: 200,
 } as const;
 
+/** Secrets Manager: a character of a secret's name (`LIMITS.secretName` at most). */
+export const SECRET_NAME_CHAR = /[A-Za-z0-9/_+=.@-]/;
+
 /**
  * Ids that CDK gives children of every stack, looking them up first: a construct of ours with
  * one of these ids silently replaces CDK's (`BootstrapVersion` drops the bootstrap version check).

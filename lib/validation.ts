@@ -14,7 +14,7 @@ import {
 import { isCredentialsType } from '../common/token.js';
 import { ImsTokenRefresherError } from './errors.js';
 import type { ImsTokenRefresher, ImsTokenRefresherProps } from './ims-token-refresher.js';
-import { CDK_STACK_CHILD_IDS, LIMITS, LongestValues, resourcesOf } from './limits.js';
+import { CDK_STACK_CHILD_IDS, LIMITS, LongestValues, resourcesOf, SECRET_NAME_CHAR } from './limits.js';
 
 /** The function's timeout; the refresher's retries end well inside it. */
 export const FUNCTION_TIMEOUT = Duration.seconds(90);
@@ -204,7 +204,7 @@ function validateSharing(scope: Construct, props: ImsTokenRefresherProps): void 
   }
 }
 
-const SECRET_NAME = new RegExp(`^[A-Za-z0-9/_+=.@-]{1,${LIMITS.secretName}}$`);
+const SECRET_NAME = new RegExp(`^${SECRET_NAME_CHAR.source}{1,${LIMITS.secretName}}$`);
 
 /** Fails on a construct id that CDK needs in the stack, and on a token secret name Secrets Manager refuses. */
 function validateIds(scope: Construct, props: ImsTokenRefresherProps): void {

@@ -10,7 +10,7 @@ import {
   refreshThresholdProblem,
 } from '../../common/rules.js';
 import { CREDENTIALS_TYPES } from '../../common/token.js';
-import { CDK_STACK_CHILD_IDS } from '../limits.js';
+import { CDK_STACK_CHILD_IDS, LIMITS, SECRET_NAME_CHAR } from '../limits.js';
 import {
   ACCOUNT,
   ACCOUNT_MESSAGE,
@@ -38,9 +38,8 @@ import type { SharedConfig, TokenConfig } from './types.js';
 const NAME = /[A-Za-z][A-Za-z0-9-]{0,39}/;
 /** Construct ids next to the tokens' in a stack: the stack's dashboard, and CDK's own. */
 const RESERVED_NAMES = ['Dashboard', ...CDK_STACK_CHILD_IDS];
-const SECRET_CHAR = /[A-Za-z0-9/_+=.@-]/;
-const SECRET_NAME = new RegExp(`${SECRET_CHAR.source}{1,512}`);
-const SECRET_NAME_MESSAGE = 'must be a secret name: up to 512 of A-Z a-z 0-9 /_+=.@-';
+const SECRET_NAME = new RegExp(`${SECRET_NAME_CHAR.source}{1,${LIMITS.secretName}}`);
+const SECRET_NAME_MESSAGE = `must be a secret name: up to ${LIMITS.secretName} of A-Z a-z 0-9 /_+=.@-`;
 
 /** An IAM role or user ARN, as a request's `aws:PrincipalArn` carries it (with the path). */
 const ROLE_OR_USER_ARN = arn({
@@ -63,7 +62,7 @@ const SECRET_ARN = arn({
   service: 'secretsmanager',
   regional: true,
   types: ['secret'],
-  resource: new RegExp(`secret:${SECRET_CHAR.source}{1,512}-[A-Za-z0-9]{6}`),
+  resource: new RegExp(`secret:${SECRET_NAME_CHAR.source}{1,${LIMITS.secretName}}-[A-Za-z0-9]{6}`),
   resourceHint:
     'must be a complete ARN, ending in the 6-character suffix Secrets Manager adds (as the console shows it), ' +
     "or just the secret's name",
