@@ -89,7 +89,7 @@ class Failure extends Error {
   }
 }
 
-const OUTCOMES = new Set<unknown>(['refreshed', 'skipped', 'failed']);
+const OUTCOMES = new Set<unknown>(['refreshed', 'skipped', 'superseded', 'failed']);
 
 /** Runs the CLI; returns the exit code: 0 ok, 1 operational failure, 2 usage error. */
 export async function main(argv: readonly string[], deps: CliDeps): Promise<number> {

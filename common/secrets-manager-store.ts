@@ -1,14 +1,22 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidParameterException,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretStoreError } from './errors.js';
-import type { ReadOptions, SecretStore, SecretVersion, StoreCallOptions } from './store.js';
+import {
+  PENDING_STAGE,
+  type ReadOptions,
+  type SecretStore,
+  type SecretVersion,
+  type StoreCallOptions,
+} from './store.js';
 
 /**
  * Each Secrets Manager call's own deadline: a connection within 2 s, the answer's headers within
@@ -42,7 +50,11 @@ export class SecretsManagerStore implements SecretStore {
     const call = { abortSignal: options.signal };
     try {
       const out = await this.client.send(
-        new GetSecretValueCommand({ SecretId: secretId, VersionStage: options.versionStage }),
+        new GetSecretValueCommand({
+          SecretId: secretId,
+          VersionStage: options.versionStage,
+          VersionId: options.versionId,
+        }),
         call,
       );
       if (out.SecretString === undefined && out.SecretBinary !== undefined) {
@@ -71,26 +83,50 @@ export class SecretsManagerStore implements SecretStore {
     }
   }
 
-  async write(
+  async stage(
     secretId: string,
     value: string,
-    requestToken: string,
+    versionId: string,
     options: StoreCallOptions = {},
   ): Promise<{ duplicate: boolean }> {
     try {
       await this.client.send(
-        new PutSecretValueCommand({ SecretId: secretId, SecretString: value, ClientRequestToken: requestToken }),
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          SecretString: value,
+          ClientRequestToken: versionId,
+          VersionStages: [PENDING_STAGE],
+        }),
         { abortSignal: options.signal },
       );
       return { duplicate: false };
     } catch (error) {
       if (error instanceof ResourceExistsException) return { duplicate: true };
-      throw new SecretStoreError(
-        'TOKEN_WRITE_FAILED',
-        `could not write token secret "${secretId}"${why(error)}`,
-        error,
-        retryable(error),
+      throw writeFailed(secretId, error);
+    }
+  }
+
+  async promote(
+    secretId: string,
+    versionId: string,
+    expectedCurrent: string | undefined,
+    options: StoreCallOptions = {},
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretId,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: versionId,
+          RemoveFromVersionId: expectedCurrent,
+        }),
+        { abortSignal: options.signal },
       );
+      return true;
+    } catch (error) {
+      // Secrets Manager's refusal when AWSCURRENT is not on `RemoveFromVersionId` (or is on a version and none was named).
+      if (error instanceof InvalidParameterException) return false;
+      throw writeFailed(secretId, error);
     }
   }
 
@@ -104,6 +140,15 @@ export class SecretsManagerStore implements SecretStore {
       throw readFailed(secretId, error);
     }
   }
+}
+
+function writeFailed(secretId: string, error: unknown): SecretStoreError {
+  return new SecretStoreError(
+    'TOKEN_WRITE_FAILED',
+    `could not write token secret "${secretId}"${why(error)}`,
+    error,
+    retryable(error),
+  );
 }
 
 function readFailed(secretId: string, error: unknown): SecretStoreError {

@@ -11,25 +11,50 @@ export interface StoreCallOptions {
   readonly signal?: AbortSignal;
 }
 
-/** What a read may ask for besides the call options: the version with this staging label. */
+/** What a read may ask for besides the call options: the version with this id, or with this staging label. */
 export interface ReadOptions extends StoreCallOptions {
-  /** @default 'AWSCURRENT' */
+  /** @default 'AWSCURRENT' (unless `versionId` is given) */
   readonly versionStage?: 'AWSCURRENT' | 'AWSPREVIOUS';
+  /** Read this version, whatever its labels. */
+  readonly versionId?: string;
 }
+
+/**
+ * The staging label a new token version is written under before it becomes `AWSCURRENT`
+ * (see `SecretStore.stage`). A label is on one version at a time, so it keeps the newest staged
+ * version from counting as deprecated.
+ */
+export const PENDING_STAGE = 'IMSREFRESHER_PENDING';
 
 /**
  * The port the core uses to reach Secrets Manager. `read` returns `undefined` when the secret
  * exists but has no version with that label (no value yet, or no previous one), and throws when
- * it does not exist; `write` is idempotent
- * per `requestToken` (Secrets Manager's `ClientRequestToken`) and reports `duplicate` when that
- * token already wrote another value.
+ * it does not exist. A token is written in two steps, so that it replaces only the version the run
+ * decided on (compare-and-swap): `stage` adds it as a new version, and `promote` makes that
+ * version current.
  */
 export interface SecretStore {
   read(secretId: string, options?: ReadOptions): Promise<SecretVersion | undefined>;
-  write(
+  /**
+   * Adds `value` as a new version with the id `versionId`, labelled `PENDING_STAGE` only (Secrets
+   * Manager makes the first version of a secret `AWSCURRENT` as well). Idempotent per `versionId`
+   * (Secrets Manager's `ClientRequestToken`); `duplicate` when that id already holds another value.
+   */
+  stage(
     secretId: string,
     value: string,
-    requestToken: string,
+    versionId: string,
     options?: StoreCallOptions,
   ): Promise<{ readonly duplicate: boolean }>;
+  /**
+   * Moves `AWSCURRENT` to `versionId` if it is still on `expectedCurrent` (`undefined`: on no
+   * other version); returns `false`, changing nothing, when it has moved. The version it leaves
+   * becomes `AWSPREVIOUS`.
+   */
+  promote(
+    secretId: string,
+    versionId: string,
+    expectedCurrent: string | undefined,
+    options?: StoreCallOptions,
+  ): Promise<boolean>;
 }

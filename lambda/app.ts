@@ -169,6 +169,15 @@ function report(result: RunResult, signals: ReturnType<typeof runSignals>, logge
         'IMS refused these client secrets (by position in the credentials); a later one worked: delete them from the credentials',
     });
   }
+  if (result.supersededBy) {
+    // Not a failure: the run of the newer upload reports on it.
+    logger.info('run superseded', {
+      ...fields,
+      supersededByCredentialsVersionId: result.supersededBy.credentialsVersionId,
+      rejectedWith: result.supersededBy.errorCode,
+    });
+    return;
+  }
   const error = result.error;
   if (!error) {
     logger.info(result.outcome === 'refreshed' ? 'token refreshed' : 'token kept', fields);

@@ -26,7 +26,9 @@ export function bounded(store: SecretStore, signal: AbortSignal | undefined): Se
   return {
     read: (secretId, options) =>
       race('SECRET_READ_FAILED', secretId, () => store.read(secretId, { ...options, signal })),
-    write: (secretId, value, token) =>
-      race('TOKEN_WRITE_FAILED', secretId, () => store.write(secretId, value, token, { signal })),
+    stage: (secretId, value, versionId) =>
+      race('TOKEN_WRITE_FAILED', secretId, () => store.stage(secretId, value, versionId, { signal })),
+    promote: (secretId, versionId, expectedCurrent) =>
+      race('TOKEN_WRITE_FAILED', secretId, () => store.promote(secretId, versionId, expectedCurrent, { signal })),
   };
 }

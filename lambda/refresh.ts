@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { RefreshSettings } from './config.js';
 import { parseCredentials, type Credentials } from '../common/credentials.js';
-import { ConfigurationError, CredentialsError, ImsError, RefresherError, type ErrorCode } from '../common/errors.js';
+import {
+  ConfigurationError,
+  CredentialsError,
+  ImsError,
+  RefresherError,
+  SecretStoreError,
+  type ErrorCode,
+} from '../common/errors.js';
 import { bounded } from './bounded-store.js';
 import { exchange, type Fetch, type ImsToken } from './ims.js';
 import { isDue, refreshReason, type RefreshReason } from './policy.js';
@@ -31,7 +38,11 @@ export interface RefreshRequest {
   readonly signal?: AbortSignal;
 }
 
-export type Outcome = 'refreshed' | 'skipped' | 'failed';
+/**
+ * `superseded`: the run's credentials were rejected, but a newer credentials version was uploaded
+ * while it ran; the run that upload triggers decides, so this one ends without a failure.
+ */
+export type Outcome = 'refreshed' | 'skipped' | 'superseded' | 'failed';
 
 export interface RunResult {
   readonly outcome: Outcome;
@@ -54,6 +65,8 @@ export interface RunResult {
   readonly fallbackCredentialsVersionId?: string;
   /** Set when the current credentials failed and the previous version could not mint either: its id and why. */
   readonly fallbackFailure?: { readonly versionId: string; readonly errorCode: ErrorCode };
+  /** Set when the run was superseded: the credentials secret's current version at the end, and why the run's own version failed. */
+  readonly supersededBy?: { readonly credentialsVersionId: string; readonly errorCode: ErrorCode };
   readonly error?: RefresherError;
 }
 
@@ -123,7 +136,7 @@ function finish(
   reason: RunResult['reason'],
   token: TokenRecord | undefined,
   error?: RefresherError,
-  fallback?: Pick<RunResult, 'fallbackCredentialsVersionId' | 'fallbackFailure'>,
+  extra?: Pick<RunResult, 'fallbackCredentialsVersionId' | 'fallbackFailure' | 'supersededBy'>,
 ): RunResult {
   const { tokenRead, imsAttempts, imsLatencyMs, credentialsVersionId, credentialsExpiresAt, rejectedClientSecrets } =
     run;
@@ -137,7 +150,7 @@ function finish(
     ...(credentialsVersionId === undefined ? {} : { credentialsVersionId }),
     ...(credentialsExpiresAt === undefined ? {} : { credentialsExpiresAt }),
     rejectedClientSecrets,
-    ...fallback,
+    ...extra,
     ...(error ? { error } : {}),
   };
 }
@@ -163,6 +176,11 @@ async function refresh(run: Run): Promise<RunResult> {
     if (!parsed.credentials) throw parsed.unusable;
     fresh = await mint(run, parsed.credentials, credentialsSecret);
   } catch (error) {
+    const newer = credentialsRejected(error) ? await newerCredentials(run) : undefined;
+    if (newer) {
+      const supersededBy = { credentialsVersionId: newer, errorCode: asRefresherError(error).code };
+      return finish(run, 'superseded', reason, run.stored, undefined, { supersededBy });
+    }
     return await fallBack(run, found, error);
   }
   const saved = await save(run, fresh, current);
@@ -213,6 +231,19 @@ function parse(settings: RefreshSettings, secret: SecretVersion): Credentials {
     allowAnyImsHost: settings.imsBaseUrl !== undefined,
     credentialName: settings.credentialName,
   });
+}
+
+/**
+ * The credentials secret's current version if it is no longer the one the run started with: the
+ * run's failure is then stale. A failure to tell counts as no change, so the failure is reported.
+ */
+async function newerCredentials(run: Run): Promise<string | undefined> {
+  try {
+    const latest = await run.store.read(run.settings.credentialsSecretId);
+    return latest && latest.versionId !== run.credentialsVersionId ? latest.versionId : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether an IMS attempt started now would end before the run's deadline. */
@@ -304,9 +335,14 @@ async function exchangeAnySecret(
   }
 }
 
+/** How many times a run tries to make its token current while other runs keep replacing the current version. */
+const MAX_PROMOTIONS = 3;
+
 /**
- * Writes `fresh` unless a token stored meanwhile outlives it (re-checked before writing), and
- * returns the token in the secret afterwards; `reason` says why `fresh` was not written.
+ * Stores `fresh` by compare-and-swap and returns the token in the secret afterwards; `reason`
+ * says why `fresh` is not the one. The token is staged as a new version, then made current only
+ * if the current version is still `before`, the one the run decided on. When another run moved
+ * it meanwhile, the run reads the secret again and keeps whichever token `replaces` prefers.
  */
 async function save(
   run: Run,
@@ -314,15 +350,51 @@ async function save(
   before: SecretVersion | undefined,
 ): Promise<{ token: TokenRecord | undefined; reason?: 'newer-token-stored' | 'duplicate-delivery' }> {
   const { settings, deps } = run;
-  const latest = await run.store.read(settings.tokenSecretId);
-  const latestToken = latest?.versionId === before?.versionId ? undefined : trustedToken(latest, deps.now());
-  if (latestToken && expiresAtMs(latestToken) >= expiresAtMs(fresh)) {
-    return { token: latestToken, reason: 'newer-token-stored' };
+  const versionId = requestToken(settings.tokenSecretId, run.request.requestKey);
+  const staged = await run.store.stage(settings.tokenSecretId, JSON.stringify(fresh), versionId);
+  // A duplicate delivery: an earlier run for the same event staged its token under this id; that token is the candidate.
+  const candidate = staged.duplicate ? trustedToken(await readVersion(run, versionId), deps.now()) : fresh;
+  const reason = staged.duplicate ? 'duplicate-delivery' : undefined;
+  let current = before;
+  for (let promotions = 1; ; promotions++) {
+    if (current?.versionId === versionId) return { token: candidate, reason };
+    if (!candidate) return { token: trustedToken(current, deps.now()), reason: 'duplicate-delivery' };
+    if (await run.store.promote(settings.tokenSecretId, versionId, current?.versionId)) {
+      return { token: candidate, reason };
+    }
+    if (promotions === MAX_PROMOTIONS) {
+      throw new SecretStoreError(
+        'TOKEN_WRITE_FAILED',
+        `other runs replaced the token in "${settings.tokenSecretId}" ${MAX_PROMOTIONS} times while this run wrote`,
+        undefined,
+        true,
+      );
+    }
+    current = await run.store.read(settings.tokenSecretId);
+    const latest = trustedToken(current, deps.now());
+    if (latest && current?.versionId !== versionId && !(await replaces(run, candidate, latest))) {
+      return { token: latest, reason: 'newer-token-stored' };
+    }
   }
-  const key = requestToken(settings.tokenSecretId, run.request.requestKey);
-  const written = await run.store.write(settings.tokenSecretId, JSON.stringify(fresh), key);
-  if (written.duplicate) return { token: trustedToken(latest, deps.now()), reason: 'duplicate-delivery' };
-  return { token: fresh };
+}
+
+function readVersion(run: Run, versionId: string): Promise<SecretVersion | undefined> {
+  return run.store.read(run.settings.tokenSecretId, { versionId });
+}
+
+/**
+ * Whether `candidate` should replace `latest`, a token another run stored meanwhile. A token
+ * minted from the credentials' current version replaces one from any other version, and is never
+ * replaced by one; otherwise the one that expires later wins. The credentials secret is read
+ * again only when the two come from different versions.
+ */
+async function replaces(run: Run, candidate: TokenRecord, latest: TokenRecord): Promise<boolean> {
+  if (candidate.credentials_version_id !== latest.credentials_version_id) {
+    const current = (await run.store.read(run.settings.credentialsSecretId))?.versionId;
+    if (latest.credentials_version_id === current) return false;
+    if (candidate.credentials_version_id === current) return true;
+  }
+  return expiresAtMs(candidate) > expiresAtMs(latest);
 }
 
 /** IMS refused this client secret (docs/protocol.md §3): another of the credentials' secrets may work. */
@@ -335,7 +407,7 @@ function credentialsRejected(error: unknown): boolean {
   return error instanceof CredentialsError || (error instanceof ImsError && error.code === 'IMS_REJECTED');
 }
 
-/** Retries transient IMS failures with exponential backoff and full jitter, honouring Retry-After. */
+/** The token record for an IMS answer to a request made at `issuedAt` with `credentials` from `version`. */
 function record(token: ImsToken, issuedAt: number, credentials: Credentials, version: SecretVersion): TokenRecord {
   return {
     access_token: token.accessToken,
@@ -362,7 +434,6 @@ function trustedToken(secret: SecretVersion | undefined, now: number): TokenReco
   }
 }
 
-/** The store with every call ending when `signal` aborts, whether or not the adapter honours the signal. */
 /** Secrets Manager wants 32–64 characters; a hash keeps duplicates of one event on one version. */
 function requestToken(secretId: string, requestKey: string): string {
   return createHash('sha256').update(`${secretId}\n${requestKey}`).digest('hex');

@@ -226,9 +226,10 @@ export function denyGrantsToOthers(key: kms.Key): void {
 }
 
 /**
- * Lets the refresher's `role` write new token versions: `PutSecretValue` on the token secret only
- * (the built-in `grantWrite` would add `secretsmanager:UpdateSecret`, which can change the
- * description and the KMS key: too broad), and the key use that needs, through Secrets Manager.
+ * Lets the refresher's `role` write new token versions: `PutSecretValue` and
+ * `UpdateSecretVersionStage` (the compare-and-swap that makes a version current) on the token
+ * secret only (the built-in `grantWrite` would add `secretsmanager:UpdateSecret`, which can change
+ * the description and the KMS key: too broad), and the key use that needs, through Secrets Manager.
  */
 export function grantTokenWrite(
   role: iam.IRole,
@@ -237,7 +238,10 @@ export function grantTokenWrite(
   replicas: secretsmanager.ReplicaRegion[],
 ): void {
   role.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [tokenSecret.secretArn] }),
+    new iam.PolicyStatement({
+      actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      resources: [tokenSecret.secretArn],
+    }),
   );
   // PutSecretValue with a customer-managed key needs GenerateDataKey (Decrypt came with grantRead);
   // propagating the version to a replica with its own key needs GenerateDataKey and Encrypt there.

@@ -1,10 +1,12 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidParameterException,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -91,25 +93,50 @@ describe('SecretsManagerStore', () => {
     });
   });
 
-  it('writes with the ClientRequestToken it is given', async () => {
-    sm.on(PutSecretValueCommand).resolves({ VersionId: 'v-2' });
-    await expect(store().write('t', 'value', 'a'.repeat(64))).resolves.toEqual({ duplicate: false });
+  it('stages a value under the pending label, with the ClientRequestToken as its version id', async () => {
+    sm.on(PutSecretValueCommand).resolves({ VersionId: 'a'.repeat(64) });
+    await expect(store().stage('t', 'value', 'a'.repeat(64))).resolves.toEqual({ duplicate: false });
     expect(sm.commandCalls(PutSecretValueCommand)[0].args[0].input).toEqual({
       SecretId: 't',
       SecretString: 'value',
       ClientRequestToken: 'a'.repeat(64),
+      VersionStages: ['IMSREFRESHER_PENDING'],
     });
+  });
+
+  it('promotes a version only from the expected current version, and reports a moved AWSCURRENT as false', async () => {
+    sm.on(UpdateSecretVersionStageCommand, { RemoveFromVersionId: 'v-1' }).resolves({});
+    sm.on(UpdateSecretVersionStageCommand, { RemoveFromVersionId: 'v-0' }).rejects(
+      new InvalidParameterException({ message: 'RemoveFromVersionId must be the current version', $metadata: {} }),
+    );
+    await expect(store().promote('t', 'v-2', 'v-1')).resolves.toBe(true);
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0].args[0].input).toEqual({
+      SecretId: 't',
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: 'v-2',
+      RemoveFromVersionId: 'v-1',
+    });
+    await expect(store().promote('t', 'v-2', 'v-0')).resolves.toBe(false);
+  });
+
+  it('reads a version by its id', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: 's', VersionId: 'v-7' }).resolves({
+      SecretString: 'x',
+      VersionId: 'v-7',
+      ARN: arn,
+    });
+    await expect(store().read('s', { versionId: 'v-7' })).resolves.toEqual({ value: 'x', versionId: 'v-7', arn });
   });
 
   it('reports a reused ClientRequestToken with another value as a duplicate', async () => {
     sm.on(PutSecretValueCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
-    await expect(store().write('t', 'value', 'b'.repeat(64))).resolves.toEqual({ duplicate: true });
+    await expect(store().stage('t', 'value', 'b'.repeat(64))).resolves.toEqual({ duplicate: true });
   });
 
   it('wraps write failures as TOKEN_WRITE_FAILED without the value', async () => {
     sm.on(PutSecretValueCommand).rejects(new Error('boom'));
     const error = await store()
-      .write('t', 'secret-token-value', 'c'.repeat(64))
+      .stage('t', 'secret-token-value', 'c'.repeat(64))
       .catch((e: Error) => e);
     expect(error).toMatchObject({ code: 'TOKEN_WRITE_FAILED', transient: true });
     expect((error as Error).message).not.toContain('secret-token-value');
@@ -128,10 +155,10 @@ describe('SecretsManagerStore', () => {
     async (name, fault, retryable, transient) => {
       const error = Object.assign(new Error(name), { name, $fault: fault, $retryable: retryable, $metadata: {} });
       sm.on(PutSecretValueCommand).rejects(error);
-      await expect(store().write('t', 'value', 'd'.repeat(64))).rejects.toMatchObject({
-        code: 'TOKEN_WRITE_FAILED',
-        transient,
-      });
+      sm.on(UpdateSecretVersionStageCommand).rejects(error);
+      for (const write of [store().stage('t', 'value', 'd'.repeat(64)), store().promote('t', 'v-2', 'v-1')]) {
+        await expect(write).rejects.toMatchObject({ code: 'TOKEN_WRITE_FAILED', transient });
+      }
     },
   );
 

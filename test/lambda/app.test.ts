@@ -163,7 +163,8 @@ describe('createHandler', () => {
     );
     const unreadable: SecretStore = {
       read: () => Promise.reject(throttled),
-      write: () => Promise.reject(new Error('unused')),
+      stage: () => Promise.reject(new Error('unused')),
+      promote: () => Promise.reject(new Error('unused')),
     };
     const { handler } = setup(undefined, { store: unreadable });
     const mark = capturedOutput().length;
@@ -258,7 +259,8 @@ describe('createHandler', () => {
   });
 
   it('reports a hung Secrets Manager call before the function timeout: one outcome line and the metrics', async () => {
-    const hung: SecretStore = { read: () => new Promise(() => {}), write: () => new Promise(() => {}) };
+    const never = () => new Promise<never>(() => {});
+    const hung: SecretStore = { read: never, stage: never, promote: never };
     const { handler } = setup(undefined, { store: hung });
     // The run's signal fires when only the reporting reserve is left: here, at once.
     const lastSeconds = { awsRequestId: 'req-hang', getRemainingTimeInMillis: () => REPORT_RESERVE_MS };
@@ -298,6 +300,26 @@ describe('createHandler', () => {
       credentialsVersionId: 'v2',
     });
     expect(linesSince(mark).find((line) => line._aws)).toMatchObject({ TokenSecondsToExpiry: 86_399 });
+  });
+
+  it('ends a run superseded by a new upload without an error, logging both credentials versions', async () => {
+    let store!: MemoryStore;
+    const uploadThenRefuse: Answer = (request) => {
+      store.put('creds', credentials.json); // a rotation lands while IMS refuses the old secret
+      return json(401, { error: 'invalid_client' })(request);
+    };
+    const run = setup(uploadThenRefuse);
+    store = run.store;
+    const mark = capturedOutput().length;
+    await expect(run.handler({}, context)).resolves.toMatchObject({ outcome: 'superseded' });
+    expect(linesSince(mark).filter((line) => line.level === 'ERROR')).toEqual([]);
+    expect(linesSince(mark).find((line) => line.message === 'run superseded')).toMatchObject({
+      level: 'INFO',
+      outcome: 'superseded',
+      credentialsVersionId: 'v1',
+      supersededByCredentialsVersionId: 'v2',
+      rejectedWith: 'IMS_REJECTED',
+    });
   });
 
   it('names the previous version and its error code when it could not mint either', async () => {

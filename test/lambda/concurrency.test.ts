@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RefreshSettings } from '../../lambda/config.js';
 import { runRefresh, type RunResult } from '../../lambda/refresh.js';
-import { parseTokenRecord } from '../../common/token.js';
-import { MemoryStore, fakeClock, fakeDeps, jwtTokenAnswer, type Answer } from '../support/fakes.js';
+import { parseTokenRecord, type TokenRecord } from '../../common/token.js';
+import { SecretStoreError } from '../../common/errors.js';
+import { MemoryStore, fakeClock, fakeDeps, json, jwtTokenAnswer, type Answer } from '../support/fakes.js';
 import { generateJwtCredentials } from '../sandbox/test-credentials.js';
 
 /**
@@ -39,6 +40,21 @@ function heldIms(answer: Answer) {
   return { fetch, arrived, release };
 }
 
+/** A token due for renewal (10 h of its 24 h left), in a shape the refresher replaces. */
+function putDueToken(store: MemoryStore, now: number): void {
+  const issued = now - 14 * HOUR;
+  store.put(
+    settings.tokenSecretId,
+    JSON.stringify({
+      access_token: 'old-access-token',
+      token_type: 'bearer',
+      issued_at: new Date(issued).toISOString(),
+      expires_at: new Date(issued + 24 * HOUR).toISOString(),
+      credentials_version_id: 'v1',
+    }),
+  );
+}
+
 /** Runs two refreshes at once; IMS answers the first request, that run finishes, then the second. */
 async function twoRuns(
   answers: [Answer, Answer],
@@ -48,20 +64,7 @@ async function twoRuns(
   const store = new MemoryStore();
   store.put(settings.credentialsSecretId, jwt.json);
   const clock = fakeClock();
-  if (options.initialToken) {
-    // A token due for renewal: 10 h of its 24 h left.
-    const issued = clock.now() - 14 * HOUR;
-    store.put(
-      settings.tokenSecretId,
-      JSON.stringify({
-        access_token: 'old-access-token',
-        token_type: 'bearer',
-        issued_at: new Date(issued).toISOString(),
-        expires_at: new Date(issued + 24 * HOUR).toISOString(),
-        credentials_version_id: 'v1',
-      }),
-    );
-  }
+  if (options.initialToken) putDueToken(store, clock.now());
   const ims = answers.map(heldIms);
   const start = (index: 0 | 1) =>
     runRefresh(
@@ -77,7 +80,9 @@ async function twoRuns(
   ims[1].release();
   const results: [RunResult, RunResult] = [firstResult, await second];
   const current = parseTokenRecord(store.current(settings.tokenSecretId)!.value);
-  return { store, results, current, written: store.count('write', settings.tokenSecretId) };
+  // What AWSCURRENT left when it last moved: each move pushes the version it leaves to AWSPREVIOUS.
+  const previous = store.previous(settings.tokenSecretId);
+  return { store, results, current, replaced: previous && (JSON.parse(previous.value) as TokenRecord).access_token };
 }
 
 describe('two runs at once (reservedConcurrency off)', () => {
@@ -85,20 +90,23 @@ describe('two runs at once (reservedConcurrency off)', () => {
     [
       'the schedule and the credentials-changed rule (different request keys)',
       ['schedule:2026-11-22T12:00:00Z', 'invocation:r-1'],
+      // Its compare-and-swap failed; the token it found is as long-lived as its own.
+      'newer-token-stored',
     ],
     [
       'a duplicate delivery of one scheduled event (same request key)',
       ['schedule:2026-11-22T12:00:00Z', 'schedule:2026-11-22T12:00:00Z'],
+      // Its version id was taken by the first delivery's token, which is current.
+      'duplicate-delivery',
     ],
-  ] as const)('%s: one write, both runs succeed and report the same token', async (_case, keys) => {
-    const { results, current, written } = await twoRuns(
+  ] as const)('%s: one token stored, both runs succeed and report it', async (_case, keys, reason) => {
+    const { results, current, replaced } = await twoRuns(
       [jwtTokenAnswer('concurrent-token-a'), jwtTokenAnswer('concurrent-token-b')],
       [...keys],
     );
     expect(results.map((result) => result.outcome)).toEqual(['refreshed', 'skipped']);
-    // The re-check before writing found the first run's token, as long-lived as its own.
-    expect(results[1].reason).toBe('newer-token-stored');
-    expect(written).toBe(1);
+    expect(results[1].reason).toBe(reason);
+    expect(replaced).toBeUndefined(); // AWSCURRENT never moved off the first token
     expect(current.access_token).toBe('concurrent-token-a');
     expect(results[1].token?.access_token).toBe('concurrent-token-a');
   });
@@ -115,13 +123,121 @@ describe('two runs at once (reservedConcurrency off)', () => {
   });
 
   it("lets a forced run and a scheduled one overlap: the forced run's token stands, nothing fails", async () => {
-    const { results, current, written } = await twoRuns(
+    const { results, current, replaced } = await twoRuns(
       [jwtTokenAnswer('forced-token'), jwtTokenAnswer('scheduled-token')],
       ['invocation:forced', 'schedule:b'],
       { initialToken: true, force: [true, false] },
     );
     expect(results.every((result) => result.outcome !== 'failed')).toBe(true);
-    expect(written).toBe(1);
+    expect(replaced).toBe('old-access-token'); // AWSCURRENT moved once
     expect(current.access_token).toBe('forced-token');
+  });
+});
+
+/**
+ * Runs that start one by one against a shared store, each held at IMS until the test releases it,
+ * so the test can change the store (upload credentials) between a run's read and its write.
+ */
+function scenario() {
+  const store = new MemoryStore();
+  const clock = fakeClock();
+  const credentialsV1 = store.put(settings.credentialsSecretId, jwt.json);
+  putDueToken(store, clock.now());
+  const start = (key: string, answer: Answer) => {
+    const ims = heldIms(answer);
+    const result = runRefresh(
+      settings,
+      { force: false, requestKey: key, deadline: clock.now() + 75_000 },
+      fakeDeps(store, ims.fetch, clock),
+    );
+    return { ...ims, result };
+  };
+  const token = () => parseTokenRecord(store.current(settings.tokenSecretId)!.value);
+  return { store, clock, credentialsV1, start, token };
+}
+
+describe('compare-and-swap writes: a token from superseded credentials never wins', () => {
+  it('a slow run with the old credentials version does not replace the token of the new one, though it lives longer', async () => {
+    const { store, start, token } = scenario();
+    const slow = start('schedule:b', jwtTokenAnswer('token-from-v1', 86_399_999 + 1_300));
+    await slow.arrived; // it read credentials v1 and is waiting at IMS (a 503 and a retry, in the issue)
+    const v2 = store.put(settings.credentialsSecretId, jwt.json); // the upload
+    const fast = start('invocation:credentials-changed', jwtTokenAnswer('token-from-v2'));
+    fast.release();
+    await expect(fast.result).resolves.toMatchObject({ outcome: 'refreshed' });
+    slow.release();
+    await expect(slow.result).resolves.toMatchObject({ outcome: 'skipped', reason: 'newer-token-stored' });
+    expect(token()).toMatchObject({ access_token: 'token-from-v2', credentials_version_id: v2 });
+  });
+
+  it('a token from the new credentials version replaces a longer-lived one from the old version', async () => {
+    const { store, start, token } = scenario();
+    const old = start('schedule:b', jwtTokenAnswer('token-from-v1', 86_399_999 + 1_300));
+    await old.arrived;
+    const v2 = store.put(settings.credentialsSecretId, jwt.json);
+    const upload = start('invocation:credentials-changed', jwtTokenAnswer('token-from-v2'));
+    await upload.arrived; // both runs read the token secret before either writes
+    old.release();
+    await expect(old.result).resolves.toMatchObject({ outcome: 'refreshed' });
+    upload.release();
+    await expect(upload.result).resolves.toMatchObject({ outcome: 'refreshed' });
+    expect(token()).toMatchObject({ access_token: 'token-from-v2', credentials_version_id: v2 });
+  });
+
+  it('gives up with a transient TOKEN_WRITE_FAILED after three lost compare-and-swaps', async () => {
+    const { store, start } = scenario();
+    store.promote = async () => {
+      store.calls.push({ op: 'promote', secretId: settings.tokenSecretId });
+      return false; // another run moves AWSCURRENT every time
+    };
+    const run = start('schedule:a', jwtTokenAnswer());
+    run.release();
+    const result = await run.result;
+    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'TOKEN_WRITE_FAILED', transient: true } });
+    expect(store.count('promote')).toBe(3);
+  });
+
+  it("makes a duplicate delivery's staged token current when the first delivery ended before promoting it", async () => {
+    const { store, start, token } = scenario();
+    const promote = store.promote.bind(store);
+    store.promote = () => Promise.reject(new SecretStoreError('TOKEN_WRITE_FAILED', 'timed out', undefined, true));
+    const first = start('schedule:same', jwtTokenAnswer('first-delivery-token'));
+    first.release();
+    await expect(first.result).resolves.toMatchObject({ outcome: 'failed' });
+    expect(store.current(settings.tokenSecretId)?.value).toContain('old-access-token'); // staged, not current
+    store.promote = promote;
+    const retry = start('schedule:same', jwtTokenAnswer('retry-token'));
+    retry.release();
+    await expect(retry.result).resolves.toMatchObject({ outcome: 'skipped', reason: 'duplicate-delivery' });
+    expect(token().access_token).toBe('first-delivery-token');
+  });
+});
+
+describe('superseded runs end quietly', () => {
+  const rejected = json(401, { error: 'invalid_client', error_description: 'revoked' });
+
+  it('ends as superseded, not failed, when IMS refuses credentials that were replaced while the run was in flight', async () => {
+    const { store, start, credentialsV1 } = scenario();
+    const run = start('schedule:a', rejected);
+    await run.arrived;
+    const v2 = store.put(settings.credentialsSecretId, jwt.json); // the rotation; the old secret is revoked
+    run.release();
+    const result = await run.result;
+    expect(result).toMatchObject({
+      outcome: 'superseded',
+      credentialsVersionId: credentialsV1,
+      supersededBy: { credentialsVersionId: v2, errorCode: 'IMS_REJECTED' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(store.count('write')).toBe(0);
+  });
+
+  it('still fails when the credentials did not change', async () => {
+    const { start } = scenario();
+    const run = start('schedule:a', rejected);
+    run.release();
+    const result = await run.result;
+    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'IMS_REJECTED' } });
+    expect(result.supersededBy).toBeUndefined();
   });
 });

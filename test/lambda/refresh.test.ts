@@ -397,18 +397,19 @@ describe('runRefresh: the two secrets must differ', () => {
 
 describe('runRefresh: the run signal ends every call', () => {
   /** A store whose chosen call never answers and ignores the signal (the worst adapter); reaching it aborts the run. */
-  function hangingStore(op: 'read' | 'write', controller: AbortController) {
+  function hangingStore(op: 'read' | 'stage' | 'promote', controller: AbortController) {
     const { store } = setup();
     const hang = () => {
       controller.abort();
       return new Promise<never>(() => {});
     };
-    return Object.assign(store, op === 'read' ? { read: hang } : { write: hang });
+    return Object.assign(store, { [op]: hang });
   }
 
   it.each([
     ['read', 'SECRET_READ_FAILED', 0],
-    ['write', 'TOKEN_WRITE_FAILED', 1],
+    ['stage', 'TOKEN_WRITE_FAILED', 1],
+    ['promote', 'TOKEN_WRITE_FAILED', 1],
   ] as const)(
     'fails a hung %s with %s when the signal aborts, even if the store ignores it',
     async (op, code, imsCalls) => {

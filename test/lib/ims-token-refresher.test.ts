@@ -233,6 +233,7 @@ describe('ImsTokenRefresher', () => {
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
       'secretsmanager:PutSecretValue',
+      'secretsmanager:UpdateSecretVersionStage',
     ]);
     expect(onLogs.flatMap((g) => g.actions).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     // The on-failure destination: Lambda sends failed events with the function's role.

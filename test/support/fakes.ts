@@ -1,30 +1,37 @@
 import type { Fetch } from '../../lambda/ims.js';
 import type { RefreshDeps } from '../../lambda/refresh.js';
-import type { ReadOptions, SecretStore, SecretVersion } from '../../common/store.js';
+import { PENDING_STAGE, type ReadOptions, type SecretStore, type SecretVersion } from '../../common/store.js';
 import { registerSecret } from './leak-guard.js';
 
-/** An in-memory `SecretStore` with Secrets Manager's versioning and ClientRequestToken rules. */
+interface StoredVersion {
+  readonly value: string;
+  readonly versionId: string;
+  /** Staging labels: each is on one version of a secret at a time. */
+  readonly stages: Set<string>;
+}
+
+/** An in-memory `SecretStore` with Secrets Manager's versions, staging labels and ClientRequestToken rules. */
 export class MemoryStore implements SecretStore {
-  readonly calls: { op: 'read' | 'write'; secretId: string; versionStage?: string }[] = [];
-  private readonly versions = new Map<string, { value: string; versionId: string; requestToken: string }[]>();
+  readonly calls: { op: 'read' | 'write' | 'promote'; secretId: string; versionStage?: string }[] = [];
+  private readonly versions = new Map<string, StoredVersion[]>();
   private counter = 0;
-  /** Makes the next write fail (the adapter wraps SDK errors, so tests pass a `SecretStoreError`). */
+  /** Makes the next write (`stage`) fail (the adapter wraps SDK errors, so tests pass a `SecretStoreError`). */
   failNextWrite: Error | undefined;
 
   /** Puts a value as an admin would (a new AWSCURRENT version). Returns the version id. */
   put(secretId: string, value: string): string {
-    const versionId = `v${++this.counter}`;
-    this.history(secretId).push({ value, versionId, requestToken: versionId });
-    return versionId;
+    const version = this.add(secretId, `v${++this.counter}`, value);
+    this.moveCurrent(secretId, version);
+    return version.versionId;
   }
 
   current(secretId: string): SecretVersion | undefined {
-    return this.version(secretId, -1);
+    return this.labelled(secretId, 'AWSCURRENT');
   }
 
-  /** The version before the current one (Secrets Manager's AWSPREVIOUS). */
+  /** The version AWSCURRENT was on before (Secrets Manager's AWSPREVIOUS). */
   previous(secretId: string): SecretVersion | undefined {
-    return this.version(secretId, -2);
+    return this.labelled(secretId, 'AWSPREVIOUS');
   }
 
   /** The secret's full ARN; the store answers to it as to the name, as Secrets Manager does. */
@@ -38,34 +45,72 @@ export class MemoryStore implements SecretStore {
     return this.history(secretId).length;
   }
 
-  count(op: 'read' | 'write', secretId?: string): number {
+  count(op: 'read' | 'write' | 'promote', secretId?: string): number {
     return this.calls.filter((call) => call.op === op && (secretId === undefined || call.secretId === secretId)).length;
   }
 
   async read(secretId: string, options: ReadOptions = {}): Promise<SecretVersion | undefined> {
     this.calls.push({ op: 'read', secretId, ...(options.versionStage ? { versionStage: options.versionStage } : {}) });
-    return options.versionStage === 'AWSPREVIOUS' ? this.previous(secretId) : this.current(secretId);
+    if (options.versionId !== undefined) {
+      const version = this.history(secretId).find((v) => v.versionId === options.versionId);
+      return version && this.asSecretVersion(secretId, version);
+    }
+    return this.labelled(secretId, options.versionStage ?? 'AWSCURRENT');
   }
 
-  async write(secretId: string, value: string, requestToken: string): Promise<{ duplicate: boolean }> {
+  async stage(secretId: string, value: string, versionId: string): Promise<{ duplicate: boolean }> {
     this.calls.push({ op: 'write', secretId });
     if (this.failNextWrite) {
       const error = this.failNextWrite;
       this.failNextWrite = undefined;
       throw error;
     }
-    const same = this.history(secretId).find((version) => version.requestToken === requestToken);
+    const same = this.history(secretId).find((version) => version.versionId === versionId);
     if (same) return { duplicate: same.value !== value };
-    this.history(secretId).push({ value, versionId: `v${++this.counter}`, requestToken });
+    const first = this.history(secretId).length === 0;
+    const version = this.add(secretId, versionId, value);
+    for (const other of this.history(secretId)) other.stages.delete(PENDING_STAGE);
+    version.stages.add(PENDING_STAGE);
+    if (first) version.stages.add('AWSCURRENT');
     return { duplicate: false };
   }
 
-  private version(secretId: string, at: number): SecretVersion | undefined {
-    const version = this.history(secretId).at(at);
-    return version && { value: version.value, versionId: version.versionId, arn: this.arn(secretId) };
+  async promote(secretId: string, versionId: string, expectedCurrent: string | undefined): Promise<boolean> {
+    this.calls.push({ op: 'promote', secretId });
+    const holder = this.history(secretId).find((v) => v.stages.has('AWSCURRENT'));
+    if (holder?.versionId === versionId) return true;
+    if (holder ? holder.versionId !== expectedCurrent : expectedCurrent !== undefined) return false;
+    const version = this.history(secretId).find((v) => v.versionId === versionId);
+    if (!version) throw new Error(`no version "${versionId}" of "${secretId}"`);
+    this.moveCurrent(secretId, version);
+    return true;
   }
 
-  private history(secretId: string) {
+  private add(secretId: string, versionId: string, value: string): StoredVersion {
+    const version = { value, versionId, stages: new Set<string>() };
+    this.history(secretId).push(version);
+    return version;
+  }
+
+  /** AWSCURRENT to `version`; the version it leaves becomes AWSPREVIOUS. */
+  private moveCurrent(secretId: string, version: StoredVersion): void {
+    for (const other of this.history(secretId)) {
+      other.stages.delete('AWSPREVIOUS');
+      if (other.stages.delete('AWSCURRENT')) other.stages.add('AWSPREVIOUS');
+    }
+    version.stages.add('AWSCURRENT');
+  }
+
+  private labelled(secretId: string, stage: string): SecretVersion | undefined {
+    const version = this.history(secretId).find((v) => v.stages.has(stage));
+    return version && this.asSecretVersion(secretId, version);
+  }
+
+  private asSecretVersion(secretId: string, version: StoredVersion): SecretVersion {
+    return { value: version.value, versionId: version.versionId, arn: this.arn(secretId) };
+  }
+
+  private history(secretId: string): StoredVersion[] {
     const name = secretId.replace(/^arn:.*:secret:(.*)-\w{6}$/, '$1');
     let list = this.versions.get(name);
     if (!list) this.versions.set(name, (list = []));
