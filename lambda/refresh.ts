@@ -95,11 +95,7 @@ export async function runRefresh(
     credentialsExpiresAt: undefined,
     rejectedClientSecrets: [],
   };
-  try {
-    return await refresh(run);
-  } catch (error) {
-    return finish(run, 'failed', undefined, run.stored, asRefresherError(error));
-  }
+  return failed(run, () => refresh(run));
 }
 
 /**
@@ -136,7 +132,7 @@ function finish(
   reason: RunResult['reason'],
   token: TokenRecord | undefined,
   error?: RefresherError,
-  extra?: Pick<RunResult, 'fallbackCredentialsVersionId' | 'fallbackFailure' | 'supersededBy'>,
+  extra?: Pick<RunResult, 'fallbackCredentialsVersionId' | 'fallbackFailure'>,
 ): RunResult {
   const { tokenRead, imsAttempts, imsLatencyMs, credentialsVersionId, credentialsExpiresAt, rejectedClientSecrets } =
     run;
@@ -176,12 +172,7 @@ async function refresh(run: Run): Promise<RunResult> {
     if (!parsed.credentials) throw parsed.unusable;
     fresh = await mint(run, parsed.credentials, credentialsSecret);
   } catch (error) {
-    const newer = credentialsRejected(error) ? await newerCredentials(run) : undefined;
-    if (newer) {
-      const supersededBy = { credentialsVersionId: newer, errorCode: asRefresherError(error).code };
-      return finish(run, 'superseded', reason, run.stored, undefined, { supersededBy });
-    }
-    return await fallBack(run, found, error);
+    return await unlessSuperseded(run, await failed(run, () => fallBack(run, found, error)));
   }
   const saved = await save(run, fresh, current);
   return finish(run, saved.reason ? 'skipped' : 'refreshed', saved.reason ?? reason, saved.token);
@@ -231,6 +222,28 @@ function parse(settings: RefreshSettings, secret: SecretVersion): Credentials {
     allowAnyImsHost: settings.imsBaseUrl !== undefined,
     credentialName: settings.credentialName,
   });
+}
+
+/** What `fail` returns, or the failed run's result when it throws. */
+async function failed(run: Run, fail: () => Promise<RunResult>): Promise<RunResult> {
+  try {
+    return await fail();
+  } catch (error) {
+    return finish(run, 'failed', undefined, run.stored, asRefresherError(error));
+  }
+}
+
+/**
+ * `result`, unless the run failed because its credentials were rejected and a newer version of
+ * them was uploaded meanwhile (a rotation, a fix): then the run is `superseded`, not failed, so
+ * it does not page. The newer version's own run decides, or else the next scheduled one.
+ */
+async function unlessSuperseded(run: Run, result: RunResult): Promise<RunResult> {
+  const { error, ...rest } = result;
+  if (!error || !credentialsRejected(error)) return result;
+  const newer = await newerCredentials(run);
+  if (!newer) return result;
+  return { ...rest, outcome: 'superseded', supersededBy: { credentialsVersionId: newer, errorCode: error.code } };
 }
 
 /**
@@ -350,36 +363,48 @@ async function save(
   before: SecretVersion | undefined,
 ): Promise<{ token: TokenRecord | undefined; reason?: 'newer-token-stored' | 'duplicate-delivery' }> {
   const { settings, deps } = run;
-  const versionId = requestToken(settings.tokenSecretId, run.request.requestKey);
+  const versionId = requestToken(settings.tokenSecretId, run.request.requestKey, fresh.credentials_version_id);
   const staged = await run.store.stage(settings.tokenSecretId, JSON.stringify(fresh), versionId);
-  // A duplicate delivery: an earlier run for the same event staged its token under this id; that token is the candidate.
-  const candidate = staged.duplicate ? trustedToken(await readVersion(run, versionId), deps.now()) : fresh;
+  // A duplicate delivery: an earlier run for the same event and credentials staged its token under this id.
+  const candidate = staged.duplicate ? await stagedToken(run, versionId) : fresh;
   const reason = staged.duplicate ? 'duplicate-delivery' : undefined;
   let current = before;
+  // The run chose to replace `before` with a token of its own; any other pair is compared.
+  let compare = staged.duplicate;
   for (let promotions = 1; ; promotions++) {
     if (current?.versionId === versionId) return { token: candidate, reason };
-    if (!candidate) return { token: trustedToken(current, deps.now()), reason: 'duplicate-delivery' };
+    const latest = trustedToken(current, deps.now());
+    if (compare && latest && !(await replaces(run, candidate, latest))) {
+      return { token: latest, reason: 'newer-token-stored' };
+    }
     if (await run.store.promote(settings.tokenSecretId, versionId, current?.versionId)) {
       return { token: candidate, reason };
     }
-    if (promotions === MAX_PROMOTIONS) {
-      throw new SecretStoreError(
-        'TOKEN_WRITE_FAILED',
-        `other runs replaced the token in "${settings.tokenSecretId}" ${MAX_PROMOTIONS} times while this run wrote`,
-        undefined,
-        true,
-      );
-    }
+    if (promotions === MAX_PROMOTIONS)
+      throw writeFailed(run, `other runs replaced it ${MAX_PROMOTIONS} times meanwhile`);
+    const refused = current?.versionId;
     current = await run.store.read(settings.tokenSecretId);
-    const latest = trustedToken(current, deps.now());
-    if (latest && current?.versionId !== versionId && !(await replaces(run, candidate, latest))) {
-      return { token: latest, reason: 'newer-token-stored' };
-    }
+    // Refused although AWSCURRENT had not moved: not a lost race. The next run tries again.
+    if (current?.versionId === refused) throw writeFailed(run, 'Secrets Manager refused to move AWSCURRENT');
+    compare = true;
   }
 }
 
-function readVersion(run: Run, versionId: string): Promise<SecretVersion | undefined> {
-  return run.store.read(run.settings.tokenSecretId, { versionId });
+/** The token a duplicate delivery staged under `versionId`. */
+async function stagedToken(run: Run, versionId: string): Promise<TokenRecord> {
+  const version = await run.store.read(run.settings.tokenSecretId, { versionId });
+  const token = trustedToken(version, run.deps.now());
+  if (!token) throw writeFailed(run, `version "${versionId}" holds no token`);
+  return token;
+}
+
+function writeFailed(run: Run, why: string): SecretStoreError {
+  return new SecretStoreError(
+    'TOKEN_WRITE_FAILED',
+    `could not make the new token current in "${run.settings.tokenSecretId}": ${why}`,
+    undefined,
+    true,
+  );
 }
 
 /**
@@ -434,9 +459,12 @@ function trustedToken(secret: SecretVersion | undefined, now: number): TokenReco
   }
 }
 
-/** Secrets Manager wants 32–64 characters; a hash keeps duplicates of one event on one version. */
-function requestToken(secretId: string, requestKey: string): string {
-  return createHash('sha256').update(`${secretId}\n${requestKey}`).digest('hex');
+/**
+ * The new version's id (`ClientRequestToken`): Secrets Manager wants 32–64 characters; a hash
+ * keeps duplicate deliveries of one event with the same credentials version on one version.
+ */
+function requestToken(secretId: string, requestKey: string, credentialsVersionId: string): string {
+  return createHash('sha256').update(`${secretId}\n${requestKey}\n${credentialsVersionId}`).digest('hex');
 }
 
 function asRefresherError(error: unknown): RefresherError {

@@ -305,7 +305,7 @@ describe('createHandler', () => {
   it('ends a run superseded by a new upload without an error, logging both credentials versions', async () => {
     let store!: MemoryStore;
     const uploadThenRefuse: Answer = (request) => {
-      store.put('creds', credentials.json); // a rotation lands while IMS refuses the old secret
+      if (!store.previous('creds')) store.put('creds', credentials.json); // a rotation lands while IMS refuses the old secret
       return json(401, { error: 'invalid_client' })(request);
     };
     const run = setup(uploadThenRefuse);

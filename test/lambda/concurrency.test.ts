@@ -40,19 +40,20 @@ function heldIms(answer: Answer) {
   return { fetch, arrived, release };
 }
 
-/** A token due for renewal (10 h of its 24 h left), in a shape the refresher replaces. */
+/** A token the refresher trusts, due for renewal (10 h of its 24 h left), minted from the credentials' current version. */
 function putDueToken(store: MemoryStore, now: number): void {
   const issued = now - 14 * HOUR;
-  store.put(
-    settings.tokenSecretId,
-    JSON.stringify({
-      access_token: 'old-access-token',
-      token_type: 'bearer',
-      issued_at: new Date(issued).toISOString(),
-      expires_at: new Date(issued + 24 * HOUR).toISOString(),
-      credentials_version_id: 'v1',
-    }),
-  );
+  const record: TokenRecord = {
+    access_token: 'old-access-token',
+    token_type: 'bearer',
+    issued_at: new Date(issued).toISOString(),
+    expires_at: new Date(issued + 24 * HOUR).toISOString(),
+    client_id: jwt.integration.clientId,
+    ims_endpoint: 'ims-na1.adobelogin.com',
+    credentials_version_id: store.current(settings.credentialsSecretId)!.versionId,
+    credentials_type: 'jwt',
+  };
+  store.put(settings.tokenSecretId, JSON.stringify(record));
 }
 
 /** Runs two refreshes at once; IMS answers the first request, that run finishes, then the second. */
@@ -82,7 +83,7 @@ async function twoRuns(
   const current = parseTokenRecord(store.current(settings.tokenSecretId)!.value);
   // What AWSCURRENT left when it last moved: each move pushes the version it leaves to AWSPREVIOUS.
   const previous = store.previous(settings.tokenSecretId);
-  return { store, results, current, replaced: previous && (JSON.parse(previous.value) as TokenRecord).access_token };
+  return { store, results, current, replaced: previous && parseTokenRecord(previous.value).access_token };
 }
 
 describe('two runs at once (reservedConcurrency off)', () => {
@@ -185,16 +186,32 @@ describe('compare-and-swap writes: a token from superseded credentials never win
   });
 
   it('gives up with a transient TOKEN_WRITE_FAILED after three lost compare-and-swaps', async () => {
-    const { store, start } = scenario();
+    const { store, start, clock } = scenario();
     store.promote = async () => {
       store.calls.push({ op: 'promote', secretId: settings.tokenSecretId });
-      return false; // another run moves AWSCURRENT every time
+      putDueToken(store, clock.now()); // another run stores a token just before each move, worse than ours
+      return false;
     };
     const run = start('schedule:a', jwtTokenAnswer());
     run.release();
     const result = await run.result;
     expect(result).toMatchObject({ outcome: 'failed', error: { code: 'TOKEN_WRITE_FAILED', transient: true } });
+    expect(result.error?.message).toContain('other runs replaced it 3 times');
     expect(store.count('promote')).toBe(3);
+  });
+
+  it('does not take a refused move for a lost race when AWSCURRENT has not moved', async () => {
+    const { store, start } = scenario();
+    store.promote = async () => {
+      store.calls.push({ op: 'promote', secretId: settings.tokenSecretId });
+      return false; // e.g. InvalidParameterException for a version that is gone
+    };
+    const run = start('schedule:a', jwtTokenAnswer());
+    run.release();
+    const result = await run.result;
+    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'TOKEN_WRITE_FAILED', transient: true } });
+    expect(result.error?.message).toContain('Secrets Manager refused to move AWSCURRENT');
+    expect(store.count('promote')).toBe(1);
   });
 
   it("makes a duplicate delivery's staged token current when the first delivery ended before promoting it", async () => {
@@ -210,6 +227,24 @@ describe('compare-and-swap writes: a token from superseded credentials never win
     retry.release();
     await expect(retry.result).resolves.toMatchObject({ outcome: 'skipped', reason: 'duplicate-delivery' });
     expect(token().access_token).toBe('first-delivery-token');
+  });
+  it("never puts back a duplicate delivery's staged token once the credentials changed", async () => {
+    const { store, start, token } = scenario();
+    const promote = store.promote.bind(store);
+    store.promote = () => Promise.reject(new SecretStoreError('TOKEN_WRITE_FAILED', 'timed out', undefined, true));
+    const first = start('schedule:k', jwtTokenAnswer('token-from-v1'));
+    first.release();
+    await expect(first.result).resolves.toMatchObject({ outcome: 'failed' }); // staged, never current
+    store.promote = promote;
+    store.put(settings.credentialsSecretId, jwt.json); // v2, and its run
+    const upload = start('invocation:v2', jwtTokenAnswer('token-from-v2'));
+    upload.release();
+    await expect(upload.result).resolves.toMatchObject({ outcome: 'refreshed' });
+    const v3 = store.put(settings.credentialsSecretId, jwt.json); // v3, with no run of its own (no trail)
+    const redelivery = start('schedule:k', jwtTokenAnswer('token-from-v3'));
+    redelivery.release();
+    await expect(redelivery.result).resolves.toMatchObject({ outcome: 'refreshed' });
+    expect(token()).toMatchObject({ access_token: 'token-from-v3', credentials_version_id: v3 });
   });
 });
 
@@ -239,5 +274,24 @@ describe('superseded runs end quietly', () => {
     const result = await run.result;
     expect(result).toMatchObject({ outcome: 'failed', error: { code: 'IMS_REJECTED' } });
     expect(result.supersededBy).toBeUndefined();
+  });
+
+  it('ends as superseded when the fallback to the previous version loses to a newer upload', async () => {
+    const { store, start } = scenario();
+    store.put(settings.credentialsSecretId, '{"integration": {"org": "oops"}}'); // a bad upload, v2
+    const fallback = start('schedule:a', jwtTokenAnswer('token-from-v1')); // mints from AWSPREVIOUS (v1)
+    await fallback.arrived;
+    const v3 = store.put(settings.credentialsSecretId, jwt.json); // the fix, and its run
+    const fixed = start('invocation:v3', jwtTokenAnswer('token-from-v3'));
+    fixed.release();
+    await expect(fixed.result).resolves.toMatchObject({ outcome: 'refreshed' });
+    fallback.release();
+    const result = await fallback.result;
+    expect(result).toMatchObject({
+      outcome: 'superseded',
+      supersededBy: { credentialsVersionId: v3, errorCode: 'CREDENTIALS_INVALID' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(parseTokenRecord(store.current(settings.tokenSecretId)!.value).credentials_version_id).toBe(v3);
   });
 });

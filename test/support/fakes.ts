@@ -75,13 +75,12 @@ export class MemoryStore implements SecretStore {
     return { duplicate: false };
   }
 
+  /** As Secrets Manager: refused unless `expectedCurrent` names the version AWSCURRENT is on (none: on no version). */
   async promote(secretId: string, versionId: string, expectedCurrent: string | undefined): Promise<boolean> {
     this.calls.push({ op: 'promote', secretId });
     const holder = this.history(secretId).find((v) => v.stages.has('AWSCURRENT'));
-    if (holder?.versionId === versionId) return true;
-    if (holder ? holder.versionId !== expectedCurrent : expectedCurrent !== undefined) return false;
     const version = this.history(secretId).find((v) => v.versionId === versionId);
-    if (!version) throw new Error(`no version "${versionId}" of "${secretId}"`);
+    if (holder?.versionId !== expectedCurrent || !version) return false;
     this.moveCurrent(secretId, version);
     return true;
   }
