@@ -8,6 +8,7 @@ import {
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretStoreError } from './errors.js';
+import { redact } from './redact.js';
 import type { ReadOptions, SecretStore, SecretVersion, StoreCallOptions } from './store.js';
 
 /**
@@ -123,10 +124,18 @@ function retryable(error: unknown): boolean {
   );
 }
 
+/** Longest part of an SDK error's message an error message carries (AWS's own are one sentence). */
+const MAX_CAUSE_LENGTH = 300;
+
 /**
- * A hint for a timeout; the SDK error itself stays the `cause`. (A call aborted by the run's
- * signal never gets here: the core reports it first, see `bounded` in refresh.ts.)
+ * Why a call failed, for the end of the message: the SDK error's own message (`Region is
+ * missing`, `connect ECONNREFUSED 127.0.0.1:1`, AWS's reason for a refusal), redacted, on one line
+ * and bounded, since it is text from outside; a timeout first says so. The SDK error itself stays
+ * the `cause`. (A call aborted by the run's signal never gets here: the core reports it first, see
+ * `bounded` in refresh.ts.)
  */
 function why(error: unknown): string {
-  return (error as Error)?.name === 'TimeoutError' ? ': no answer in time' : '';
+  const { name, message } = error instanceof Error ? error : { name: '', message: String(error) };
+  const reason = redact(message || name, MAX_CAUSE_LENGTH);
+  return name === 'TimeoutError' ? `: no answer in time (${reason})` : reason ? `: ${reason}` : '';
 }

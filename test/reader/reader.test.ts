@@ -203,7 +203,7 @@ describe('createTokenReader', () => {
 
     expect(error).toMatchObject({
       code: 'SECRET_READ_FAILED',
-      message: 'could not read secret "token"',
+      message: 'could not read secret "token": User is not authorized',
       cause: denied,
     });
     expect(token).toBe('reader-token-version-1');
