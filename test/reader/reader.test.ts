@@ -16,7 +16,7 @@ import {
   TokenContractError,
   TokenExpiredError,
 } from '../../reader/index.js';
-import { expiresAtMs } from '../../common/token.js';
+import { expiresAtMs, MAX_CLOCK_SKEW_MS } from '../../common/token.js';
 import { fakeClock } from '../support/fakes.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 
@@ -182,6 +182,14 @@ describe('createTokenReader', () => {
   ])('rejects %s with TokenContractError', async (_name, value, message) => {
     const { reader } = setup(value);
     await expect(reader.get()).rejects.toMatchObject({ name: 'TokenContractError', code: 'TOKEN_INVALID', message });
+  });
+
+  it('takes a record issued up to an hour ahead of its own clock (a host behind, the offset not measured), not beyond', async () => {
+    const ahead = (ms: number) => withFields({ issued_at: at(ms), expires_at: at(ms + 24 * HOUR) });
+    await expect(setup(ahead(MAX_CLOCK_SKEW_MS)).reader.get()).resolves.toMatchObject({ issued_at: at(HOUR) });
+    await expect(setup(ahead(MAX_CLOCK_SKEW_MS + 1)).reader.get()).rejects.toMatchObject({
+      message: 'token secret field "issued_at" is in the future',
+    });
   });
 
   it('reports a secret without a value as no token yet', async () => {
