@@ -10,6 +10,7 @@ import {
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretStoreError } from './errors.js';
+import { redact } from './redact.js';
 import {
   PENDING_STAGE,
   type ReadOptions,
@@ -79,7 +80,7 @@ export class SecretsManagerStore implements SecretStore {
           false,
         );
       }
-      throw readFailed(secretId, error);
+      throw storeFailed('SECRET_READ_FAILED', secretId, error);
     }
   }
 
@@ -102,7 +103,7 @@ export class SecretsManagerStore implements SecretStore {
       return { duplicate: false };
     } catch (error) {
       if (error instanceof ResourceExistsException) return { duplicate: true };
-      throw writeFailed(secretId, error);
+      throw storeFailed('TOKEN_WRITE_FAILED', secretId, error);
     }
   }
 
@@ -126,7 +127,7 @@ export class SecretsManagerStore implements SecretStore {
     } catch (error) {
       // Secrets Manager's refusal when AWSCURRENT is not on `RemoveFromVersionId` (or is on a version and none was named).
       if (error instanceof InvalidParameterException) return false;
-      throw writeFailed(secretId, error);
+      throw storeFailed('TOKEN_WRITE_FAILED', secretId, error);
     }
   }
 
@@ -137,27 +138,15 @@ export class SecretsManagerStore implements SecretStore {
       return true;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return false;
-      throw readFailed(secretId, error);
+      throw storeFailed('SECRET_READ_FAILED', secretId, error);
     }
   }
 }
 
-function writeFailed(secretId: string, error: unknown): SecretStoreError {
-  return new SecretStoreError(
-    'TOKEN_WRITE_FAILED',
-    `could not write token secret "${secretId}"${why(error)}`,
-    error,
-    retryable(error),
-  );
-}
-
-function readFailed(secretId: string, error: unknown): SecretStoreError {
-  return new SecretStoreError(
-    'SECRET_READ_FAILED',
-    `could not read secret "${secretId}"${why(error)}`,
-    error,
-    retryable(error),
-  );
+/** A failed call as the port reports it: which secret, and the SDK error's message (redacted) after it. */
+function storeFailed(code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED', secretId: string, error: unknown) {
+  const what = code === 'SECRET_READ_FAILED' ? 'read secret' : 'write token secret';
+  return new SecretStoreError(code, `could not ${what} "${secretId}"${why(error)}`, error, retryable(error));
 }
 
 /** Waiting may help unless AWS refused the request (a 4xx fault) for a reason other than throttling. */
@@ -168,10 +157,18 @@ function retryable(error: unknown): boolean {
   );
 }
 
+/** Longest part of an SDK error's message an error message carries (AWS's own are one sentence). */
+const MAX_CAUSE_LENGTH = 300;
+
 /**
- * A hint for a timeout; the SDK error itself stays the `cause`. (A call aborted by the run's
- * signal never gets here: the core reports it first, see `bounded` in refresh.ts.)
+ * Why a call failed, for the end of the message: the SDK error's own message (`Region is
+ * missing`, `connect ECONNREFUSED 127.0.0.1:1`, AWS's reason for a refusal), redacted, on one line
+ * and bounded, since it is text from outside; a timeout first says so. The SDK error itself stays
+ * the `cause`. (A call aborted by the run's signal never gets here: the core reports it first, see
+ * `bounded` in refresh.ts.)
  */
 function why(error: unknown): string {
-  return (error as Error)?.name === 'TimeoutError' ? ': no answer in time' : '';
+  const { name, message } = error instanceof Error ? error : { name: '', message: String(error) };
+  const reason = redact(message || name, MAX_CAUSE_LENGTH);
+  return name === 'TimeoutError' ? `: no answer in time (${reason})` : reason ? `: ${reason}` : '';
 }

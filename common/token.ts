@@ -60,8 +60,15 @@ export const TOKEN_LIFETIME_MS = { min: 3_600_000, max: 7 * 24 * 3_600_000 } as 
  */
 export const MAX_ACCESS_TOKEN_LENGTH = 8_192;
 
-/** Clock skew tolerated between the refresher that wrote a record and whoever reads it. */
-const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/**
+ * How far in the future `issued_at` may lie (1 hour): the clock skew tolerated between the
+ * refresher that wrote a record and whoever checks it. Generous, because an unsynchronized host
+ * (a VM after a suspend, a container on a drifting node) is minutes to tens of minutes off, and
+ * refusing its every fresh token helps nobody; while a record issued a day ahead (a unit mix-up,
+ * a forged date) is still refused. For the refresher, which renews 12 hours before `expires_at`,
+ * a record written by a host up to this far ahead is at worst renewed 11 hours before its real expiry.
+ */
+export const MAX_CLOCK_SKEW_MS = 3_600_000;
 
 /** RFC 6750 `b64token`: what may follow `Bearer ` in an Authorization header, and nothing else. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -127,9 +134,10 @@ export function parseTokenRecord(text: string): TokenRecord {
 }
 
 /**
- * Throws `TokenContractError` when a parsed record's dates cannot be true at `now`: issued in the
- * future, or expiring further ahead than IMS issues tokens for. Such a record would never be
- * renewed (or would be handed out long after its real expiry), so it is not trusted.
+ * Throws `TokenContractError` when a parsed record's dates cannot be true at `now`: issued more
+ * than `MAX_CLOCK_SKEW_MS` in the future, or expiring further ahead than IMS issues tokens for.
+ * Such a record would never be renewed (or would be handed out long after its real expiry), so it
+ * is not trusted.
  */
 export function checkTokenClock(record: TokenRecord, now: number): TokenRecord {
   if (Date.parse(record.issued_at) > now + MAX_CLOCK_SKEW_MS) {

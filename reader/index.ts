@@ -33,8 +33,8 @@ export type { ErrorCode } from '../common/errors.js';
 
 /**
  * A token is handed out only while it has at least this long left (5 minutes), so that a request
- * started with it finishes before it expires, with room for clock skew. It does not affect
- * freshness: the refresher renews 12 hours before expiry.
+ * started with it finishes before it expires. It does not affect freshness: the refresher renews
+ * 12 hours before expiry.
  */
 export const DEFAULT_MIN_VALIDITY_MS = 5 * 60_000;
 
@@ -46,7 +46,7 @@ export interface TokenReaderOptions {
   readonly minValidityMs?: number;
   /** The Secrets Manager client. @default - a new client configured by the SDK's default chain, with timeouts */
   readonly client?: SecretsManagerClient;
-  /** The clock, in epoch milliseconds. @default Date.now */
+  /** This host's clock, in epoch milliseconds; the reader adds Secrets Manager's measured offset to it. @default Date.now */
   readonly now?: () => number;
 }
 
@@ -55,7 +55,8 @@ export interface TokenReader {
   /**
    * The token record, from the cache or from one read shared by all concurrent callers. Rejects
    * with `TokenExpiredError` (the secret's token is expired or inside the margin),
-   * `TokenContractError` (no token yet, or not the contract) or `SecretStoreError` (AWS failed).
+   * `TokenContractError` (no token yet, or not the contract) or `SecretStoreError` (AWS failed;
+   * the message ends with the SDK's reason, redacted, and the SDK error is the `cause`).
    */
   get(): Promise<TokenRecord>;
   /** The access token alone; see `get`. */
@@ -64,19 +65,33 @@ export interface TokenReader {
   invalidate(): void;
 }
 
-/** Creates a reader for one token secret; failed reads are not cached. */
+/**
+ * Creates a reader for one token secret; failed reads are not cached.
+ *
+ * Clock skew: the reader judges `expires_at` (with the margin) and `issued_at` by Secrets
+ * Manager's clock, not this host's: `now()` plus the offset the AWS SDK measures from the `Date`
+ * header of each answer (`systemClockOffset`, which it also signs with). So a host whose clock is
+ * minutes or hours behind neither refuses fresh tokens nor hands out, or keeps serving from the
+ * cache, an expired one. Without that offset (a client with `disableClockSkewCorrection`, or one
+ * that does not keep `systemClockOffset`) the reader uses this host's clock alone: a clock `d`
+ * behind then hands out tokens until `minValidityMs - d` before expiry, expired ones once `d`
+ * exceeds the margin. Either way `issued_at` may lie up to an hour ahead (`MAX_CLOCK_SKEW_MS`)
+ * before the record is refused as not the contract.
+ */
 export function createTokenReader(options: TokenReaderOptions): TokenReader {
   const { secretId, minValidityMs = DEFAULT_MIN_VALIDITY_MS, now = Date.now } = options;
   if (!secretId) throw new ConfigurationError('"secretId" is required');
   if (!(minValidityMs >= 0)) throw new ConfigurationError('"minValidityMs" must be a number, 0 or more');
-  const store = new SecretsManagerStore(options.client ?? secretsManagerClient());
+  const client = options.client ?? secretsManagerClient();
+  const store = new SecretsManagerStore(client);
+  const serverNow = () => now() + clockOffsetMs(client);
   let cached: { readonly record: TokenRecord; readonly usableUntil: number } | undefined;
   let reading: Promise<TokenRecord> | undefined;
 
   async function read(): Promise<TokenRecord> {
     const secret = await store.read(secretId);
     if (!secret) throw new TokenContractError(`no token yet: secret "${secretId}" has no value yet`);
-    const time = now();
+    const time = serverNow();
     const record = checkTokenClock(parseTokenRecord(secret.value), time);
     const expiresAt = expiresAtMs(record);
     if (time >= expiresAt - minValidityMs) {
@@ -92,7 +107,7 @@ export function createTokenReader(options: TokenReaderOptions): TokenReader {
 
   const reader: TokenReader = {
     async get() {
-      if (cached && now() < cached.usableUntil) return cached.record;
+      if (cached && serverNow() < cached.usableUntil) return cached.record;
       cached = undefined;
       reading ??= read().finally(() => {
         reading = undefined;
@@ -107,6 +122,16 @@ export function createTokenReader(options: TokenReaderOptions): TokenReader {
     },
   };
   return reader;
+}
+
+/**
+ * How far Secrets Manager's clock is ahead of this host's, in milliseconds, as the SDK measured it
+ * from the `Date` header of its last answer (`systemClockOffset`, which it also signs with); 0
+ * before the first answer, with `disableClockSkewCorrection`, or for a client that does not keep it.
+ */
+function clockOffsetMs(client: SecretsManagerClient): number {
+  const offset = (client as { config?: { systemClockOffset?: unknown } }).config?.systemClockOffset;
+  return typeof offset === 'number' && Number.isFinite(offset) ? offset : 0;
 }
 
 /** `getAccessToken`'s options: a reader's, and whether to read the secret again now. */

@@ -103,7 +103,8 @@ describe('ims-token: print the token', () => {
     expect(result).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'ims-token: SECRET_READ_FAILED: could not read secret "other" (AccessDeniedException: not authorized)\n',
+      stderr:
+        'ims-token: SECRET_READ_FAILED: could not read secret "other": not authorized (AccessDeniedException: not authorized)\n',
     });
   });
 

@@ -8,9 +8,13 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { randomBytes } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { REDACTED, rememberSecret } from '../../common/redact.js';
 import { SecretsManagerStore, STORE_TIMEOUTS, secretsManagerClient } from '../../common/secrets-manager-store.js';
+import { assertNoSecrets } from '../sandbox/secret-registry.js';
+import { registerSecret } from '../support/leak-guard.js';
 
 const sm = mockClient(SecretsManagerClient);
 const store = () => new SecretsManagerStore(new SecretsManagerClient({ region: 'us-east-1' }));
@@ -88,9 +92,40 @@ describe('SecretsManagerStore', () => {
     await expect(store().read('adobe/creds')).rejects.toMatchObject({
       name: 'SecretStoreError',
       code: 'SECRET_READ_FAILED',
-      message: 'could not read secret "adobe/creds"',
+      message: 'could not read secret "adobe/creds": User is not authorized',
       cause: denied,
     });
+  });
+
+  it('keeps the timeout hint before the SDK error message', async () => {
+    sm.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error('Request did not complete within 5000 ms'), { name: 'TimeoutError' }),
+    );
+    await expect(store().read('s')).rejects.toMatchObject({
+      message: 'could not read secret "s": no answer in time (Request did not complete within 5000 ms)',
+    });
+  });
+
+  it('appends a hostile cause message redacted, on one line and bounded', async () => {
+    const secret = `leaked-${randomBytes(12).toString('hex')}`;
+    const jwt = `eyJhbGciOiJSUzI1NiJ9.${randomBytes(24).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+    registerSecret(secret, jwt);
+    rememberSecret(secret);
+    sm.on(GetSecretValueCommand).rejects(
+      new Error(`echo ${secret} and ${jwt}\r\n{"level":"INFO","forged":true} ${'x'.repeat(5_000)}`),
+    );
+
+    const { message } = (await store()
+      .read('s')
+      .catch((e: unknown) => e)) as Error;
+
+    expect(message.startsWith(`could not read secret "s": echo ${REDACTED} and ${REDACTED}  {"level":"INFO"`)).toBe(
+      true,
+    );
+    expect(message).not.toMatch(/[\r\n]/);
+    expect(message.length).toBeLessThan(400);
+    expect(message.endsWith('…')).toBe(true);
+    assertNoSecrets(message);
   });
 
   it('stages a value under the pending label, with the ClientRequestToken as its version id', async () => {
@@ -138,7 +173,11 @@ describe('SecretsManagerStore', () => {
     const error = await store()
       .stage('t', 'secret-token-value', 'c'.repeat(64))
       .catch((e: Error) => e);
-    expect(error).toMatchObject({ code: 'TOKEN_WRITE_FAILED', transient: true });
+    expect(error).toMatchObject({
+      code: 'TOKEN_WRITE_FAILED',
+      transient: true,
+      message: 'could not write token secret "t": boom',
+    });
     expect((error as Error).message).not.toContain('secret-token-value');
   });
 

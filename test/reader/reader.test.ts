@@ -16,7 +16,7 @@ import {
   TokenContractError,
   TokenExpiredError,
 } from '../../reader/index.js';
-import { expiresAtMs } from '../../common/token.js';
+import { expiresAtMs, MAX_CLOCK_SKEW_MS } from '../../common/token.js';
 import { fakeClock } from '../support/fakes.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 
@@ -184,6 +184,14 @@ describe('createTokenReader', () => {
     await expect(reader.get()).rejects.toMatchObject({ name: 'TokenContractError', code: 'TOKEN_INVALID', message });
   });
 
+  it('takes a record issued up to an hour ahead of its own clock (a host behind, the offset not measured), not beyond', async () => {
+    const ahead = (ms: number) => withFields({ issued_at: at(ms), expires_at: at(ms + 24 * HOUR) });
+    await expect(setup(ahead(MAX_CLOCK_SKEW_MS)).reader.get()).resolves.toMatchObject({ issued_at: at(HOUR) });
+    await expect(setup(ahead(MAX_CLOCK_SKEW_MS + 1)).reader.get()).rejects.toMatchObject({
+      message: 'token secret field "issued_at" is in the future',
+    });
+  });
+
   it('reports a secret without a value as no token yet', async () => {
     const { reader } = setup();
     sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'no AWSCURRENT', $metadata: {} }));
@@ -203,7 +211,7 @@ describe('createTokenReader', () => {
 
     expect(error).toMatchObject({
       code: 'SECRET_READ_FAILED',
-      message: 'could not read secret "token"',
+      message: 'could not read secret "token": User is not authorized',
       cause: denied,
     });
     expect(token).toBe('reader-token-version-1');

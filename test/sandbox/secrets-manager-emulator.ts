@@ -92,13 +92,19 @@ export class SecretsManagerEmulator {
     ListSecretVersionIds: (input) => this.listSecretVersionIds(input),
   };
 
-  private constructor(private readonly server: LoopbackServer) {}
+  private constructor(
+    private readonly server: LoopbackServer,
+    private readonly clockOffsetMs: number,
+  ) {}
 
-  /** Starts an empty emulator on an ephemeral port. */
-  static async start(): Promise<SecretsManagerEmulator> {
+  /**
+   * Starts an empty emulator on an ephemeral port. `clockOffsetMs` sets its clock that far ahead of
+   * this host's (negative: behind), as its answers' `Date` header shows it: a host with a skewed clock.
+   */
+  static async start(options: { clockOffsetMs?: number } = {}): Promise<SecretsManagerEmulator> {
     let emulator: SecretsManagerEmulator | undefined;
     const server = await listen((request, response) => emulator!.serve(request, response));
-    emulator = new SecretsManagerEmulator(server);
+    emulator = new SecretsManagerEmulator(server, options.clockOffsetMs ?? 0);
     return emulator;
   }
 
@@ -176,7 +182,11 @@ export class SecretsManagerEmulator {
     const target = String(request.headers['x-amz-target'] ?? '');
     const action = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
     const answer = (status: number, payload: object) =>
-      sendJson(response, status, payload, { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': randomUUID() });
+      sendJson(response, status, payload, {
+        'content-type': CONTENT_TYPE,
+        'x-amzn-requestid': randomUUID(),
+        date: new Date(Date.now() + this.clockOffsetMs).toUTCString(),
+      });
     try {
       if (!String(request.headers['content-type']).startsWith(CONTENT_TYPE)) {
         throw new AwsError('UnknownOperationException', `expected Content-Type ${CONTENT_TYPE}`);
