@@ -141,13 +141,12 @@ export class SecretsManagerEmulator {
    * waits unanswered until released, and is processed (faults included) only then.
    */
   hold(action: string, secretId?: string): Hold {
-    return this.holds.add((call) => call.action === action && (secretId === undefined || call.secretId === secretId));
+    return this.holds.add(calling(action, secretId));
   }
 
   /** How many calls of `action` (optionally for one `SecretId`) arrived over the wire. */
   count(action: string, secretId?: string): number {
-    return this.calls.filter((call) => call.action === action && (secretId === undefined || call.secretId === secretId))
-      .length;
+    return this.calls.filter(calling(action, secretId)).length;
   }
 
   /** Creates a secret in-process (not counted as a call), as CloudFormation would. Returns its ARN. */
@@ -363,6 +362,11 @@ export class SecretsManagerEmulator {
     if (!secret) throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
     return secret;
   }
+}
+
+/** Whether a call is one of `action` (for `secretId` as sent, when given). */
+function calling(action: string, secretId: string | undefined): (call: EmulatorCall) => boolean {
+  return (call) => call.action === action && (secretId === undefined || call.secretId === secretId);
 }
 
 /** A new version with `stages`, each moved from the version that had it; the first version is AWSCURRENT too. */
