@@ -224,6 +224,59 @@ describe('IMS test peer', () => {
     expect(answeredBeforeClose).toBe(false);
   });
 
+  it('holds the next request unanswered until released, then verifies it against the clients registered at release', async () => {
+    const hold = peer.hold();
+    const jwt = await validJwt();
+    let answered = false;
+
+    const answer = exchange(jwt).finally(() => (answered = true));
+    await hold.arrived;
+    const requestsWhileHeld = peer.requests.length;
+    peer.register({ ...credentials.integration, clientSecrets: ['s'.repeat(32)] }); // revoked while held
+    const answeredWhileHeld = answered;
+    hold.release();
+
+    expect([requestsWhileHeld, answeredWhileHeld]).toEqual([1, false]);
+    expect(await answer).toMatchObject({ status: 401, text: expect.stringContaining('invalid_client') });
+  });
+
+  it('holds the next requests one per hold, in order; a queued fault applies after the release', async () => {
+    const [first, second] = [peer.hold(), peer.hold()];
+    peer.fail({ status: 503 });
+    const jwt = await validJwt();
+
+    const early = exchange(jwt);
+    await first.arrived;
+    const late = exchange(jwt);
+    await second.arrived;
+    second.release();
+    const lateStatus = (await late).status;
+    first.release();
+
+    expect([lateStatus, (await early).status]).toEqual([503, 200]);
+    expect((await exchange(jwt)).status).toBe(200);
+  });
+
+  it('drops a held request when the peer closes: no answer, and no token issued even on a release', async () => {
+    const oauth = generateOAuthCredentials({}).integration;
+    peer.register(oauth);
+    const hold = peer.hold();
+    const grant = {
+      grant_type: 'client_credentials',
+      client_id: oauth.clientId,
+      client_secret: oauth.clientSecrets[0],
+    };
+
+    const answer = post('/ims/token/v3', grant);
+    await hold.arrived;
+    await peer.close();
+
+    await expect(answer).rejects.toBeInstanceOf(TypeError);
+    hold.release();
+    await new Promise((resolve) => setImmediate(resolve)); // a released grant would be answered by now (no async step)
+    expect(peer.issued).toEqual([]);
+  });
+
   it('echoes the request in a 400: the client secret as error and X-Debug-Id, the form and a forged log line as description', async () => {
     peer.fail('echo');
     const jwt = await validJwt();

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { Holds, type Hold } from './holds.js';
 import { listen, readBody, sendJson, type LoopbackServer } from './loopback-server.js';
 import { registerSecret } from './secret-registry.js';
 import type { JwtIntegration, OAuthIntegration } from './test-credentials.js';
@@ -72,7 +73,7 @@ class Rejection extends Error {
  * `aud`, `iss`, `sub`, `exp` and the metascope claims;
  * `POST /ims/token/v3` checks the client, its secret (any of the integration's) and the scopes.
  * Errors are IMS's `{ error, error_description }` with an `X-Debug-Id`. Faults can be queued for
- * the next requests.
+ * the next requests, and requests held until released.
  * Every client secret, JWT and access token it sees is registered with the leak guard.
  */
 export class ImsPeer {
@@ -82,6 +83,7 @@ export class ImsPeer {
   readonly issued: string[] = [];
   private readonly clients = new Map<string, Client>();
   private readonly faults: Fault[] = [];
+  private readonly holds = new Holds<ImsRequest>();
 
   private constructor(
     private readonly server: LoopbackServer,
@@ -120,8 +122,17 @@ export class ImsPeer {
     this.faults.push(...faults);
   }
 
-  /** Stops the peer; requests left hanging by a fault end without an answer. */
+  /**
+   * Holds the next request: it is recorded, then waits unanswered until released, and is processed
+   * (a queued fault included) only then.
+   */
+  hold(): Hold {
+    return this.holds.add(() => true);
+  }
+
+  /** Stops the peer; requests left hanging by a fault, or held, end without an answer. */
   close(): Promise<void> {
+    this.holds.close();
     return this.server.close();
   }
 
@@ -130,7 +141,9 @@ export class ImsPeer {
     const body = await readBody(request);
     const form = Object.fromEntries(new URLSearchParams(body));
     registerSecret(form.client_secret, form.jwt_token);
-    this.requests.push({ path, form });
+    const received = { path, form };
+    this.requests.push(received);
+    if (!(await this.holds.pass(received))) return;
 
     const fault = this.faults.shift();
     if (fault !== undefined) return this.injectFault(fault, { request, response, path, form, body });

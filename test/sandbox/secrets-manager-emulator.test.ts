@@ -2,11 +2,14 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidParameterException,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
+  UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
+  type UpdateSecretVersionStageCommandInput,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerEmulator } from './secrets-manager-emulator.js';
@@ -14,6 +17,9 @@ import { SecretsManagerEmulator } from './secrets-manager-emulator.js';
 const TOKEN_A = 'a'.repeat(64);
 const TOKEN_B = 'b'.repeat(64);
 const TOKEN_C = 'c'.repeat(64);
+const TOKEN_D = 'd'.repeat(64);
+/** The refresher's custom staging label for a version written but not yet swapped in. */
+const PENDING = 'IMSREFRESHER_PENDING';
 
 describe('Secrets Manager emulator, through the real SDK client', () => {
   let emulator: SecretsManagerEmulator;
@@ -114,6 +120,251 @@ describe('Secrets Manager emulator, through the real SDK client', () => {
     expect(again.VersionId).toBe(first.VersionId);
     expect(emulator.versionCount('token')).toBe(1);
     expect(emulator.current('token')?.value).toBe('value');
+  });
+
+  describe('staging labels', () => {
+    const putStaged = (SecretId: string, SecretString: string, ClientRequestToken: string, VersionStages: string[]) =>
+      client.send(new PutSecretValueCommand({ SecretId, SecretString, ClientRequestToken, VersionStages }));
+    const update = (input: Omit<UpdateSecretVersionStageCommandInput, 'SecretId'>) =>
+      client.send(new UpdateSecretVersionStageCommand({ SecretId: 's', ...input }));
+    /** Secret `s`: v1 (TOKEN_A, AWSPREVIOUS), v2 (TOKEN_B, AWSCURRENT), v3 (TOKEN_C, PENDING). */
+    async function pendingOverCurrent() {
+      await client.send(new CreateSecretCommand({ Name: 's', SecretString: 'v1', ClientRequestToken: TOKEN_A }));
+      await put('s', 'v2', TOKEN_B);
+      await putStaged('s', 'v3', TOKEN_C, [PENDING]);
+    }
+
+    it('puts a version with exactly the VersionStages given, moving each label from the version that had it', async () => {
+      await pendingOverCurrent();
+      const staged = emulator.stages('s');
+
+      const again = await putStaged('s', 'v4', TOKEN_D, [PENDING]);
+
+      expect(staged).toEqual({ [TOKEN_A]: ['AWSPREVIOUS'], [TOKEN_B]: ['AWSCURRENT'], [TOKEN_C]: [PENDING] });
+      expect(again.VersionStages).toEqual([PENDING]);
+      expect(emulator.stages('s')).toEqual({
+        [TOKEN_A]: ['AWSPREVIOUS'],
+        [TOKEN_B]: ['AWSCURRENT'],
+        [TOKEN_C]: [],
+        [TOKEN_D]: [PENDING],
+      });
+      const all = await client.send(new ListSecretVersionIdsCommand({ SecretId: 's', IncludeDeprecated: true }));
+      expect(all.Versions?.find((v) => v.VersionId === TOKEN_C)?.VersionStages).toEqual([]);
+      const pending = await client.send(new GetSecretValueCommand({ SecretId: 's', VersionStage: PENDING }));
+      expect(pending.SecretString).toBe('v4');
+    });
+
+    it('makes the first version of a secret AWSCURRENT even when VersionStages does not name it', async () => {
+      emulator.create('s');
+
+      const first = await putStaged('s', 'v1', TOKEN_A, [PENDING]);
+      await putStaged('s', 'v2', TOKEN_B, [PENDING]);
+
+      expect(first.VersionStages).toEqual(['AWSCURRENT', PENDING]);
+      expect(emulator.stages('s')).toEqual({ [TOKEN_A]: ['AWSCURRENT'], [TOKEN_B]: [PENDING] });
+    });
+
+    it('moves AWSCURRENT to AWSPREVIOUS when VersionStages names AWSCURRENT', async () => {
+      await pendingOverCurrent();
+
+      await putStaged('s', 'v4', TOKEN_D, ['AWSCURRENT', 'OTHER']);
+
+      expect(emulator.stages('s')).toEqual({
+        [TOKEN_A]: [],
+        [TOKEN_B]: ['AWSPREVIOUS'],
+        [TOKEN_C]: [PENDING],
+        [TOKEN_D]: ['AWSCURRENT', 'OTHER'],
+      });
+    });
+
+    it('treats a repeated ClientRequestToken with VersionStages as AWS does: same value → no label moves', async () => {
+      await pendingOverCurrent();
+      await putStaged('s', 'v4', TOKEN_D, [PENDING]);
+      const before = emulator.stages('s');
+
+      const again = await putStaged('s', 'v3', TOKEN_C, [PENDING]);
+      const conflict = putStaged('s', 'other', TOKEN_C, [PENDING]);
+
+      await expect(conflict).rejects.toBeInstanceOf(ResourceExistsException);
+      expect(again).toMatchObject({ VersionId: TOKEN_C, VersionStages: [] });
+      expect(emulator.stages('s')).toEqual(before);
+      expect(emulator.versionCount('s')).toBe(4);
+    });
+
+    it('swaps AWSCURRENT to the pending version when RemoveFromVersionId names the current one; AWSPREVIOUS follows', async () => {
+      await pendingOverCurrent();
+
+      const swapped = await update({
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: TOKEN_C,
+        RemoveFromVersionId: TOKEN_B,
+      });
+
+      expect(swapped).toMatchObject({ ARN: expect.stringContaining(':secret:s-'), Name: 's' });
+      expect(emulator.stages('s')).toEqual({
+        [TOKEN_A]: [],
+        [TOKEN_B]: ['AWSPREVIOUS'],
+        [TOKEN_C]: [PENDING, 'AWSCURRENT'],
+      });
+      expect(emulator.current('s')).toEqual({ versionId: TOKEN_C, value: 'v3' });
+      expect(emulator.calls.at(-1)).toEqual({
+        action: 'UpdateSecretVersionStage',
+        secretId: 's',
+        versionStage: 'AWSCURRENT',
+      });
+    });
+
+    it('moves AWSCURRENT back to the AWSPREVIOUS version: the two labels swap', async () => {
+      await pendingOverCurrent();
+
+      await update({ VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN_A, RemoveFromVersionId: TOKEN_B });
+
+      expect(emulator.stages('s')).toMatchObject({ [TOKEN_A]: ['AWSCURRENT'], [TOKEN_B]: ['AWSPREVIOUS'] });
+    });
+
+    it.each([
+      [
+        'RemoveFromVersionId is absent while the label is on another version',
+        { MoveToVersionId: TOKEN_C },
+        new RegExp(
+          `^The parameter RemoveFromVersionId can't be empty\\. Staging label AWSCURRENT is currently attached to version ${TOKEN_B}, `,
+        ),
+      ],
+      [
+        'RemoveFromVersionId names a version without the label (another writer swapped first)',
+        { MoveToVersionId: TOKEN_C, RemoveFromVersionId: TOKEN_A },
+        /^When you move staging label AWSCURRENT, if you specify RemoveFromVersionId, it must be set to the version that currently has the staging label AWSCURRENT\.$/,
+      ],
+      [
+        'RemoveFromVersionId names the target, which lacks the label',
+        { MoveToVersionId: TOKEN_C, RemoveFromVersionId: TOKEN_C },
+        /must be set to the version that currently has the staging label AWSCURRENT/,
+      ],
+      [
+        'MoveToVersionId is unknown',
+        { MoveToVersionId: TOKEN_D, RemoveFromVersionId: TOKEN_B },
+        /^Not a valid version: d{64}$/,
+      ],
+      [
+        'RemoveFromVersionId is unknown',
+        { MoveToVersionId: TOKEN_C, RemoveFromVersionId: TOKEN_D },
+        /^Not a valid version: d{64}$/,
+      ],
+      [
+        'AWSCURRENT would be removed, not moved',
+        { RemoveFromVersionId: TOKEN_B },
+        /AWSCURRENT .*can’t be completely removed/,
+      ],
+    ])('refuses to move AWSCURRENT when %s: InvalidParameterException, nothing changes', async (_, input, message) => {
+      await pendingOverCurrent();
+      const before = emulator.stages('s');
+
+      const refused = update({ VersionStage: 'AWSCURRENT', ...input });
+
+      await expect(refused).rejects.toBeInstanceOf(InvalidParameterException);
+      await expect(refused).rejects.toMatchObject({ message: expect.stringMatching(message) });
+      expect(emulator.stages('s')).toEqual(before);
+    });
+
+    it('succeeds without a change when the label is already on MoveToVersionId', async () => {
+      await pendingOverCurrent();
+      const before = emulator.stages('s');
+
+      await update({ VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN_B });
+      await update({ VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN_B, RemoveFromVersionId: TOKEN_B });
+
+      expect(emulator.stages('s')).toEqual(before);
+    });
+
+    it('removes a custom label from the version RemoveFromVersionId names, and attaches one that no version has', async () => {
+      await pendingOverCurrent();
+
+      await update({ VersionStage: PENDING, RemoveFromVersionId: TOKEN_C });
+      await update({ VersionStage: 'LABEL', MoveToVersionId: TOKEN_A });
+
+      expect(emulator.stages('s')).toEqual({
+        [TOKEN_A]: ['AWSPREVIOUS', 'LABEL'],
+        [TOKEN_B]: ['AWSCURRENT'],
+        [TOKEN_C]: [],
+      });
+    });
+
+    it('refuses VersionStages that AWS refuses: an empty list, or an empty label', async () => {
+      emulator.create('s', 'v1');
+
+      for (const stages of [[], ['']]) {
+        await expect(putStaged('s', 'v2', TOKEN_A, stages)).rejects.toMatchObject({ name: 'ValidationException' });
+      }
+      expect(emulator.versionCount('s')).toBe(1);
+    });
+  });
+
+  describe('holds', () => {
+    it('holds a call unanswered until released, then processes it against the state at release', async () => {
+      emulator.create('s', 'v1');
+      const hold = emulator.hold('GetSecretValue', 's');
+      let answered = false;
+
+      const read = client.send(new GetSecretValueCommand({ SecretId: 's' })).finally(() => (answered = true));
+      await hold.arrived;
+      const countWhileHeld = emulator.count('GetSecretValue');
+      await put('s', 'v2', TOKEN_A);
+      const answeredWhileHeld = answered;
+      hold.release();
+
+      expect([countWhileHeld, answeredWhileHeld]).toEqual([1, false]);
+      expect((await read).SecretString).toBe('v2');
+    });
+
+    it('holds only the calls it matches, each hold the next one, in the order the holds were queued', async () => {
+      emulator.create('a', 'A');
+      emulator.create('b', 'B');
+      const first = emulator.hold('GetSecretValue', 'a');
+      const second = emulator.hold('GetSecretValue');
+      const read = (SecretId: string) =>
+        client.send(new GetSecretValueCommand({ SecretId })).then((out) => out.SecretString);
+
+      const described = await client.send(new DescribeSecretCommand({ SecretId: 'a' }));
+      const fromB = read('b');
+      await second.arrived;
+      const fromA = read('a');
+      await first.arrived;
+      first.release();
+      expect(await fromA).toBe('A');
+      second.release();
+
+      expect(await fromB).toBe('B');
+      expect(described.Name).toBe('a');
+      expect(await read('a')).toBe('A');
+    });
+
+    it('applies a fault queued for the held call after its release', async () => {
+      emulator.create('s', 'v1');
+      const hold = emulator.hold('GetSecretValue');
+      emulator.fault('GetSecretValue', { type: 'AccessDeniedException' });
+
+      const read = client.send(new GetSecretValueCommand({ SecretId: 's' }));
+      await hold.arrived;
+      hold.release();
+
+      await expect(read).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    });
+
+    it('drops a held call when the emulator closes: the client fails, the call is never processed', async () => {
+      emulator.create('s', 'v1');
+      const hold = emulator.hold('PutSecretValue');
+      const once = emulator.client({ maxAttempts: 1 });
+
+      const write = once.send(new PutSecretValueCommand({ SecretId: 's', SecretString: 'v2' }));
+      await hold.arrived;
+      await emulator.close();
+
+      await expect(write).rejects.toThrow();
+      once.destroy();
+      hold.release();
+      await new Promise((resolve) => setImmediate(resolve)); // a released call would be processed by now
+      expect(emulator.versionCount('s')).toBe(1);
+    });
   });
 
   it('counts the calls that arrive over the wire, not in-process set-up', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import { Holds, type Hold } from './holds.js';
 import { listen, readBody, sendJson, type LoopbackServer } from './loopback-server.js';
 
 /** One call that reached the emulator over the wire. */
@@ -29,7 +30,7 @@ interface Version {
   readonly id: string;
   readonly value: SecretValue;
   readonly created: number;
-  /** Staging labels; AWS moves AWSCURRENT and AWSPREVIOUS between versions. */
+  /** Staging labels, each on at most one version of the secret; none: the version is deprecated. */
   readonly stages: Set<string>;
 }
 
@@ -57,6 +58,9 @@ export const PSEUDO_PARAMETERS: Readonly<Record<string, string>> = {
 const SUFFIX_LENGTH = 7;
 /** How AWS tells a complete ARN: its name part (after `secret:`) ends in `-` and six characters. */
 const ARN_LOOKS_COMPLETE = /:secret:.*-.{6}$/s;
+/** AWS's limits for `VersionStages`: 1–20 labels of 1–256 characters. */
+const MAX_STAGES = 20;
+const MAX_STAGE_LENGTH = 256;
 /** AWS's limit for `SecretString` and for the decoded `SecretBinary`. */
 const MAX_SECRET_BYTES = 65_536;
 
@@ -75,19 +79,24 @@ class AwsError extends Error {
  * `X-Amz-Target: secretsmanager.<Action>`), so the real SDK client, pointed here with
  * `AWS_ENDPOINT_URL_SECRETS_MANAGER`, raises the real exception classes. It finds a secret by
  * `SecretId` as AWS does (name, complete ARN, or partial ARN). Implements CreateSecret,
- * GetSecretValue, PutSecretValue (with AWS's `ClientRequestToken` idempotency and staging-label
- * moves, `SecretString` or `SecretBinary`), DescribeSecret and ListSecretVersionIds. Faults can be
- * queued per action. Signatures are not checked. State is in memory.
+ * GetSecretValue, PutSecretValue (with AWS's `ClientRequestToken` idempotency, `VersionStages`,
+ * `SecretString` or `SecretBinary`), UpdateSecretVersionStage (with AWS's `RemoveFromVersionId`
+ * check: a compare-and-swap of a label), DescribeSecret and ListSecretVersionIds. A staging label
+ * is on at most one version; moving AWSCURRENT moves AWSPREVIOUS to the version it left. Faults
+ * can be queued per action, and calls held until released. Signatures are not checked. State is
+ * in memory.
  */
 export class SecretsManagerEmulator {
   /** Every call received over the wire, in order. */
   readonly calls: EmulatorCall[] = [];
   private readonly secrets: Secret[] = [];
   private readonly faults = new Map<string, EmulatorFault[]>();
+  private readonly holds = new Holds<EmulatorCall>();
   private readonly actions: Record<string, (input: Input) => object> = {
     CreateSecret: (input) => this.createSecret(input),
     GetSecretValue: (input) => this.getSecretValue(input),
     PutSecretValue: (input) => this.putSecretValue(input),
+    UpdateSecretVersionStage: (input) => this.updateSecretVersionStage(input),
     DescribeSecret: (input) => this.describeSecret(input),
     ListSecretVersionIds: (input) => this.listSecretVersionIds(input),
   };
@@ -133,10 +142,17 @@ export class SecretsManagerEmulator {
     this.faults.set(action, [...(this.faults.get(action) ?? []), ...faults]);
   }
 
+  /**
+   * Holds the next call of `action` (for `secretId` as sent, when given): it is recorded, then
+   * waits unanswered until released, and is processed (faults included) only then.
+   */
+  hold(action: string, secretId?: string): Hold {
+    return this.holds.add(calling(action, secretId));
+  }
+
   /** How many calls of `action` (optionally for one `SecretId`) arrived over the wire. */
   count(action: string, secretId?: string): number {
-    return this.calls.filter((call) => call.action === action && (secretId === undefined || call.secretId === secretId))
-      .length;
+    return this.calls.filter(calling(action, secretId)).length;
   }
 
   /** Creates a secret in-process (not counted as a call), as CloudFormation would. Returns its ARN. */
@@ -167,13 +183,19 @@ export class SecretsManagerEmulator {
     return { versionId: version.id, value: version.value.string };
   }
 
+  /** The staging labels of each version of a secret (name or ARN), by version id; `[]` for a deprecated one. */
+  stages(secretId: string): Record<string, string[]> {
+    return Object.fromEntries(this.find(secretId).versions.map((v) => [v.id, [...v.stages]]));
+  }
+
   /** How many versions a secret (name or ARN) has, labelled or not. */
   versionCount(secretId: string): number {
     return this.find(secretId).versions.length;
   }
 
-  /** Stops the emulator; its secrets are gone. */
+  /** Stops the emulator; its secrets are gone, and calls held now are dropped unprocessed. */
   close(): Promise<void> {
+    this.holds.close();
     return this.server.close();
   }
 
@@ -197,7 +219,9 @@ export class SecretsManagerEmulator {
       const input = parseInput(body);
       const secretId = optionalString(input, action === 'CreateSecret' ? 'Name' : 'SecretId');
       const versionStage = optionalString(input, 'VersionStage');
-      this.calls.push({ action, secretId, ...(versionStage ? { versionStage } : {}) });
+      const call = { action, secretId, ...(versionStage ? { versionStage } : {}) };
+      this.calls.push(call);
+      if (!(await this.holds.pass(call))) return;
       const fault = this.faults.get(action)?.shift();
       if (fault === 'hang') return;
       if (fault === 'stall') {
@@ -229,7 +253,7 @@ export class SecretsManagerEmulator {
     };
     this.secrets.push(secret);
     const value = secretValue(input, false);
-    const version = value === undefined ? undefined : addVersion(secret, requestToken(input), value);
+    const version = value === undefined ? undefined : addVersion(secret, requestToken(input), value, ['AWSCURRENT']);
     return { ARN: secret.arn, Name: secret.name, ...(version ? { VersionId: version.id } : {}) };
   }
 
@@ -259,12 +283,7 @@ export class SecretsManagerEmulator {
   private putSecretValue(input: Input) {
     const secret = this.find(requiredString(input, 'SecretId'));
     const value = secretValue(input, true)!;
-    if (input.VersionStages !== undefined) {
-      throw new AwsError(
-        'InvalidParameterException',
-        'this emulator only supports the default VersionStages (AWSCURRENT)',
-      );
-    }
+    const stages = versionStages(input) ?? ['AWSCURRENT'];
     const token = requestToken(input);
     const existing = secret.versions.find((v) => v.id === token);
     if (existing && JSON.stringify(existing.value) !== JSON.stringify(value)) {
@@ -273,8 +292,43 @@ export class SecretsManagerEmulator {
         "You can't modify an existing version, you can only create a new version.",
       );
     }
-    const version = existing ?? addVersion(secret, token, value);
+    const version = existing ?? addVersion(secret, token, value, stages);
     return { ARN: secret.arn, Name: secret.name, VersionId: version.id, VersionStages: [...version.stages] };
+  }
+
+  /**
+   * Moves (`MoveToVersionId`) or removes a staging label. When the label is on another version,
+   * `RemoveFromVersionId` must name that version: AWS's compare-and-swap. AWSCURRENT can only be
+   * moved, and moving it moves AWSPREVIOUS to the version it left.
+   */
+  private updateSecretVersionStage(input: Input) {
+    const secret = this.find(requiredString(input, 'SecretId'));
+    const stage = requiredString(input, 'VersionStage');
+    const moveTo = optionalVersion(secret, input, 'MoveToVersionId');
+    const removeFrom = optionalVersion(secret, input, 'RemoveFromVersionId');
+    const holder = secret.versions.find((v) => v.stages.has(stage));
+    if (removeFrom !== undefined && removeFrom !== holder) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `When you move staging label ${stage}, if you specify RemoveFromVersionId, ` +
+          `it must be set to the version that currently has the staging label ${stage}.`,
+      );
+    }
+    if (holder !== undefined && holder !== moveTo && removeFrom === undefined) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `The parameter RemoveFromVersionId can't be empty. Staging label ${stage} is currently attached to ` +
+          `version ${holder.id}, so you must explicitly reference that version in RemoveFromVersionId.`,
+      );
+    }
+    if (moveTo !== undefined) moveStage(secret, stage, moveTo);
+    else if (stage === 'AWSCURRENT') {
+      throw new AwsError(
+        'InvalidParameterException',
+        'You can only move staging label AWSCURRENT to a different secret version. It can’t be completely removed.',
+      );
+    } else holder?.stages.delete(stage);
+    return { ARN: secret.arn, Name: secret.name };
   }
 
   private describeSecret(input: Input) {
@@ -320,14 +374,52 @@ export class SecretsManagerEmulator {
   }
 }
 
-/** A new AWSCURRENT version; the old current becomes AWSPREVIOUS, and the old previous loses its label. */
-function addVersion(secret: Secret, id: string, value: SecretValue): Version {
-  for (const version of secret.versions) {
-    version.stages.delete('AWSPREVIOUS');
-    if (version.stages.delete('AWSCURRENT')) version.stages.add('AWSPREVIOUS');
-  }
-  const version: Version = { id, value, created: Date.now(), stages: new Set(['AWSCURRENT']) };
+/** Whether a call is one of `action` (for `secretId` as sent, when given). */
+function calling(action: string, secretId: string | undefined): (call: EmulatorCall) => boolean {
+  return (call) => call.action === action && (secretId === undefined || call.secretId === secretId);
+}
+
+/** A new version with `stages`, each moved from the version that had it; the first version is AWSCURRENT too. */
+function addVersion(secret: Secret, id: string, value: SecretValue, stages: readonly string[]): Version {
+  const first = secret.versions.length === 0;
+  const version: Version = { id, value, created: Date.now(), stages: new Set() };
   secret.versions.push(version);
+  for (const stage of first ? new Set(['AWSCURRENT', ...stages]) : stages) moveStage(secret, stage, version);
+  return version;
+}
+
+/**
+ * Attaches `stage` to `to`, taking it from the version that had it; when that moves AWSCURRENT,
+ * AWSPREVIOUS moves to the version AWSCURRENT left (the old previous loses it).
+ */
+function moveStage(secret: Secret, stage: string, to: Version): void {
+  const from = secret.versions.find((v) => v.stages.has(stage));
+  if (from === to) return;
+  from?.stages.delete(stage);
+  if (stage === 'AWSCURRENT' && from !== undefined) moveStage(secret, 'AWSPREVIOUS', from);
+  to.stages.add(stage);
+}
+
+/** `VersionStages` when given: 1–20 labels of 1–256 characters, as AWS requires. */
+function versionStages(input: Input): string[] | undefined {
+  const stages = input.VersionStages;
+  if (stages === undefined) return undefined;
+  const valid = (stage: unknown) => typeof stage === 'string' && stage.length >= 1 && stage.length <= MAX_STAGE_LENGTH;
+  if (!Array.isArray(stages) || stages.length < 1 || stages.length > MAX_STAGES || !stages.every(valid)) {
+    throw new AwsError(
+      'ValidationException',
+      `Value at 'versionStages' failed to satisfy constraint: 1-${MAX_STAGES} labels of 1-${MAX_STAGE_LENGTH} characters`,
+    );
+  }
+  return stages as string[];
+}
+
+/** The version `key` names, when given; an unknown one is an InvalidParameterException, as on AWS. */
+function optionalVersion(secret: Secret, input: Input, key: string): Version | undefined {
+  const id = optionalString(input, key);
+  if (id === undefined) return undefined;
+  const version = secret.versions.find((v) => v.id === id);
+  if (!version) throw new AwsError('InvalidParameterException', `Not a valid version: ${id}`);
   return version;
 }
 
