@@ -198,7 +198,8 @@ describe('a bad upload', () => {
       expect(whileFresh.error).toMatchObject({ code: freshCode });
       expect(whileFresh.imsRequests).toHaveLength(badImsCalls);
       expect(actions(whileFresh)).not.toContain('PutSecretValue');
-      expect(credentialsReads(whileFresh)).toEqual(['AWSCURRENT']);
+      // The second read, before reporting the rejection: was a newer version uploaded meanwhile (superseded)?
+      expect(credentialsReads(whileFresh)).toEqual(['AWSCURRENT', 'AWSCURRENT']);
 
       // The token falls due (issued 20 h ago, 4 h left): the previous version mints, the run still fails.
       const now = Date.now();
@@ -218,7 +219,7 @@ describe('a bad upload', () => {
       });
       expect(due.imsRequests).toHaveLength(badImsCalls + 1);
       expect(due.imsRequests.at(-1)?.form.client_id).toBe(good.integration.clientId);
-      expect(credentialsReads(due)).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+      expect(credentialsReads(due)).toEqual(['AWSCURRENT', 'AWSPREVIOUS', 'AWSCURRENT']);
       expect(actions(due)).toContain('PutSecretValue');
       expect(storedToken()).toMatchObject({ access_token: local.peer.issued[1], credentials_version_id: goodVersion });
 
