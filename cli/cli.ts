@@ -132,7 +132,8 @@ const METADATA_FIELDS = {
 } as const satisfies Record<Exclude<keyof TokenRecord, 'access_token'>, true>;
 
 function metadataOf(record: TokenRecord): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(METADATA_FIELDS).map((field) => [field, record[field as keyof TokenRecord]]));
+  const fields = Object.keys(METADATA_FIELDS) as (keyof typeof METADATA_FIELDS)[];
+  return Object.fromEntries(fields.map((field) => [field, record[field]]));
 }
 
 async function refresh(args: readonly string[], deps: CliDeps): Promise<number> {
