@@ -4,21 +4,23 @@
  * `bin/ims-token.ts` runs it; this module only exports `main`, so tests call it with fake streams
  * and clients.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parseCredentials, type Credentials, type JwtCredentials } from '../common/credentials.js';
-import { CredentialsError, RefresherError } from '../common/errors.js';
+import { RefresherError, SecretStoreError } from '../common/errors.js';
 import { createTokenReader, DEFAULT_MIN_VALIDITY_MS } from '../reader/index.js';
-import { redact, redactedJson, rememberSecret } from '../common/redact.js';
+import type { TokenRecord } from '../common/token.js';
+import { redact, redactedJson } from '../common/redact.js';
 import { CREDENTIALS_EXPIRY_WARNING_DAYS } from '../common/rules.js';
 import { secretsManagerClient } from '../common/secrets-manager-store.js';
-
-const DAY_MS = 86_400_000;
+import { checkCredentials, MAX_SECRET_VALUE_BYTES } from './credentials-file.js';
+import { describeError, Failure, UsageError } from './failure.js';
+import { refuseTokenSecret } from './target.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `Usage:
   ims-token --secret-id <id> [--header | --json] [--region <region>]
+  ims-token --version
   ims-token refresh --function <name> [--region <region>]
   ims-token credentials check --file <path> [--credential <name>]
   ims-token credentials put --secret-id <id> --file <path> [--credential <name>]
@@ -27,14 +29,18 @@ const USAGE = `Usage:
 Prints the access token in a token secret; refuses one that is expired or expires within ${DEFAULT_MIN_VALIDITY_MS / 60_000} minutes.
   --secret-id <id>     name or ARN of the token secret (stack output …TokenSecretArn)
   --header             print "Authorization: Bearer <token>", for curl -H
-  --json               print the token's metadata (expires_at, issued_at, client_id, …) without the token
+  --json               print the token contract's fields but the token (expires_at, issued_at, client_id,
+                       …), and nothing else stored beside them
   refresh              force a refresh: invoke the refresher with {"force": true} and print its summary
   --function <name>    name or ARN of the refresher function (stack output …FunctionName)
   credentials check    check a credentials JSON file offline (shape, key and certificate, days until the
-                       certificate expires, IMS host) and print a summary without secrets; refuses an
-                       expired certificate, warns when it expires within ${CREDENTIALS_EXPIRY_WARNING_DAYS.default} days
+                       certificate expires, IMS host) and print a summary without secrets; refuses a file
+                       over ${MAX_SECRET_VALUE_BYTES} bytes (Secrets Manager's limit) or not UTF-8 text, and an expired
+                       certificate; warns when it expires within ${CREDENTIALS_EXPIRY_WARNING_DAYS.default} days
   credentials put      the same check, then upload the file unchanged to the credentials secret
-                       (--secret-id: stack output …CredentialsSecretId) and print the new version id
+                       (--secret-id: stack output …CredentialsSecretId) and print the new version id;
+                       refuses a token secret, by its description (needs secretsmanager:DescribeSecret)
+                       or, when it can read it, its value
   --file <path>        the credentials JSON as the AEM or Adobe Developer Console downloads it
   --credential <name>  name or id of the OAuth Server-to-Server credential to use in a Developer Console
                        project download that holds several; the refresher needs the same in its
@@ -42,10 +48,11 @@ Prints the access token in a token secret; refuses one that is expired or expire
   --refresh            after the upload, force a refresh (needs --function) and fail unless the
                        refresher used the uploaded version
   --region <region>    AWS region (default: the SDK's chain, e.g. AWS_REGION or the profile's region)
+  --version            print the version of ims-token
   -h, --help           print this help
 
-Exit codes: 0 ok; 1 failed (no or expired token, invalid or expired credentials, AWS error, refresh
-failed); 2 usage error.
+Exit codes: 0 ok; 1 failed (no or expired token, invalid or expired credentials, a token secret named
+for credentials, AWS error, refresh failed); 2 usage error.
 `;
 
 /** Where output goes, and the clients and clock to use instead of the defaults (tests inject fakes). */
@@ -66,6 +73,7 @@ const TOKEN_OPTIONS = {
   'secret-id': { type: 'string' },
   header: { type: 'boolean' },
   json: { type: 'boolean' },
+  version: { type: 'boolean' },
 } as const;
 const REFRESH_OPTIONS = { ...COMMON, function: { type: 'string' } } as const;
 const CHECK_OPTIONS = { help: COMMON.help, file: { type: 'string' }, credential: { type: 'string' } } as const;
@@ -76,18 +84,6 @@ const PUT_OPTIONS = {
   refresh: { type: 'boolean' },
   function: { type: 'string' },
 } as const;
-
-class UsageError extends Error {}
-
-/** A failure reported as one line with its code (exit 1). */
-class Failure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const OUTCOMES = new Set<unknown>(['refreshed', 'skipped', 'superseded', 'failed']);
 
@@ -107,18 +103,37 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
 async function printToken(args: readonly string[], deps: CliDeps): Promise<number> {
   const values = parse(args, TOKEN_OPTIONS);
   if (values.help) return help(deps);
+  if (values.version) {
+    deps.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
   const secretId = values['secret-id'];
   if (!secretId) throw new UsageError('--secret-id is required');
   if (values.header && values.json) throw new UsageError('--header and --json cannot be combined');
   const client = deps.secretsClient ?? secretsManagerClient(regionConfig(values.region));
   const record = await createTokenReader({ secretId, client, now: deps.now }).get();
   if (values.json) {
-    const { access_token: _token, ...metadata } = record;
-    deps.stdout.write(`${redactedJson(metadata, 2)}\n`);
+    deps.stdout.write(`${redactedJson(metadataOf(record), 2)}\n`);
   } else {
     deps.stdout.write(values.header ? `Authorization: Bearer ${record.access_token}\n` : `${record.access_token}\n`);
   }
   return 0;
+}
+
+/** The token contract's fields but the token: `--json` prints these, and nothing stored beside them. */
+const METADATA_FIELDS = {
+  token_type: true,
+  issued_at: true,
+  expires_at: true,
+  client_id: true,
+  ims_endpoint: true,
+  credentials_version_id: true,
+  credentials_type: true,
+} as const satisfies Record<Exclude<keyof TokenRecord, 'access_token'>, true>;
+
+function metadataOf(record: TokenRecord): Record<string, unknown> {
+  const fields = Object.keys(METADATA_FIELDS) as (keyof typeof METADATA_FIELDS)[];
+  return Object.fromEntries(fields.map((field) => [field, record[field]]));
 }
 
 async function refresh(args: readonly string[], deps: CliDeps): Promise<number> {
@@ -185,7 +200,7 @@ async function check(args: readonly string[], deps: CliDeps): Promise<number> {
   const values = parse(args, CHECK_OPTIONS);
   if (values.help) return help(deps);
   if (!values.file) throw new UsageError('credentials check needs --file <path>');
-  const { summary } = checkCredentials(values.file, values.credential, deps);
+  const { summary } = checkCredentials(values.file, values.credential, (deps.now ?? Date.now)(), deps.stderr);
   deps.stdout.write(`${redactedJson(summary, 2)}\n`);
   return 0;
 }
@@ -197,8 +212,9 @@ async function put(args: readonly string[], deps: CliDeps): Promise<number> {
   if (!secretId || !values.file) throw new UsageError('credentials put needs --secret-id <id> and --file <path>');
   if (values.refresh && !values.function) throw new UsageError('--refresh needs --function <name>');
   if (values.function && !values.refresh) throw new UsageError('--function is only used with --refresh');
-  const { text, summary } = checkCredentials(values.file, values.credential, deps);
+  const { text, summary } = checkCredentials(values.file, values.credential, (deps.now ?? Date.now)(), deps.stderr);
   const client = deps.secretsClient ?? secretsManagerClient(regionConfig(values.region));
+  await refuseTokenSecret(client, secretId);
   let versionId: string | undefined;
   try {
     // The file as it is: the refresher parses the same text that was checked.
@@ -224,58 +240,6 @@ async function put(args: readonly string[], deps: CliDeps): Promise<number> {
     );
   }
   return 0;
-}
-
-/**
- * Reads a credentials file and parses it as the refresher would. Unlike the refresher (which
- * lets IMS decide), refuses an expired certificate; warns on stderr when it expires soon.
- */
-function checkCredentials(file: string, credentialName: string | undefined, deps: CliDeps) {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CredentialsError(`cannot read "${file}" (${code === 'ENOENT' ? 'no such file' : code})`);
-  }
-  // The whole text too, so that an AWS error echoing the upload cannot print it.
-  rememberSecret(text);
-  const parsed = parseCredentials(text, { credentialName });
-  const now = (deps.now ?? Date.now)();
-  if (parsed.type === 'jwt') {
-    const { expiresAt, daysLeft } = certificateOf(parsed, now);
-    if (parsed.certificateExpiresAt <= now) {
-      throw new CredentialsError(
-        `the certificate in "publicKey" expired on ${expiresAt}; refresh the credentials in the AEM Developer Console`,
-      );
-    }
-    // The construct's alarm warns at the same default.
-    if (daysLeft < CREDENTIALS_EXPIRY_WARNING_DAYS.default) {
-      deps.stderr.write(
-        `ims-token: WARNING: the certificate in "publicKey" expires on ${expiresAt} (${daysLeft} days left); ` +
-          'refresh the credentials in the AEM Developer Console soon\n',
-      );
-    }
-  }
-  return { text, summary: summarize(parsed, now) };
-}
-
-/** What a person checks in credentials, without a secret: the client secrets are counted, the key left out. */
-function summarize(credentials: Credentials, now: number) {
-  const { shape, type, clientId, imsEndpoint, clientSecrets } = credentials;
-  const common = { valid: true, shape, type, clientId, imsEndpoint, clientSecrets: clientSecrets.length };
-  if (credentials.type === 'oauth')
-    return { ...common, scopes: credentials.scopes, credentialName: credentials.credentialName };
-  const { metascopes, org, technicalAccountId } = credentials;
-  return { ...common, metascopes, org, technicalAccountId, certificate: certificateOf(credentials, now) };
-}
-
-/** When the certificate in AEM service credentials expires, and the whole days left until then. */
-function certificateOf({ certificateExpiresAt }: JwtCredentials, now: number) {
-  return {
-    expiresAt: new Date(certificateExpiresAt).toISOString(),
-    daysLeft: Math.floor((certificateExpiresAt - now) / DAY_MS),
-  };
 }
 
 /** Strict parsing: an unknown flag or a stray argument is a usage error. */
@@ -315,10 +279,8 @@ function parsePayload(payload: Uint8Array | undefined): Record<string, unknown> 
   }
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
 function causeOf(error: RefresherError): string {
-  return error.cause === undefined ? '' : ` (${describeError(error.cause)})`;
+  // A SecretStoreError's message already ends with its cause's message.
+  if (error.cause === undefined || error instanceof SecretStoreError) return '';
+  return ` (${describeError(error.cause)})`;
 }

@@ -80,10 +80,25 @@ export function parseCredentials(text: string, options: ParseOptions = {}): Cred
   return parseOAuth(root, options);
 }
 
+/** The top-level keys that tell the shapes apart; a token record has none of them. */
+const SHAPE_KEYS = {
+  'aem-service-credentials': ['integration', 'technicalAccount'],
+  'developer-console-project': ['project'],
+  'oauth-simple': ['clientId', 'clientSecret', 'clientSecrets'],
+} as const satisfies Record<CredentialsShape, readonly string[]>;
+
+/** The keys of `value` that mark one of the credentials shapes: names only, from a fixed list. */
+export function credentialsKeysIn(value: object): string[] {
+  return Object.values(SHAPE_KEYS)
+    .flat()
+    .filter((key) => key in value);
+}
+
 function detectShape(root: Json, type: CredentialsType | undefined): CredentialsShape {
-  const jwt = 'integration' in root || 'technicalAccount' in root;
-  const project = 'project' in root;
-  const simple = 'clientId' in root || 'clientSecret' in root || 'clientSecrets' in root;
+  const has = (shape: CredentialsShape) => SHAPE_KEYS[shape].some((key) => key in root);
+  const jwt = has('aem-service-credentials');
+  const project = has('developer-console-project');
+  const simple = has('oauth-simple');
   if (type === 'jwt') return 'aem-service-credentials';
   if (type === 'oauth') return project && !simple ? 'developer-console-project' : 'oauth-simple';
   if ([jwt, project, simple].filter(Boolean).length > 1) {

@@ -28,6 +28,38 @@ export function credentialsExpiryWarningProblem(days: number): string | undefine
   return days >= min && days <= max ? undefined : `must be between ${min} and ${max} days`;
 }
 
+/**
+ * The descriptions the construct gives its two secrets, as prefix and suffix around its construct
+ * path. Deployed stacks carry them: `ims-token credentials put` tells the secrets apart by them,
+ * so they do not change.
+ */
+const SECRET_DESCRIPTIONS = {
+  token: ['Adobe IMS access token kept fresh by ', '; JSON, see the token contract'],
+  credentials: ['Adobe IMS credentials JSON for ', ' (put-secret-value after deploy)'],
+} as const;
+
+/** The construct's two secrets. */
+export type RefresherSecretKind = keyof typeof SECRET_DESCRIPTIONS;
+
+/** The description the construct at `path` gives its `kind` of secret. */
+export function secretDescription(kind: RefresherSecretKind, path: string): string {
+  const [prefix, suffix] = SECRET_DESCRIPTIONS[kind];
+  return `${prefix}${path}${suffix}`;
+}
+
+/** Which of the construct's secrets `description` says a secret is, or `undefined` for any other description. */
+export function secretKindOf(description: string | undefined): RefresherSecretKind | undefined {
+  return (Object.keys(SECRET_DESCRIPTIONS) as RefresherSecretKind[]).find((kind) => {
+    const [prefix, suffix] = SECRET_DESCRIPTIONS[kind];
+    return (
+      description !== undefined &&
+      description.length > prefix.length + suffix.length &&
+      description.startsWith(prefix) &&
+      description.endsWith(suffix)
+    );
+  });
+}
+
 /** An AWS account id: 12 digits. */
 export const ACCOUNT_ID = /^\d{12}$/;
 

@@ -1,3 +1,4 @@
+import { credentialsKeysIn } from './credentials.js';
 import { TokenContractError } from './errors.js';
 
 /**
@@ -91,7 +92,8 @@ export function lifetimeProblem(lifetimeMs: number): string | undefined {
 /**
  * Parses a token secret value; throws `TokenContractError` naming the first bad field. A record
  * whose token could not go into an Authorization header, or whose dates IMS could not have
- * issued, is refused like a malformed one (see also `checkTokenClock`).
+ * issued, is refused like a malformed one (see also `checkTokenClock`). Credentials read by mistake
+ * (the credentials secret named instead of the token secret) are called so, by their key names.
  */
 export function parseTokenRecord(text: string): TokenRecord {
   let value: unknown;
@@ -104,6 +106,13 @@ export function parseTokenRecord(text: string): TokenRecord {
     throw new TokenContractError('token secret is not a JSON object');
   }
   const record = value as Record<string, unknown>;
+  const credentialsKeys = 'access_token' in record ? [] : credentialsKeysIn(record);
+  if (credentialsKeys.length > 0) {
+    throw new TokenContractError(
+      `the secret holds credentials (it has ${credentialsKeys.map((key) => `"${key}"`).join(', ')}), not a token: ` +
+        'name the token secret (stack output …TokenSecretArn), not the credentials secret',
+    );
+  }
   for (const field of STRING_FIELDS) {
     if (typeof record[field] !== 'string' || record[field] === '') {
       throw new TokenContractError(`token secret field "${field}" is missing or not a string`);

@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { secretDescription } from '../common/rules.js';
 import { allAlarms, createAlarms, METRIC_NAMESPACE, metricPeriod, notifyAlarms, refresherMetric } from './alarms.js';
 import { refresherAsset } from './asset.js';
 import { secretId, warnOnSuffixLikeName } from './secret-refs.js';
@@ -312,7 +313,7 @@ export class ImsTokenRefresher extends Construct {
     removalPolicy: RemovalPolicy,
   ): secretsmanager.ISecret {
     const secret = new secretsmanager.Secret(this, 'Credentials', {
-      description: `Adobe IMS credentials JSON for ${this.node.path} (put-secret-value after deploy)`,
+      description: secretDescription('credentials', this.node.path),
       encryptionKey,
       removalPolicy,
     });
@@ -327,7 +328,7 @@ export class ImsTokenRefresher extends Construct {
   private createTokenSecret(props: ImsTokenRefresherProps): secretsmanager.ISecret {
     const secret = new secretsmanager.Secret(this, 'Token', {
       secretName: props.tokenSecretName,
-      description: `Adobe IMS access token kept fresh by ${this.node.path}; JSON, see the token contract`,
+      description: secretDescription('token', this.node.path),
       encryptionKey: props.encryptionKey,
       replicaRegions: [...this.replicas],
     });

@@ -1,10 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
-import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/cli.js';
@@ -57,8 +62,10 @@ describe('ims-token: print the token', () => {
     expect(result).toEqual({ code: 0, stdout: expected, stderr: '' });
   });
 
-  it('prints the metadata without the token with --json', async () => {
-    const result = await run(['--secret-id', 'adobe/token', '--json']);
+  it("prints the token contract's fields without the token with --json, and nothing stored beside them", async () => {
+    const record = JSON.parse(tokenSecretValue(TOKEN, NOW));
+    const value = JSON.stringify({ ...record, client_secret: 'p8e-stored-beside-the-token', note: 'x' });
+    const result = await run(['--secret-id', 'adobe/token', '--json'], { value });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
       token_type: 'bearer',
@@ -70,6 +77,12 @@ describe('ims-token: print the token', () => {
       credentials_type: 'jwt',
     });
     expect(result.stdout).not.toContain(TOKEN);
+  });
+
+  it('prints its version with --version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    await expect(run(['--version'])).resolves.toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    expect(sm.calls()).toHaveLength(0);
   });
 
   it.each([
@@ -88,6 +101,12 @@ describe('ims-token: print the token', () => {
       { value: 'r4nd0m-placeholder-value' },
       'ims-token: TOKEN_INVALID: token secret is not JSON: no token yet',
     ],
+    [
+      'the credentials secret, saying so by its keys and never quoting a value',
+      { value: JSON.stringify({ clientId: 'c', clientSecret: 'p8e-a-client-secret-value', scopes: ['openid'] }) },
+      'ims-token: TOKEN_INVALID: the secret holds credentials (it has "clientId", "clientSecret"), not a token: ' +
+        'name the token secret (stack output …TokenSecretArn), not the credentials secret\n',
+    ],
   ])('refuses %s: exit 1, one line on stderr, no token anywhere', async (_name, secret, line) => {
     const result = await run(['--secret-id', 'adobe/token', '--header'], secret);
     expect(result.code).toBe(1);
@@ -95,6 +114,7 @@ describe('ims-token: print the token', () => {
     expect(result.stderr.startsWith(line)).toBe(true);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).not.toContain(TOKEN);
+    expect(result.stderr).not.toContain('p8e-');
   });
 
   it('reports an AWS failure with its cause on one line and exits 1', async () => {
@@ -103,8 +123,7 @@ describe('ims-token: print the token', () => {
     expect(result).toEqual({
       code: 1,
       stdout: '',
-      stderr:
-        'ims-token: SECRET_READ_FAILED: could not read secret "other": not authorized (AccessDeniedException: not authorized)\n',
+      stderr: 'ims-token: SECRET_READ_FAILED: could not read secret "other": not authorized\n',
     });
   });
 
@@ -216,10 +235,23 @@ describe('ims-token refresh', () => {
 /** A folder of its own for the credentials files tests write; `file` writes one and returns its path. */
 const dir = mkdtempSync(join(tmpdir(), 'ims-cli-credentials-'));
 let files = 0;
-function file(text: string): string {
+function file(text: string | Uint8Array): string {
   const path = join(dir, `credentials-${++files}.json`);
   writeFileSync(path, text);
   return path;
+}
+
+/** Secrets Manager's limit for a secret value, in bytes. */
+const MAX_SECRET_BYTES = 65_536;
+/** `json` with trailing spaces up to `bytes` bytes: the same JSON to a parser. */
+const padded = (json: string, bytes: number) => json + ' '.repeat(bytes - Buffer.byteLength(json));
+/** One byte too many, refused without being read whole (test/cli/big-files.test.ts times bigger files). */
+const oversized = file(padded('{"clientId": "c"}', MAX_SECRET_BYTES + 1));
+
+/** A file of `bytes` that are not UTF-8 text, and the start of the reason it is refused. */
+function notText(bytes: Uint8Array): [() => string, string] {
+  const path = file(bytes);
+  return [() => path, `"${path}" is not UTF-8 text, as credentials JSON are`];
 }
 
 /** Certificate validity around the fake clock's now. */
@@ -257,6 +289,11 @@ describe('ims-token credentials check', () => {
       certificate: { expiresAt: new Date(aem.integration.certificateExpiresAt).toISOString(), daysLeft: 200 },
     });
     expect(countSecrets(result.stdout + result.stderr)).toBe(0);
+  });
+
+  it(`reads a file of exactly ${MAX_SECRET_BYTES} bytes, the most a secret holds`, async () => {
+    const result = await run(['credentials', 'check', '--file', file(padded(aem.json, MAX_SECRET_BYTES))]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
   });
 
   it('picks the credential named with --credential in a Developer Console project download', async () => {
@@ -334,7 +371,7 @@ describe('ims-token credentials check', () => {
     expect(countSecrets(result.stderr)).toBe(0);
   });
 
-  it.each([
+  it.each<[string, () => string, string]>([
     [
       'a file that is not there',
       () => join(dir, 'missing.json'),
@@ -342,6 +379,14 @@ describe('ims-token credentials check', () => {
     ],
     ['a file that is not JSON', () => file('p8e-this-is-not-json'), 'credentials secret is not JSON'],
     ['JSON of no known shape', () => file('{"hello": "world"}'), 'credentials are not AEM service credentials'],
+    [
+      `a file over ${MAX_SECRET_BYTES} bytes, Secrets Manager's limit`,
+      () => oversized,
+      `"${oversized}" is larger than ${MAX_SECRET_BYTES} bytes, the most Secrets Manager stores`,
+    ],
+    ['an archive (a NUL byte)', ...notText(Uint8Array.of(0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00))],
+    ['a UTF-16 export of JSON (NUL bytes)', ...notText(Buffer.from('{"clientId": "c"}', 'utf16le'))],
+    ['bytes that are not UTF-8', ...notText(Uint8Array.of(0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d))],
   ])('refuses %s on one line', async (_name, path, reason) => {
     const result = await run(['credentials', 'check', '--file', path()]);
     expect(result.code).toBe(1);
@@ -364,6 +409,9 @@ describe('ims-token credentials put', () => {
     aemFile = file(aem.json);
   });
   beforeEach(() => {
+    sm.on(DescribeSecretCommand, { SecretId: SECRET_ID }).resolves({
+      Description: 'Adobe IMS credentials JSON for ImsTokenRefresher/AemProd (put-secret-value after deploy)',
+    });
     sm.on(PutSecretValueCommand).resolves({ VersionId: 'credentials-v2' });
   });
   const refreshed = (credentialsVersionId: string) => ({
@@ -390,6 +438,23 @@ describe('ims-token credentials put', () => {
       credentials: expect.objectContaining({ valid: true, shape: 'aem-service-credentials', clientSecrets: 1 }),
     });
     expect(countSecrets(result.stdout)).toBe(0);
+    expect(lambda.calls()).toHaveLength(0);
+    // Checked first that the target is not a token secret: by its description, without reading its value.
+    expect(sm.calls().map((call) => call.args[0].constructor.name)).toEqual([
+      'DescribeSecretCommand',
+      'PutSecretValueCommand',
+    ]);
+  });
+
+  it(`refuses a file over ${MAX_SECRET_BYTES} bytes before any AWS call, valid credentials with spaces after them too`, async () => {
+    const path = file(padded(aem.json, MAX_SECRET_BYTES + 1));
+    const result = await putAndRefresh(path);
+    expectOneLineFailure(
+      result,
+      `ims-token: CREDENTIALS_INVALID: "${path}" is larger than ${MAX_SECRET_BYTES} bytes, the most Secrets Manager stores; ` +
+        'credentials JSON are a few KB: is it the file Adobe gave you?',
+    );
+    expect(sm.calls()).toHaveLength(0);
     expect(lambda.calls()).toHaveLength(0);
   });
 
@@ -568,6 +633,12 @@ describe('ims-token as a process', () => {
     const result = cli('--help');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('Usage:');
+  });
+
+  it('prints the version of package.json on --version', () => {
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+    const result = cli('--version');
+    expect(result).toMatchObject({ status: 0, stdout: `${version}\n`, stderr: '' });
   });
 
   it('exits 2 with one line and no stack trace on a usage error', () => {

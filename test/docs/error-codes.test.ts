@@ -1,4 +1,7 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../../scripts/bundle.js';
 import { read, section } from './markdown.js';
 
 /** The codes of `common/errors.ts`: the `ErrorCode` union. */
@@ -7,9 +10,11 @@ function errorCodes(): string[] {
   return [...union.matchAll(/'([A-Z_]+)'/g)].map((match) => match[1]);
 }
 
-/** The codes only the CLI prints: `new Failure('CODE', …)` and `fail(deps, 'CODE', …)`. */
+/** The codes only the CLI prints: `new Failure('CODE', …)` and `fail(deps, 'CODE', …)`, in any of its modules. */
 function cliCodes(): string[] {
-  const source = read('cli/cli.ts');
+  const source = readdirSync(join(ROOT, 'cli'))
+    .map((file) => read(join('cli', file)))
+    .join('\n');
   return [...source.matchAll(/(?:new Failure\(|fail\(deps,)\s*'([A-Z_]+)'/g)].map((match) => match[1]);
 }
 
@@ -22,6 +27,7 @@ describe('README troubleshooting', () => {
   it('finds the codes it checks', () => {
     expect(errorCodes()).toContain('CREDENTIALS_INVALID');
     expect(cliCodes()).toContain('REFRESH_FAILED');
+    expect(cliCodes()).toContain('WRONG_SECRET');
   });
 
   it('has a row for every error code the function, the reader and the CLI can print, and none they cannot', () => {

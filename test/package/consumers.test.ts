@@ -34,6 +34,8 @@ import { tokenSecretValue } from '../support/token-secret.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PACKAGE = 'ims-token-refresher';
+/** This package's version, which the installed `ims-token --version` prints. */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const REPO_VERSION = (name: string): string =>
   (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -630,7 +632,7 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
       }
 
       it.skipIf(!binary)(
-        `runs the ims-token command on node ${major}: --help, and --json without the token${absent}`,
+        `runs the ims-token command on node ${major}: --help, --version, and --json without the token${absent}`,
         async ({ expect }) => {
           const dir = await readerInstall;
           const bin = join(dir, 'node_modules', '.bin', 'ims-token');
@@ -641,6 +643,9 @@ describe.concurrent('the npm package, installed from its tarball', { timeout: 30
           const help = await ok(bin, ['--help'], { cwd: dir, env });
           expect(help.stdout).toContain('ims-token --secret-id <id>');
           expect(help.stderr).toBe('');
+
+          const installed = await ok(bin, ['--version'], { cwd: dir, env });
+          expect(installed).toMatchObject({ stdout: `${PACKAGE_VERSION}\n`, stderr: '' });
 
           const json = await ok(bin, ['--json', '--secret-id', tokenSecretArn], { cwd: dir, env });
           expect(countSecrets(json.stdout + json.stderr), 'the token in the output').toBe(0);
