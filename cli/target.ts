@@ -6,10 +6,10 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { secretKindOf } from '../common/rules.js';
-import { parseTokenRecord } from '../common/token.js';
 import { describeError, Failure } from './failure.js';
 
 /**
@@ -36,12 +36,28 @@ export async function refuseTokenSecret(client: SecretsManagerClient, secretId: 
   }
 }
 
-/** Whether the secret's current value is a token record; `false` when it cannot be read or has no value. */
+/**
+ * Whether the secret's current value looks like a token record: JSON with an `access_token`
+ * field, valid or not, or a binary value (the credentials are text). `false` when reading is
+ * denied or there is no value yet; any other failure to read fails closed.
+ */
 async function holdsTokenRecord(client: SecretsManagerClient, secretId: string): Promise<boolean> {
+  let value: string | undefined;
   try {
-    const { SecretString: value } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    parseTokenRecord(value ?? '');
-    return true;
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (out.SecretBinary !== undefined) return true;
+    value = out.SecretString;
+  } catch (error) {
+    // Secrets Manager does not model AccessDeniedException: the SDK raises a generic error with that name.
+    if (error instanceof ResourceNotFoundException || (error as Error).name === 'AccessDeniedException') return false;
+    throw new Failure(
+      'CREDENTIALS_WRITE_FAILED',
+      `could not check that secret "${secretId}" is not a token secret, so nothing was uploaded: ${describeError(error)}`,
+    );
+  }
+  try {
+    const parsed: unknown = JSON.parse(value ?? '');
+    return typeof parsed === 'object' && parsed !== null && 'access_token' in parsed;
   } catch {
     return false;
   }

@@ -66,8 +66,16 @@ describe('ims-token credentials put: never into a token secret', () => {
     ],
     ['a secret that holds a token record, described otherwise', 'our token', true, 'it holds a token record'],
     ['a secret that holds a token record, described not at all', undefined, true, 'it holds a token record'],
+    [
+      'a secret that holds a record with an access_token outside the contract',
+      undefined,
+      '{"access_token": "x", "expires_at": "soon"}',
+      'it holds a token record',
+    ],
   ])('refuses %s: exit 1, WRONG_SECRET, nothing uploaded', async (_name, description, holdsToken, because) => {
-    const name = await secret(description, holdsToken ? tokenSecretValue(TOKEN, Date.now()) : PLACEHOLDER);
+    const value =
+      typeof holdsToken === 'string' ? holdsToken : holdsToken ? tokenSecretValue(TOKEN, Date.now()) : PLACEHOLDER;
+    const name = await secret(description, value);
     const before = emulator.current(name);
 
     const result = await put(name);
@@ -97,6 +105,17 @@ describe('ims-token credentials put: never into a token secret', () => {
         `ims-token: CREDENTIALS_WRITE_FAILED: could not check that secret "${name}" is not a token secret ` +
         '(secretsmanager:DescribeSecret), so nothing was uploaded: AccessDeniedException: not authorized to DescribeSecret\n',
     });
+    expect(emulator.count('PutSecretValue', name)).toBe(0);
+  });
+
+  it('fails closed when the value cannot be read for a reason other than a denial (throttled, timed out)', async () => {
+    const name = await secret('credentials for AEM prod', PLACEHOLDER);
+    const throttled = { type: 'ThrottlingException', message: 'Rate exceeded' };
+    emulator.fault('GetSecretValue', throttled, throttled, throttled); // every attempt the SDK makes
+
+    const result = await put(name);
+
+    expect(result).toMatchObject({ code: 1, stderr: expect.stringContaining('CREDENTIALS_WRITE_FAILED') });
     expect(emulator.count('PutSecretValue', name)).toBe(0);
   });
 
