@@ -85,7 +85,12 @@ export function createTokenReader(options: TokenReaderOptions): TokenReader {
   const client = options.client ?? secretsManagerClient();
   const store = new SecretsManagerStore(client);
   const serverNow = () => now() + clockOffsetMs(client);
-  let cached: { readonly record: TokenRecord; readonly usableUntil: number } | undefined;
+  /**
+   * The cached token, usable until `usableUntil` by the server's clock and, should this host's
+   * wall clock step back (a resumed VM, a manual change), until `monotonicUntil` by its monotonic one.
+   */
+  let cached:
+    { readonly record: TokenRecord; readonly usableUntil: number; readonly monotonicUntil: number } | undefined;
   let reading: Promise<TokenRecord> | undefined;
 
   async function read(): Promise<TokenRecord> {
@@ -101,13 +106,14 @@ export function createTokenReader(options: TokenReaderOptions): TokenReader {
         new Date(expiresAt),
       );
     }
-    cached = { record, usableUntil: expiresAt - minValidityMs };
+    const usableUntil = expiresAt - minValidityMs;
+    cached = { record, usableUntil, monotonicUntil: performance.now() + usableUntil - time };
     return record;
   }
 
   const reader: TokenReader = {
     async get() {
-      if (cached && serverNow() < cached.usableUntil) return cached.record;
+      if (cached && serverNow() < cached.usableUntil && performance.now() < cached.monotonicUntil) return cached.record;
       cached = undefined;
       reading ??= read().finally(() => {
         reading = undefined;

@@ -5,7 +5,7 @@ import {
   type GetSecretValueCommandOutput,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ConfigurationError,
   createTokenReader,
@@ -71,6 +71,20 @@ describe('createTokenReader', () => {
     expect(reads()).toBe(2);
     expect([...handedOut]).toEqual(['reader-token-version-1', 'reader-token-version-2']);
     expect(leastLeft).toBeGreaterThanOrEqual(DEFAULT_MIN_VALIDITY_MS);
+  });
+
+  it('reads again once the token is due by the monotonic clock, even when the wall clock stepped back', async () => {
+    const monotonic = vi.spyOn(performance, 'now').mockReturnValue(1_000);
+    try {
+      const { clock, reader } = setup();
+      await reader.get();
+      clock.advance(-2 * HOUR); // the host's wall clock steps back: by it alone the cache would last 2 h longer
+      monotonic.mockReturnValue(1_000 + 24 * HOUR - DEFAULT_MIN_VALIDITY_MS); // the usable time has passed
+      await reader.get().catch(() => undefined);
+      expect(reads()).toBe(2);
+    } finally {
+      monotonic.mockRestore();
+    }
   });
 
   it('shares one read among concurrent callers', async () => {
