@@ -157,6 +157,15 @@ function scenario() {
   return { store, clock, credentialsV1, start, token };
 }
 
+/** Makes the store's moves fail as a call that timed out would; returns what undoes it. */
+function promoteTimesOut(store: MemoryStore): () => void {
+  const promote = store.promote.bind(store);
+  store.promote = () => Promise.reject(new SecretStoreError('TOKEN_WRITE_FAILED', 'timed out', undefined, true));
+  return () => {
+    store.promote = promote;
+  };
+}
+
 describe('compare-and-swap writes: a token from superseded credentials never wins', () => {
   it('a slow run with the old credentials version does not replace the token of the new one, though it lives longer', async () => {
     const { store, start, token } = scenario();
@@ -185,44 +194,44 @@ describe('compare-and-swap writes: a token from superseded credentials never win
     expect(token()).toMatchObject({ access_token: 'token-from-v2', credentials_version_id: v2 });
   });
 
-  it('gives up with a transient TOKEN_WRITE_FAILED after three lost compare-and-swaps', async () => {
+  it.each([
+    // Another run stores a token, worse than ours, just before each move.
+    [
+      'gives up with a transient TOKEN_WRITE_FAILED after three lost compare-and-swaps',
+      true,
+      'other runs replaced it 3 times',
+      3,
+    ],
+    // Nothing moved: e.g. InvalidParameterException for a version that is gone.
+    [
+      'does not take a refused move for a lost race when AWSCURRENT has not moved',
+      false,
+      'Secrets Manager refused to move AWSCURRENT',
+      1,
+    ],
+  ] as const)('%s', async (_name, othersWrite, message, promotes) => {
     const { store, start, clock } = scenario();
     store.promote = async () => {
       store.calls.push({ op: 'promote', secretId: settings.tokenSecretId });
-      putDueToken(store, clock.now()); // another run stores a token just before each move, worse than ours
+      if (othersWrite) putDueToken(store, clock.now());
       return false;
     };
     const run = start('schedule:a', jwtTokenAnswer());
     run.release();
     const result = await run.result;
     expect(result).toMatchObject({ outcome: 'failed', error: { code: 'TOKEN_WRITE_FAILED', transient: true } });
-    expect(result.error?.message).toContain('other runs replaced it 3 times');
-    expect(store.count('promote')).toBe(3);
-  });
-
-  it('does not take a refused move for a lost race when AWSCURRENT has not moved', async () => {
-    const { store, start } = scenario();
-    store.promote = async () => {
-      store.calls.push({ op: 'promote', secretId: settings.tokenSecretId });
-      return false; // e.g. InvalidParameterException for a version that is gone
-    };
-    const run = start('schedule:a', jwtTokenAnswer());
-    run.release();
-    const result = await run.result;
-    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'TOKEN_WRITE_FAILED', transient: true } });
-    expect(result.error?.message).toContain('Secrets Manager refused to move AWSCURRENT');
-    expect(store.count('promote')).toBe(1);
+    expect(result.error?.message).toContain(message);
+    expect(store.count('promote')).toBe(promotes);
   });
 
   it("makes a duplicate delivery's staged token current when the first delivery ended before promoting it", async () => {
     const { store, start, token } = scenario();
-    const promote = store.promote.bind(store);
-    store.promote = () => Promise.reject(new SecretStoreError('TOKEN_WRITE_FAILED', 'timed out', undefined, true));
+    const restorePromote = promoteTimesOut(store);
     const first = start('schedule:same', jwtTokenAnswer('first-delivery-token'));
     first.release();
     await expect(first.result).resolves.toMatchObject({ outcome: 'failed' });
     expect(store.current(settings.tokenSecretId)?.value).toContain('old-access-token'); // staged, not current
-    store.promote = promote;
+    restorePromote();
     const retry = start('schedule:same', jwtTokenAnswer('retry-token'));
     retry.release();
     await expect(retry.result).resolves.toMatchObject({ outcome: 'skipped', reason: 'duplicate-delivery' });
@@ -230,12 +239,11 @@ describe('compare-and-swap writes: a token from superseded credentials never win
   });
   it("never puts back a duplicate delivery's staged token once the credentials changed", async () => {
     const { store, start, token } = scenario();
-    const promote = store.promote.bind(store);
-    store.promote = () => Promise.reject(new SecretStoreError('TOKEN_WRITE_FAILED', 'timed out', undefined, true));
+    const restorePromote = promoteTimesOut(store);
     const first = start('schedule:k', jwtTokenAnswer('token-from-v1'));
     first.release();
     await expect(first.result).resolves.toMatchObject({ outcome: 'failed' }); // staged, never current
-    store.promote = promote;
+    restorePromote();
     store.put(settings.credentialsSecretId, jwt.json); // v2, and its run
     const upload = start('invocation:v2', jwtTokenAnswer('token-from-v2'));
     upload.release();
