@@ -132,7 +132,7 @@ function finish(
   reason: RunResult['reason'],
   token: TokenRecord | undefined,
   error?: RefresherError,
-  extra?: Pick<RunResult, 'fallbackCredentialsVersionId' | 'fallbackFailure'>,
+  fallback?: Pick<RunResult, 'fallbackCredentialsVersionId' | 'fallbackFailure'>,
 ): RunResult {
   const { tokenRead, imsAttempts, imsLatencyMs, credentialsVersionId, credentialsExpiresAt, rejectedClientSecrets } =
     run;
@@ -146,7 +146,7 @@ function finish(
     ...(credentialsVersionId === undefined ? {} : { credentialsVersionId }),
     ...(credentialsExpiresAt === undefined ? {} : { credentialsExpiresAt }),
     rejectedClientSecrets,
-    ...extra,
+    ...fallback,
     ...(error ? { error } : {}),
   };
 }
@@ -252,11 +252,16 @@ async function unlessSuperseded(run: Run, result: RunResult): Promise<RunResult>
  */
 async function newerCredentials(run: Run): Promise<string | undefined> {
   try {
-    const latest = await run.store.read(run.settings.credentialsSecretId);
-    return latest && latest.versionId !== run.credentialsVersionId ? latest.versionId : undefined;
+    const latest = await currentCredentialsVersion(run);
+    return latest !== run.credentialsVersionId ? latest : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The `VersionId` of the credentials secret's current version, read now (`undefined`: no value). */
+async function currentCredentialsVersion(run: Run): Promise<string | undefined> {
+  return (await run.store.read(run.settings.credentialsSecretId))?.versionId;
 }
 
 /** Whether an IMS attempt started now would end before the run's deadline. */
@@ -415,7 +420,7 @@ function writeFailed(run: Run, why: string): SecretStoreError {
  */
 async function replaces(run: Run, candidate: TokenRecord, latest: TokenRecord): Promise<boolean> {
   if (candidate.credentials_version_id !== latest.credentials_version_id) {
-    const current = (await run.store.read(run.settings.credentialsSecretId))?.versionId;
+    const current = await currentCredentialsVersion(run);
     if (latest.credentials_version_id === current) return false;
     if (candidate.credentials_version_id === current) return true;
   }
