@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'TOKEN_WRITE_FAILED'
   | 'TOKEN_INVALID'
   | 'TOKEN_EXPIRED'
+  | 'PROXY_FAILED'
   | 'INTERNAL_ERROR';
 
 export class RefresherError extends Error {
@@ -91,6 +92,34 @@ export class SecretStoreError extends RefresherError {
   override name = 'SecretStoreError';
   constructor(code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED', message: string, cause: unknown, transient = true) {
     super(code, message, { transient, cause });
+  }
+}
+
+/** Which call a proxied connection was carrying, as `ProxyError` messages name it. */
+export type ProxiedCall = 'IMS' | 'Secrets Manager';
+
+/**
+ * The HTTPS proxy (`HTTPS_PROXY`) failed a call before it reached its destination: it refused the
+ * connection, did not answer CONNECT in time, or answered it with anything but 2xx (407: it wants
+ * other credentials). Transient (a proxy comes back); never blamed on IMS or Secrets Manager.
+ * The message names the proxy as `host:port` only and which call it was carrying.
+ */
+export class ProxyError extends RefresherError {
+  override name = 'ProxyError';
+  /** The proxy, `host:port`. */
+  readonly proxy: string;
+  readonly call: ProxiedCall;
+  /** The proxy's HTTP status to CONNECT, when it answered one. */
+  readonly status: number | undefined;
+
+  constructor(proxy: string, call: ProxiedCall, what: string, details: { status?: number; cause?: unknown } = {}) {
+    super('PROXY_FAILED', `proxy ${proxy} ${what} (carrying the ${call} call)`, {
+      transient: true,
+      cause: details.cause,
+    });
+    this.proxy = proxy;
+    this.call = call;
+    this.status = details.status;
   }
 }
 

@@ -9,7 +9,8 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
-import { SecretStoreError } from './errors.js';
+import type { Agent as HttpsAgent } from 'node:https';
+import { RefresherError, SecretStoreError } from './errors.js';
 import { redact } from './redact.js';
 import {
   PENDING_STAGE,
@@ -29,8 +30,16 @@ import {
  */
 export const STORE_TIMEOUTS = { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 } as const;
 
-/** A Secrets Manager client with the timeouts above, so a hung call fails instead of running into the Lambda's timeout. */
-export function secretsManagerClient(config: SecretsManagerClientConfig = {}): SecretsManagerClient {
+/**
+ * A Secrets Manager client with the timeouts above, so a hung call fails instead of running into
+ * the Lambda's timeout. `httpsAgent` makes its connections (a `ProxyAgent`: the SDK's own agent
+ * ignores `HTTPS_PROXY` and `NODE_USE_ENV_PROXY`). The SDK itself honours `AWS_USE_FIPS_ENDPOINT`
+ * and `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+ */
+export function secretsManagerClient(
+  config: SecretsManagerClientConfig = {},
+  httpsAgent?: HttpsAgent,
+): SecretsManagerClient {
   return new SecretsManagerClient({
     maxAttempts: STORE_TIMEOUTS.maxAttempts,
     requestHandler: {
@@ -38,6 +47,7 @@ export function secretsManagerClient(config: SecretsManagerClientConfig = {}): S
       requestTimeout: STORE_TIMEOUTS.requestTimeoutMs,
       socketTimeout: STORE_TIMEOUTS.requestTimeoutMs,
       throwOnRequestTimeout: true,
+      ...(httpsAgent ? { httpsAgent } : {}),
     },
     ...config,
   });
@@ -69,7 +79,6 @@ export class SecretsManagerStore implements SecretStore {
       if (out.SecretString === undefined || out.VersionId === undefined) return undefined;
       return { value: out.SecretString, versionId: out.VersionId, arn: out.ARN ?? secretId };
     } catch (error) {
-      if (error instanceof SecretStoreError) throw error;
       // Not found: either no version with the label (no value yet, no previous one), or no such secret at all.
       if (error instanceof ResourceNotFoundException) {
         if (await this.exists(secretId, call)) return undefined;
@@ -143,8 +152,17 @@ export class SecretsManagerStore implements SecretStore {
   }
 }
 
-/** A failed call as the port reports it: which secret, and the SDK error's message (redacted) after it. */
-function storeFailed(code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED', secretId: string, error: unknown) {
+/**
+ * A failed call as the port reports it: which secret, and the SDK error's message (redacted) after
+ * it. An error of ours stays as it is: a binary secret's, or the HTTPS proxy's (`ProxyError`, or
+ * why the proxy credentials could not be had), which the SDK passes on from its agent.
+ */
+function storeFailed(
+  code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED',
+  secretId: string,
+  error: unknown,
+): RefresherError {
+  if (error instanceof RefresherError) return error;
   const what = code === 'SECRET_READ_FAILED' ? 'read secret' : 'write token secret';
   return new SecretStoreError(code, `could not ${what} "${secretId}"${why(error)}`, error, retryable(error));
 }

@@ -1,6 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { readConfig } from './config.js';
-import { ConfigurationError, ImsError } from '../common/errors.js';
+import { ConfigurationError, ImsError, type ProxiedCall } from '../common/errors.js';
+import { fetchVia } from './fetch-via.js';
+import type { Fetch } from './ims.js';
+import { proxyCredentials } from './proxy-credentials.js';
+import { ProxyAgent, type ProxyRoute } from '../common/proxy.js';
+import type { SecretStore } from '../common/store.js';
 import { runRefresh, type RefreshDeps, type RefreshRequest, type RunResult } from './refresh.js';
 import { emfLine } from './metrics.js';
 import { redact } from '../common/redact.js';
@@ -65,9 +70,10 @@ export function createHandler(overrides: HandlerOverrides = {}) {
     namespace: env.POWERTOOLS_METRICS_NAMESPACE || 'ImsTokenRefresher',
     service: env.POWERTOOLS_SERVICE_NAME || 'service_undefined',
   };
+  const viaProxy = settings.proxy && proxied(settings.proxy, settings.proxyCredentialsSecretId);
   const deps: RefreshDeps = {
-    store: overrides.store ?? new SecretsManagerStore(secretsManagerClient()),
-    fetch: overrides.fetch ?? globalThis.fetch,
+    store: overrides.store ?? viaProxy?.store ?? new SecretsManagerStore(secretsManagerClient()),
+    fetch: overrides.fetch ?? viaProxy?.fetch ?? globalThis.fetch,
     now: overrides.now ?? Date.now,
     sleep: overrides.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     random: overrides.random ?? Math.random,
@@ -93,6 +99,23 @@ export function createHandler(overrides: HandlerOverrides = {}) {
         : { credentialsExpiresAt: isoDate(result.credentialsExpiresAt) }),
       ...(result.error ? { errorCode: result.error.code, errorMessage: redact(result.error.message) } : {}),
     };
+  };
+}
+
+/**
+ * With `HTTPS_PROXY`: the store and IMS's fetch with connections through the proxy (hosts in
+ * `NO_PROXY` directly), its credentials read from their secret when a connection first needs
+ * them. The AWS SDK gets the agent explicitly: its own ignores the proxy variables.
+ */
+function proxied(
+  proxy: ProxyRoute,
+  proxyCredentialsSecretId: string | undefined,
+): { store: SecretStore; fetch: Fetch } {
+  const credentials = proxyCredentialsSecretId ? proxyCredentials(proxy, proxyCredentialsSecretId) : undefined;
+  const agent = (call: ProxiedCall) => new ProxyAgent(proxy, { call, credentials, agentOptions: { keepAlive: true } });
+  return {
+    store: new SecretsManagerStore(secretsManagerClient({}, agent('Secrets Manager'))),
+    fetch: fetchVia(agent('IMS')),
   };
 }
 

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../common/errors.js';
 import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl, refreshThresholdProblem } from '../common/rules.js';
+import { parseNoProxy, parseProxyUrl, type ProxyRoute } from '../common/proxy.js';
 import { isCredentialsType, type CredentialsType } from '../common/token.js';
 
 /** What one run needs to know; the handler builds it from the environment. */
@@ -14,12 +15,18 @@ export interface RefreshSettings {
   readonly refreshThreshold: number;
   /** Which OAuth Server-to-Server credential of a Developer Console project download to use (`name` or `id`). */
   readonly credentialName?: string;
+  /** The HTTPS proxy (HTTP CONNECT) for the IMS and Secrets Manager calls, and the hosts that bypass it. */
+  readonly proxy?: ProxyRoute;
+  /** Name or ARN of the secret holding the proxy's credentials (`{"username", "password"}`). */
+  readonly proxyCredentialsSecretId?: string;
 }
 
 /**
  * Reads the Lambda's environment (the configuration contract, see README):
  * CREDENTIALS_SECRET_ID, TOKEN_SECRET_ID (required); IMS_BASE_URL, CREDENTIALS_TYPE,
- * REFRESH_THRESHOLD, CREDENTIAL_NAME (optional). Throws `ConfigurationError` naming the variable.
+ * REFRESH_THRESHOLD, CREDENTIAL_NAME, HTTPS_PROXY, NO_PROXY, PROXY_CREDENTIALS_SECRET_ID
+ * (optional). Throws `ConfigurationError` naming the variable (never echoing a proxy URL: it
+ * could hold credentials). AWS_USE_FIPS_ENDPOINT is the AWS SDK's own.
  */
 export function readConfig(env: Record<string, string | undefined>): RefreshSettings {
   const settings: RefreshSettings = {
@@ -29,11 +36,33 @@ export function readConfig(env: Record<string, string | undefined>): RefreshSett
     credentialsType: credentialsType(env.CREDENTIALS_TYPE),
     refreshThreshold: threshold(env.REFRESH_THRESHOLD),
     credentialName: env.CREDENTIAL_NAME?.trim() || undefined,
+    ...proxySettings(env),
   };
   if (settings.credentialsSecretId === settings.tokenSecretId) {
     throw new ConfigurationError('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID must name different secrets');
   }
+  const { proxyCredentialsSecretId } = settings;
+  if (
+    proxyCredentialsSecretId === settings.credentialsSecretId ||
+    proxyCredentialsSecretId === settings.tokenSecretId
+  ) {
+    throw new ConfigurationError('PROXY_CREDENTIALS_SECRET_ID must name a secret of its own');
+  }
   return settings;
+}
+
+/** HTTPS_PROXY with NO_PROXY, and PROXY_CREDENTIALS_SECRET_ID (only with HTTPS_PROXY); NO_PROXY alone means nothing. */
+function proxySettings(
+  env: Record<string, string | undefined>,
+): Pick<RefreshSettings, 'proxy' | 'proxyCredentialsSecretId'> {
+  const url = env.HTTPS_PROXY?.trim();
+  const proxyCredentialsSecretId = env.PROXY_CREDENTIALS_SECRET_ID?.trim() || undefined;
+  if (!url) {
+    if (proxyCredentialsSecretId) throw new ConfigurationError('PROXY_CREDENTIALS_SECRET_ID needs HTTPS_PROXY');
+    return {};
+  }
+  const noProxy = parseNoProxy((env.NO_PROXY ?? '').split(','), 'NO_PROXY');
+  return { proxy: { ...parseProxyUrl(url, 'HTTPS_PROXY'), noProxy }, proxyCredentialsSecretId };
 }
 
 function required(env: Record<string, string | undefined>, name: string): string {

@@ -1,10 +1,15 @@
 import type { Credentials } from '../common/credentials.js';
-import { ImsError, MAX_DETAIL_LENGTH } from '../common/errors.js';
+import { ImsError, MAX_DETAIL_LENGTH, RefresherError } from '../common/errors.js';
 import { signJwt } from './jwt.js';
 import { redactOptional, rememberSecret } from '../common/redact.js';
 import { accessTokenProblem, lifetimeProblem } from '../common/token.js';
 
-export type Fetch = typeof globalThis.fetch;
+/** What the exchange gives `fetch`: a form POST, redirects not followed. */
+export type FetchInit = Pick<RequestInit, 'method' | 'headers' | 'redirect' | 'signal'> & {
+  readonly body: URLSearchParams;
+};
+/** The part of `fetch` the exchange uses: the global `fetch`, or `fetchVia` an agent (a proxy). */
+export type Fetch = (url: string, init: FetchInit) => Promise<Response>;
 
 /** What IMS gave us, with the lifetime already converted to milliseconds. */
 export interface ImsToken {
@@ -103,6 +108,8 @@ async function post(url: string, form: URLSearchParams, path: string, options: E
       signal,
     });
   } catch (error) {
+    // The proxy failed (or its credentials could not be read): not IMS's failure, reported as it is.
+    if (error instanceof RefresherError) throw error;
     throw unavailable(path, options, 'the connection failed', error);
   }
 }

@@ -1,11 +1,13 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ConfigurationError,
+  ProxyError,
   RefresherError,
   SecretStoreError,
   TokenContractError,
   TokenExpiredError,
 } from '../common/errors.js';
+import { parseNoProxy, parseProxyUrl, ProxyAgent, type ProxyCredentials } from '../common/proxy.js';
 import { SecretsManagerStore, secretsManagerClient } from '../common/secrets-manager-store.js';
 import {
   checkTokenClock,
@@ -22,14 +24,14 @@ import {
  *
  * @module
  */
-export type { CredentialsType, TokenRecord };
+export type { CredentialsType, ProxyCredentials, TokenRecord };
 /**
  * What the reader rejects with, for `instanceof`: `TokenExpiredError`, `TokenContractError`,
- * `SecretStoreError` and, for bad options, `ConfigurationError`; each is a `RefresherError` with
- * a stable `code` (the README's Troubleshoot table) and `transient`.
+ * `SecretStoreError`, `ProxyError` (with `httpsProxy`) and, for bad options, `ConfigurationError`;
+ * each is a `RefresherError` with a stable `code` (the README's Troubleshoot table) and `transient`.
  */
-export { ConfigurationError, RefresherError, SecretStoreError, TokenContractError, TokenExpiredError };
-export type { ErrorCode } from '../common/errors.js';
+export { ConfigurationError, ProxyError, RefresherError, SecretStoreError, TokenContractError, TokenExpiredError };
+export type { ErrorCode, ProxiedCall } from '../common/errors.js';
 
 /**
  * A token is handed out only while it has at least this long left (5 minutes), so that a request
@@ -44,8 +46,21 @@ export interface TokenReaderOptions {
   readonly secretId: string;
   /** Hand out a token only while it has at least this many milliseconds left. @default DEFAULT_MIN_VALIDITY_MS (5 minutes) */
   readonly minValidityMs?: number;
-  /** The Secrets Manager client. @default - a new client configured by the SDK's default chain, with timeouts */
+  /**
+   * The Secrets Manager client. @default - a new client configured by the SDK's default chain
+   * (which honours `AWS_USE_FIPS_ENDPOINT`), with timeouts, through `httpsProxy` if given
+   */
   readonly client?: SecretsManagerClient;
+  /**
+   * An HTTP CONNECT proxy for the default client's calls, `http://host:port` (the SDK's own agent
+   * ignores `HTTPS_PROXY`; pass `process.env.HTTPS_PROXY` to use it). A proxy failure rejects
+   * with `ProxyError` (`PROXY_FAILED`). Not with `client`. @default - no proxy
+   */
+  readonly httpsProxy?: string;
+  /** With `httpsProxy`: host suffixes reached directly (`.example.com`, `example.com`, `*`). @default [] */
+  readonly noProxy?: readonly string[];
+  /** With `httpsProxy`: its credentials (Basic, in `Proxy-Authorization` only). @default - none */
+  readonly proxyCredentials?: ProxyCredentials;
   /** This host's clock, in epoch milliseconds; the reader adds Secrets Manager's measured offset to it. @default Date.now */
   readonly now?: () => number;
 }
@@ -82,7 +97,8 @@ export function createTokenReader(options: TokenReaderOptions): TokenReader {
   const { secretId, minValidityMs = DEFAULT_MIN_VALIDITY_MS, now = Date.now } = options;
   if (!secretId) throw new ConfigurationError('"secretId" is required');
   if (!(minValidityMs >= 0)) throw new ConfigurationError('"minValidityMs" must be a number, 0 or more');
-  const client = options.client ?? secretsManagerClient();
+  const agent = proxyAgent(options);
+  const client = options.client ?? secretsManagerClient({}, agent);
   const store = new SecretsManagerStore(client);
   const serverNow = () => now() + clockOffsetMs(client);
   /**
@@ -128,6 +144,24 @@ export function createTokenReader(options: TokenReaderOptions): TokenReader {
     },
   };
   return reader;
+}
+
+/** The agent for `httpsProxy`, or none; a `ConfigurationError` names the option that is wrong. */
+function proxyAgent(options: TokenReaderOptions): ProxyAgent | undefined {
+  const { httpsProxy, noProxy, proxyCredentials } = options;
+  if (httpsProxy === undefined) {
+    if (noProxy !== undefined || proxyCredentials !== undefined) {
+      throw new ConfigurationError('"noProxy" and "proxyCredentials" need "httpsProxy"');
+    }
+    return undefined;
+  }
+  if (options.client) throw new ConfigurationError('"httpsProxy" is for the default client: not with "client"');
+  const route = { ...parseProxyUrl(httpsProxy, '"httpsProxy"'), noProxy: parseNoProxy(noProxy ?? [], '"noProxy"') };
+  return new ProxyAgent(route, {
+    call: 'Secrets Manager',
+    credentials: proxyCredentials && (() => Promise.resolve(proxyCredentials)),
+    agentOptions: { keepAlive: true },
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../common/errors.js';
 import { readConfig } from '../../lambda/config.js';
 
 const base = { CREDENTIALS_SECRET_ID: 'creds', TOKEN_SECRET_ID: 'token' };
@@ -33,6 +34,30 @@ describe('readConfig', () => {
     expect(() => readConfig({ ...base, IMS_BASE_URL: 'http://ims.example' })).toThrow('IMS_BASE_URL must use https');
   });
 
+  it('reads the proxy: HTTPS_PROXY, NO_PROXY and PROXY_CREDENTIALS_SECRET_ID', () => {
+    const config = readConfig({
+      ...base,
+      HTTPS_PROXY: 'http://proxy.corp.example:3128',
+      NO_PROXY: 'secretsmanager.eu-central-1.amazonaws.com, .internal.example',
+      PROXY_CREDENTIALS_SECRET_ID: 'proxy/credentials',
+    });
+    expect(config).toMatchObject({
+      proxy: {
+        host: 'proxy.corp.example',
+        port: 3128,
+        noProxy: ['secretsmanager.eu-central-1.amazonaws.com', '.internal.example'],
+      },
+      proxyCredentialsSecretId: 'proxy/credentials',
+    });
+    expect(readConfig({ ...base, NO_PROXY: '.internal.example' }).proxy).toBeUndefined();
+  });
+
+  it('never repeats a proxy URL it refuses: it could hold credentials', () => {
+    expect(() => readConfig({ ...base, HTTPS_PROXY: 'http://me:pass-word-1234@proxy:3128' })).toThrow(
+      new ConfigurationError('HTTPS_PROXY must not contain credentials; keep them in the proxy credentials secret'),
+    );
+  });
+
   it.each([
     [{ TOKEN_SECRET_ID: 't' }, 'environment variable CREDENTIALS_SECRET_ID is required'],
     [{ CREDENTIALS_SECRET_ID: 'c', TOKEN_SECRET_ID: ' ' }, 'environment variable TOKEN_SECRET_ID is required'],
@@ -42,6 +67,14 @@ describe('readConfig', () => {
     [{ ...base, CREDENTIALS_TYPE: 'saml' }, 'CREDENTIALS_TYPE must be "jwt" or "oauth"'],
     [{ ...base, REFRESH_THRESHOLD: '1' }, 'REFRESH_THRESHOLD must be a number between 0 and 1'],
     [{ ...base, REFRESH_THRESHOLD: 'half' }, 'REFRESH_THRESHOLD must be a number between 0 and 1'],
+    [{ ...base, HTTPS_PROXY: 'https://proxy:3128' }, 'HTTPS_PROXY must be http://host:port'],
+    [{ ...base, HTTPS_PROXY: 'http://proxy' }, 'HTTPS_PROXY must be http://host:port'],
+    [{ ...base, HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'a.example,b.example:443' }, 'NO_PROXY entry 2 is not'],
+    [{ ...base, PROXY_CREDENTIALS_SECRET_ID: 'p' }, 'PROXY_CREDENTIALS_SECRET_ID needs HTTPS_PROXY'],
+    [
+      { ...base, HTTPS_PROXY: 'http://proxy:3128', PROXY_CREDENTIALS_SECRET_ID: 'token' },
+      'PROXY_CREDENTIALS_SECRET_ID must name a secret of its own',
+    ],
   ])('rejects %j', (env, message) => {
     expect(() => readConfig(env)).toThrow(
       expect.objectContaining({

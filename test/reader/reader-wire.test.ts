@@ -1,11 +1,13 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createTokenReader, DEFAULT_MIN_VALIDITY_MS } from '../../reader/index.js';
+import { createTokenReader, DEFAULT_MIN_VALIDITY_MS, ProxyError } from '../../reader/index.js';
 import { secretsManagerClient } from '../../common/secrets-manager-store.js';
 import { fakeClock } from '../support/fakes.js';
 import { tokenSecretValue } from '../support/token-secret.js';
 import { SecretsManagerEmulator } from '../sandbox/secrets-manager-emulator.js';
 import { listen } from '../sandbox/loopback-server.js';
+import { ConnectProxy } from '../sandbox/connect-proxy.js';
+import { registerSecret } from '../support/leak-guard.js';
 
 // The real SDK client over the wire (this file mocks nothing): what the reader sees of AWS's clock and failures.
 
@@ -13,11 +15,12 @@ const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const DAY = 24 * HOUR;
 
-const opened: { emulator?: SecretsManagerEmulator; client?: SecretsManagerClient }[] = [];
+const opened: { emulator?: SecretsManagerEmulator; client?: SecretsManagerClient; close?: () => Promise<void> }[] = [];
 afterEach(async () => {
-  for (const { emulator, client } of opened.splice(0)) {
+  for (const { emulator, client, close } of opened.splice(0)) {
     client?.destroy();
     await emulator?.close();
+    await close?.();
   }
   vi.unstubAllEnvs();
 });
@@ -96,5 +99,41 @@ describe('a failed read says why', () => {
       code: 'SECRET_READ_FAILED',
       message: `could not read secret "token": connect ECONNREFUSED ${new URL(closed.url).host}`,
     });
+  });
+});
+
+describe('the reader through an HTTPS proxy (httpsProxy)', () => {
+  it('sends its calls through the proxy with its credentials, and rejects with ProxyError when the proxy refuses', async () => {
+    const proxy = await ConnectProxy.start();
+    opened.push({ close: () => proxy.close() });
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'reader-test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'reader-test');
+    vi.stubEnv('AWS_ENDPOINT_URL', undefined);
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', undefined);
+    const proxyCredentials = { username: 'reader-proxy-user', password: 'reader-proxy-password-1234' };
+    registerSecret(proxyCredentials.password);
+    proxy.answer(407);
+
+    const reader = createTokenReader({ secretId: 'token', httpsProxy: proxy.url, proxyCredentials });
+
+    await expect(reader.get()).rejects.toThrow(ProxyError);
+    expect(proxy.requests).toEqual([
+      {
+        target: 'secretsmanager.us-east-1.amazonaws.com:443',
+        authorization: `Basic ${Buffer.from('reader-proxy-user:reader-proxy-password-1234').toString('base64')}`,
+      },
+    ]);
+  });
+
+  it.each([
+    ['an https proxy', { httpsProxy: 'https://proxy:3128' }, '"httpsProxy" must be http://host:port'],
+    ['a bad noProxy entry', { httpsProxy: 'http://proxy:3128', noProxy: ['a b'] }, '"noProxy" entry 1 is not'],
+    ['noProxy alone', { noProxy: ['.example.com'] }, '"noProxy" and "proxyCredentials" need "httpsProxy"'],
+    ['a proxy and a client', { httpsProxy: 'http://proxy:3128', client: secretsManagerClient() }, 'not with "client"'],
+  ])('refuses %s, naming the option', (_name, options, message) => {
+    expect(() => createTokenReader({ secretId: 'token', ...options })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(message) }),
+    );
   });
 });

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { Holds, type Hold } from './holds.js';
+import type { TestCertificate } from './test-tls.js';
 import { listen, readBody, sendJson, type LoopbackServer } from './loopback-server.js';
 import { registerSecret } from './secret-registry.js';
 import type { JwtIntegration, OAuthIntegration } from './test-credentials.js';
@@ -90,15 +91,18 @@ export class ImsPeer {
     private readonly now: () => number,
   ) {}
 
-  /** Starts a peer on an ephemeral port; `now` is its clock for `exp` and certificate validity checks. */
-  static async start(options: { now?: () => number } = {}): Promise<ImsPeer> {
+  /**
+   * Starts a peer on an ephemeral port; `now` is its clock for `exp` and certificate validity
+   * checks; with `tls` it speaks HTTPS, as IMS does.
+   */
+  static async start(options: { now?: () => number; tls?: TestCertificate } = {}): Promise<ImsPeer> {
     let peer: ImsPeer | undefined;
-    const server = await listen((request, response) => peer!.serve(request, response));
+    const server = await listen((request, response) => peer!.serve(request, response), options.tls);
     peer = new ImsPeer(server, options.now ?? Date.now);
     return peer;
   }
 
-  /** `http://127.0.0.1:<port>`: what the refresher's `IMS_BASE_URL` points at. */
+  /** `http://127.0.0.1:<port>` (`https:` with TLS): what the refresher's `IMS_BASE_URL` points at. */
   get url(): string {
     return this.server.url;
   }

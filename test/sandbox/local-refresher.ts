@@ -3,6 +3,7 @@ import { invokeBundle, type Invocation, type InvokeOptions, type SynthesizedFunc
 import { ImsPeer, type ImsRequest } from './ims-peer.js';
 import { SecretsManagerEmulator, type EmulatorCall } from './secrets-manager-emulator.js';
 import type { JwtIntegration, OAuthIntegration } from './test-credentials.js';
+import type { TestCertificate } from './test-tls.js';
 
 /** One run of the bundle and what it did to the outside world. */
 export interface Run extends Invocation {
@@ -32,12 +33,13 @@ export class LocalRefresher {
     readonly tokenSecretId: string,
   ) {}
 
-  /** Starts both doubles and stores `credentials`; the peer registers `integration`. */
+  /** Starts both doubles (speaking HTTPS with `tls`) and stores `credentials`; the peer registers `integration`. */
   static async start(
     fn: SynthesizedFunction,
     credentials: { readonly json: string; readonly integration: JwtIntegration | OAuthIntegration },
+    options: { readonly tls?: TestCertificate } = {},
   ): Promise<LocalRefresher> {
-    const [emulator, peer] = await Promise.all([SecretsManagerEmulator.start(), ImsPeer.start()]);
+    const [emulator, peer] = await Promise.all([SecretsManagerEmulator.start(options), ImsPeer.start(options)]);
     peer.register(credentials.integration);
     const placeholder = () => randomBytes(24).toString('base64');
     const credentialsSecretId = emulator.create(SECRET_NAMES.credentials, placeholder());

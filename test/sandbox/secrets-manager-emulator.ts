@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { Holds, type Hold } from './holds.js';
+import type { TestCertificate } from './test-tls.js';
 import { listen, readBody, sendJson, type LoopbackServer } from './loopback-server.js';
 
 /** One call that reached the emulator over the wire. */
@@ -109,15 +110,16 @@ export class SecretsManagerEmulator {
   /**
    * Starts an empty emulator on an ephemeral port. `clockOffsetMs` sets its clock that far ahead of
    * this host's (negative: behind), as its answers' `Date` header shows it: a host with a skewed clock.
+   * With `tls` it speaks HTTPS, as Secrets Manager does.
    */
-  static async start(options: { clockOffsetMs?: number } = {}): Promise<SecretsManagerEmulator> {
+  static async start(options: { clockOffsetMs?: number; tls?: TestCertificate } = {}): Promise<SecretsManagerEmulator> {
     let emulator: SecretsManagerEmulator | undefined;
-    const server = await listen((request, response) => emulator!.serve(request, response));
+    const server = await listen((request, response) => emulator!.serve(request, response), options.tls);
     emulator = new SecretsManagerEmulator(server, options.clockOffsetMs ?? 0);
     return emulator;
   }
 
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`https:` with TLS) */
   get url(): string {
     return this.server.url;
   }

@@ -1,0 +1,172 @@
+/**
+ * End-to-end through a real forward proxy (Debian's squid, started by the test): the bundled
+ * function reaches IMS and Secrets Manager by their real host names, which this machine cannot
+ * resolve but squid routes to the local TLS emulators (a test CA through NODE_EXTRA_CA_CERTS), so
+ * a stored token proves every call went through the proxy, and squid's access log lists each
+ * CONNECT. Then a proxy that is down, one that refuses the credentials (407), and one that never
+ * answers CONNECT (a bare socket: no real proxy can be told to hang). Every output is scanned for
+ * the proxy credentials and the other secrets. Skipped, saying what to install, without squid.
+ */
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseTokenRecord } from '../../common/token.js';
+import { synthesizedFunction, type SynthesizedFunction } from '../sandbox/bundle.js';
+import { LocalRefresher, type Run } from '../sandbox/local-refresher.js';
+import { countSecrets, registerSecret } from '../sandbox/secret-registry.js';
+import { Squid, squidMissing } from '../sandbox/squid.js';
+import { generateJwtCredentials } from '../sandbox/test-credentials.js';
+import { testCertificate } from '../sandbox/test-tls.js';
+
+const IMS_HOST = 'ims-na1.adobelogin.com';
+const SECRETS_MANAGER_HOST = 'secretsmanager.us-east-1.amazonaws.com';
+const PROXY_CREDENTIALS = { username: 'refresher-proxy-user', password: 'proxy-password-e2e-7a1f9c' };
+const missing = squidMissing();
+if (missing) console.warn(`test/e2e/proxy.test.ts skipped: ${missing}`);
+
+let fn: SynthesizedFunction;
+let local: LocalRefresher;
+let squid: Squid | undefined;
+let caDir: string;
+let proxyCredentialsSecretId: string;
+
+beforeAll(async () => {
+  fn = synthesizedFunction();
+  registerSecret(PROXY_CREDENTIALS.password);
+  const certificate = await testCertificate([IMS_HOST, SECRETS_MANAGER_HOST]);
+  caDir = mkdtempSync(join(tmpdir(), 'proxy-e2e-ca-'));
+  writeFileSync(join(caDir, 'ca.pem'), certificate.certPem);
+  local = await LocalRefresher.start(fn, await generateJwtCredentials({}), { tls: certificate });
+  proxyCredentialsSecretId = local.emulator.create('proxy/credentials', JSON.stringify(PROXY_CREDENTIALS));
+});
+afterAll(async () => {
+  await local?.close();
+  rmSync(caDir, { recursive: true, force: true });
+});
+afterEach(async () => {
+  await squid?.stop();
+  squid = undefined;
+});
+
+const port = (url: string) => new URL(url).port;
+
+/**
+ * Squid resolving both real host names to the emulators, wanting the proxy credentials for IMS;
+ * Secrets Manager is let through without them, as the proxy credentials are read from it.
+ */
+const startSquid = () =>
+  Squid.start({
+    hosts: [IMS_HOST, SECRETS_MANAGER_HOST],
+    credentials: PROXY_CREDENTIALS,
+    openHosts: [SECRETS_MANAGER_HOST],
+  });
+
+/** One invocation through `proxyUrl`, the emulators addressed by their real host names; no secret in any output. */
+async function run(proxyUrl: string, env: Record<string, string> = {}): Promise<Run> {
+  const result = await local.invoke(
+    { force: true },
+    {
+      env: {
+        HTTPS_PROXY: proxyUrl,
+        NO_PROXY: '',
+        PROXY_CREDENTIALS_SECRET_ID: proxyCredentialsSecretId,
+        IMS_BASE_URL: `https://${IMS_HOST}:${port(local.peer.url)}`,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: `https://${SECRETS_MANAGER_HOST}:${port(local.emulator.url)}`,
+        NODE_EXTRA_CA_CERTS: join(caDir, 'ca.pem'),
+        ...env,
+      },
+    },
+  );
+  expect(countSecrets(result.logs), 'secrets in the function output').toBe(0);
+  expect(countSecrets(JSON.stringify(result.result ?? null)), 'secrets in the result').toBe(0);
+  expect(countSecrets(JSON.stringify(result.error ?? null)), 'secrets in the error').toBe(0);
+  return result;
+}
+
+describe.skipIf(missing !== undefined)('the bundled refresher through a real forward proxy (squid)', () => {
+  it('mints and stores a token with every call through the proxy, which logs each CONNECT', async () => {
+    squid = await startSquid();
+
+    const result = await run(squid.url);
+
+    expect(result.result).toMatchObject({ outcome: 'refreshed', reason: 'forced' });
+    const stored = parseTokenRecord(local.emulator.current(local.tokenSecretId)!.value);
+    expect(stored.access_token).toBe(local.peer.issued.at(-1));
+    const connects = squid.connects();
+    expect(connects.every((connect) => connect.result === 'TCP_TUNNEL/200')).toBe(true);
+    expect(new Set(connects.map((connect) => connect.target))).toEqual(
+      new Set([`${IMS_HOST}:${port(local.peer.url)}`, `${SECRETS_MANAGER_HOST}:${port(local.emulator.url)}`]),
+    );
+    // The proxy credentials were sent: squid names the user it authenticated for the IMS tunnel.
+    expect(connects.find((connect) => connect.target.startsWith(IMS_HOST))?.user).toBe(PROXY_CREDENTIALS.username);
+    expect(countSecrets(squid.accessLog())).toBe(0);
+  });
+});
+
+describe('proxy failures end the run with PROXY_FAILED, never blamed on IMS or Secrets Manager', () => {
+  it.skipIf(missing !== undefined)('answers 407 to wrong credentials', async () => {
+    squid = await startSquid();
+    const wrong = local.emulator.create(
+      'proxy/wrong-credentials',
+      JSON.stringify({ ...PROXY_CREDENTIALS, password: 'not-the-proxy-password-31337' }),
+    );
+    registerSecret('not-the-proxy-password-31337');
+
+    const result = await run(squid.url, { PROXY_CREDENTIALS_SECRET_ID: wrong });
+
+    expect(result.result).toMatchObject({ outcome: 'failed', errorCode: 'PROXY_FAILED' });
+    expect(String((result.result as { errorMessage: string }).errorMessage)).toMatch(
+      new RegExp(`^proxy 127\\.0\\.0\\.1:${squid.port} answered CONNECT with 407 .*\\(carrying the IMS call\\)$`),
+    );
+  });
+
+  it('reports a proxy that is down', async () => {
+    const port = await closedPort();
+
+    const result = await run(`http://127.0.0.1:${port}`);
+
+    expect(result.result).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'PROXY_FAILED',
+      errorMessage: `proxy 127.0.0.1:${port} could not be reached (ECONNREFUSED) (carrying the Secrets Manager call)`,
+    });
+  });
+
+  it('reports a proxy that never answers CONNECT, within its timeout', async () => {
+    const silent = await silentServer();
+    try {
+      const result = await run(`http://127.0.0.1:${silent.port}`);
+
+      expect(result.result).toMatchObject({
+        outcome: 'failed',
+        errorCode: 'PROXY_FAILED',
+        errorMessage: `proxy 127.0.0.1:${silent.port} did not answer CONNECT within 1500 ms (carrying the Secrets Manager call)`,
+      });
+    } finally {
+      await silent.close();
+    }
+  });
+});
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = await silentServer();
+  await server.close();
+  return server.port;
+}
+
+/** A TCP server on 127.0.0.1 that accepts connections and never says a word. */
+async function silentServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
