@@ -68,6 +68,30 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
     expect(findings(new GuardRules().validate(validation))).toEqual(full);
   }, 120_000);
 
+  it('finds a function outside a VPC (CT.LAMBDA.PR.3) only for the token without "vpc": the other passes it', () => {
+    const app = new App({ context });
+    new ImsTokenStack(app, 'Net', {
+      tokens: parseAppConfig({
+        tokens: [
+          { name: 'open' },
+          {
+            name: 'locked',
+            vpc: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'] },
+            secretsManagerEndpoint: 'create',
+            httpsProxy: 'http://proxy.corp.example.com:3128',
+          },
+        ],
+      }).tokens,
+    });
+    const validation = {
+      templatePaths: app.synth().stacks.map((stack) => stack.templateFullPath),
+    } as IPolicyValidationContextBeta1;
+    const inVpc = findings(new GuardRules().validate(validation)).filter((line) =>
+      line.startsWith('lambda_inside_vpc_check '),
+    );
+    expect(inVpc).toEqual([expect.stringMatching(/^lambda_inside_vpc_check Net\.template\.json openFunction\w+ /)]);
+  });
+
   it('still fails a resource whose alike twin is acknowledged', () => {
     const app = new App({ context });
     Validations.of(app).addPlugins(new GuardRules());
