@@ -2,7 +2,7 @@
  * Issue 23: the function in a VPC, the shared Secrets Manager endpoint, the proxy and FIPS
  * settings, as the template holds them, and the props refused at synth.
  */
-import { App, Stack, type StackProps } from 'aws-cdk-lib';
+import { App, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -92,6 +92,20 @@ describe('vpc', () => {
     expect(egress('http://proxy.corp.example.com:443')).toEqual(['0.0.0.0/0 443-443']);
   });
 
+  it('acknowledges CT.LAMBDA.PR.3 (function in a VPC) only for a function outside one', () => {
+    const acknowledged = (props: PropsIn) => {
+      const stack = new Stack(new App(), 'Test', { env: ENV });
+      const refresher = new ImsTokenRefresher(stack, 'AemProd', typeof props === 'function' ? props(stack) : props);
+      return refresher.function.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.keys(entry.data as object));
+    };
+    expect(acknowledged({})).toContain('cdk-validator-cfnguard::lambda_inside_vpc_check');
+    expect(acknowledged((stack) => importedVpc(stack))).not.toContain(
+      'cdk-validator-cfnguard::lambda_inside_vpc_check',
+    );
+  });
+
   it('uses given security groups as they are, creating none', () => {
     const template = synth((stack) => ({
       ...importedVpc(stack),
@@ -161,14 +175,16 @@ describe('secretsManagerEndpoint', () => {
     const app = new App();
     const first = new Stack(app, 'First', { env: ENV });
     const second = new Stack(app, 'Second', { env: ENV });
-    const given = ec2.SecurityGroup.fromSecurityGroupId(first, 'Given', 'sg-0given', { mutable: false });
+    const given = (stack: Stack) =>
+      ec2.SecurityGroup.fromSecurityGroupId(stack, 'Given', 'sg-0given', { mutable: false });
     const inVpc = (stack: Stack, vpcId?: string): ImsTokenRefresherProps => ({
       ...importedVpc(stack, vpcId),
       secretsManagerEndpoint: 'create',
     });
     new ImsTokenRefresher(first, 'A', inVpc(first));
-    new ImsTokenRefresher(first, 'B', { ...inVpc(first), securityGroups: [given] });
-    new ImsTokenRefresher(first, 'C', { ...inVpc(first), securityGroups: [given] });
+    new ImsTokenRefresher(first, 'B', { ...inVpc(first), securityGroups: [given(first)] });
+    // The same group imported again in another stack: another object, the same group.
+    new ImsTokenRefresher(second, 'C', { ...inVpc(second), securityGroups: [given(second)] });
     new ImsTokenRefresher(second, 'D', inVpc(second));
     new ImsTokenRefresher(second, 'E', inVpc(second, 'vpc-0other'));
     const [one, two] = [first, second].map((stack) => Template.fromStack(stack));
