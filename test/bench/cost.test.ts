@@ -5,6 +5,7 @@ import {
   inventory,
   measureRuns,
   monthlyCost,
+  networkSetups,
   PRICES,
   refreshesPerMonth,
   runProfile,
@@ -96,6 +97,33 @@ describe('the cost model', () => {
     expect(() => inventory([{ Resources: refresherResources('a', { schedule: 'cron(0 * * * ? *)' }) }])).toThrow(
       /cannot price the schedule/,
     );
+  });
+
+  it('prices a created Secrets Manager endpoint per Availability Zone-hour, shared by the tokens of the app', () => {
+    const endpoint = {
+      Type: 'AWS::EC2::VPCEndpoint',
+      Properties: { VpcEndpointType: 'Interface', SubnetIds: ['subnet-a', 'subnet-b'] },
+    };
+    const app = inventory([
+      { Resources: { ...refresherResources('a'), ...refresherResources('b'), Endpoint: endpoint } },
+    ]);
+    expect(app.endpointAzs).toBe(2);
+    const cost = monthlyCost(app, { refresh: quietRun, skip: quietRun, refreshes: 61 });
+    expect(line(cost, 'Secrets Manager endpoint')).toBeCloseTo((2 * 730 * PRICES.interfaceEndpointAzHour) / 2);
+    expect(
+      line(
+        monthlyCost(inventory([{ Resources: refresherResources('a') }]), {
+          refresh: quietRun,
+          skip: quietRun,
+          refreshes: 61,
+        }),
+        'Secrets Manager endpoint',
+      ),
+    ).toBe(0);
+  });
+
+  it("prices the README's three network set-ups a month: NAT gateway and its address, the endpoint in two zones, nothing", () => {
+    expect(networkSetups().map((setup) => Number(setup.perMonth.toFixed(2)))).toEqual([36.5, 14.6, 0]);
   });
 
   it("counts each metric of each dimension set of a run's EMF lines", () => {

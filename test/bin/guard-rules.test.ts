@@ -33,13 +33,24 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
   it('reports what the whole rule set reports on every resource, for tokens alike and unlike, in two stacks', () => {
     const app = new App({ context });
     const alike = Array.from({ length: 4 }, (_, i) => ({ name: `aem-${i}` }));
+    // In one VPC from both stacks; the second one's function differs (its NO_PROXY) while its security group is
+    // alike, so the function is checked without its own group unless the check brings what it references.
+    const locked = (name: string, noProxy?: string[]) => ({
+      name,
+      vpc: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaa1111'] },
+      secretsManagerEndpoint: 'create',
+      httpsProxy: 'http://proxy.corp.example.com:3128',
+      noProxy,
+    });
     const stacks = [
       new ImsTokenStack(app, 'One', {
         tokens: parseAppConfig({
-          tokens: [...alike, { name: 'aem-short', logRetentionDays: 30, reservedConcurrency: false }],
+          tokens: [...alike, { name: 'aem-short', logRetentionDays: 30, reservedConcurrency: false }, locked('locked')],
         }).tokens,
       }),
-      new ImsTokenStack(app, 'Two', { tokens: parseAppConfig({ tokens: alike }).tokens }),
+      new ImsTokenStack(app, 'Two', {
+        tokens: parseAppConfig({ tokens: [...alike, locked('locked-two', ['.corp.example.com'])] }).tokens,
+      }),
     ];
     // Findings nobody acknowledges: an alarm without actions, a queue without a redrive-allow policy.
     new cloudwatch.Alarm(stacks[1], 'Silent', {
