@@ -122,8 +122,28 @@ describe('the cost model', () => {
     ).toBe(0);
   });
 
-  it("prices the README's three network set-ups a month: NAT gateway and its address, the endpoint in two zones, nothing", () => {
-    expect(networkSetups().map((setup) => Number(setup.perMonth.toFixed(2)))).toEqual([36.5, 14.6, 0]);
+  it('states in docs/networks.md and the README what the three network set-ups add a month, as the model prices them', () => {
+    const rows = new Map(
+      [...read('docs/networks.md').matchAll(/^\| (.+?) \| .+ \| (\d+\.\d\d) \|$/gm)].map(([, name, cost]) => [
+        name,
+        cost,
+      ]),
+    );
+    const setups = networkSetups();
+    expect(setups.map((setup) => [setup.name, rows.get(setup.name)])).toEqual(
+      setups.map((setup) => [setup.name, setup.perMonth.toFixed(2)]),
+    );
+    const readme = section(read('README.md'), 'Configure');
+    const networks = readme.slice(readme.indexOf('### Locked-down networks'));
+    expect([...networks.matchAll(/\$(\d+(?:\.\d\d)?) /g)].map((match) => Number(match[1]))).toEqual(
+      setups.map((setup) => Number(setup.perMonth.toFixed(2))),
+    );
+    // NAT gateway and Elastic IP hours; the endpoint's two AZ-hours.
+    expect(setups.map((setup) => setup.perMonth)).toEqual([
+      (PRICES.natGatewayHour + PRICES.publicIpv4Hour) * 730,
+      2 * PRICES.interfaceEndpointAzHour * 730,
+      0,
+    ]);
   });
 
   it("counts each metric of each dimension set of a run's EMF lines", () => {
