@@ -115,11 +115,11 @@ export function validateNetwork(scope: Construct, props: NetworkProps): void {
 function validateFips(scope: Construct, endpoint: NetworkProps['secretsManagerEndpoint']): void {
   const { region } = Stack.of(scope);
   const refuse = (message: string) => {
-    throw new ImsTokenRefresherError(`\`fips\` ${message}`, scope, 'fips');
+    throw new ImsTokenRefresherError(`\`fips\`${message}`, scope, 'fips');
   };
   if (Token.isUnresolved(region)) {
     refuse(
-      "needs the stack's region at synth, to check that it has Secrets Manager FIPS endpoints: give the stack an " +
+      " needs the stack's region at synth, to check that it has Secrets Manager FIPS endpoints: give the stack an " +
         '`env` (the app does, from the AWS profile or CDK_DEFAULT_REGION)',
     );
   }
@@ -128,7 +128,7 @@ function validateFips(scope: Construct, endpoint: NetworkProps['secretsManagerEn
   }
   if (endpoint === 'create') {
     refuse(
-      'with `secretsManagerEndpoint: "create"`: the endpoint created serves secretsmanager.<region>, not the FIPS ' +
+      ' with `secretsManagerEndpoint: "create"`: the endpoint created serves secretsmanager.<region>, not the FIPS ' +
         'host; create a FIPS interface endpoint yourself and say "existing"',
     );
   }
