@@ -36,6 +36,17 @@ export const PRICES = {
   schedulerPerMillionInvocations: 1,
   logsIngestPerGb: 0.5,
   logsStoragePerGbMonth: 0.03,
+  /**
+   * An interface VPC endpoint, per Availability Zone (one subnet each) and hour, and per GB it
+   * processes (first PB tier): https://aws.amazon.com/privatelink/pricing/
+   */
+  interfaceEndpointAzHour: 0.01,
+  interfaceEndpointPerGb: 0.01,
+  /** A NAT gateway, per hour and per GB processed: https://aws.amazon.com/vpc/pricing/ */
+  natGatewayHour: 0.045,
+  natGatewayPerGb: 0.045,
+  /** The NAT gateway's Elastic IP, a public IPv4 address in use: https://aws.amazon.com/vpc/pricing/ */
+  publicIpv4Hour: 0.005,
 } as const;
 
 export const GOAL_PER_TOKEN_MONTH = 1.75;
@@ -107,6 +118,8 @@ export interface Inventory {
   readonly arm64: boolean;
   readonly retentionDays: number;
   readonly refreshThreshold: number;
+  /** Availability Zones of the Secrets Manager endpoints the app creates: one per endpoint subnet. */
+  readonly endpointAzs: number;
 }
 
 const RATE_HOURS: Record<string, number> = { minute: 1 / 60, minutes: 1 / 60, hour: 1, hours: 1, day: 24, days: 24 };
@@ -171,6 +184,10 @@ export function inventory(templates: readonly { readonly Resources: Record<strin
     refreshThreshold: single(
       functions.map((fn) => Number(fn.Properties!.Environment.Variables.REFRESH_THRESHOLD)),
       'refresh threshold',
+    ),
+    endpointAzs: ofType('AWS::EC2::VPCEndpoint').reduce(
+      (sum, endpoint) => sum + (endpoint.Properties?.SubnetIds?.length ?? 0),
+      0,
     ),
   };
 }
@@ -311,6 +328,11 @@ export function monthlyCost(
     },
     { item: 'logs ingested', basis: `${fmt(logGb * 1024, 2)} MB`, perToken: logGb * PRICES.logsIngestPerGb },
     {
+      item: 'Secrets Manager endpoint',
+      basis: `${app.endpointAzs} AZ × ${HOURS_PER_MONTH} h × $${PRICES.interfaceEndpointAzHour} (its data: see networkSetups)`,
+      perToken: (app.endpointAzs * HOURS_PER_MONTH * PRICES.interfaceEndpointAzHour) / n,
+    },
+    {
       item: 'logs stored',
       basis: `${fmt(logGb * retentionMonths * 1024, 1)} MB (${app.retentionDays} days kept, uncompressed)`,
       perToken: logGb * retentionMonths * PRICES.logsStoragePerGbMonth,
@@ -321,6 +343,37 @@ export function monthlyCost(
     perToken: lines.reduce((sum, line) => sum + line.perToken, 0),
     dashboards: app.dashboards * PRICES.dashboardMonth,
   };
+}
+
+/** The monthly cost of one of the README's network set-ups, for the whole VPC (any number of tokens). */
+export interface NetworkSetup {
+  readonly name: string;
+  readonly basis: string;
+  readonly perMonth: number;
+}
+
+/**
+ * What each locked-down set-up adds a month at list prices, whatever the number of tokens: a NAT
+ * gateway with its Elastic IP (the user's, in one AZ), the Secrets Manager endpoint this app
+ * creates in `endpointAzs` zones (a proxy is the user's and not priced), or nothing but a proxy.
+ * The data they process is a few kilobytes a run: priced per GB, it stays under a cent.
+ */
+export function networkSetups(endpointAzs = 2): NetworkSetup[] {
+  const nat = (PRICES.natGatewayHour + PRICES.publicIpv4Hour) * HOURS_PER_MONTH;
+  const endpoint = endpointAzs * PRICES.interfaceEndpointAzHour * HOURS_PER_MONTH;
+  return [
+    {
+      name: 'VPC + NAT gateway',
+      basis: `1 NAT gateway ($${PRICES.natGatewayHour}/h) and its Elastic IP ($${PRICES.publicIpv4Hour}/h)`,
+      perMonth: nat,
+    },
+    {
+      name: 'VPC + Secrets Manager endpoint + proxy',
+      basis: `the endpoint in ${endpointAzs} AZs ($${PRICES.interfaceEndpointAzHour}/AZ-hour); the proxy is yours`,
+      perMonth: endpoint,
+    },
+    { name: 'no VPC + proxy', basis: 'nothing new; the proxy is yours', perMonth: 0 },
+  ];
 }
 
 /** What one refresh and one skip of a synthesized function do, and the lifetime of the token stored. */
@@ -403,6 +456,12 @@ async function main(): Promise<number> {
     synthesize(ROOT, ['-c', `config=${join(work, 'tokens.json')}`, '-o', join(work, 'out')]);
     const hundred = appCost(join(work, 'out'), measured);
     print(`100 tokens, 20 a stack (${readTemplates(join(work, 'out')).length} stacks):`, hundred);
+    console.log(
+      '\nLocked-down networks, per month for the VPC (any number of tokens; the endpoint is also a line above):\n',
+    );
+    console.log('| set-up | basis | $ a month |\n|---|---|---|');
+    for (const setup of networkSetups())
+      console.log(`| ${setup.name} | ${setup.basis} | ${setup.perMonth.toFixed(2)} |`);
     const over = [defaults, hundred].filter((cost) => cost.perToken > GOAL_PER_TOKEN_MONTH);
     console.log(`\nGoal: at most $${GOAL_PER_TOKEN_MONTH} per token-month: ${over.length === 0 ? 'met' : 'NOT met'}.`);
     return over.length === 0 ? 0 : 1;

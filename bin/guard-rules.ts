@@ -74,6 +74,16 @@ export function shapes(templates: ReadonlyMap<string, Template>): Located[][] {
   return [...groups.values()];
 }
 
+/** The logical ids of `template`'s resources that `value` names in a `Ref` or `Fn::GetAtt`, at any depth. */
+function referencedIds(value: unknown, template: Template): string[] {
+  if (Array.isArray(value)) return value.flatMap((item) => referencedIds(item, template));
+  if (typeof value !== 'object' || value === null) return [];
+  const { Ref: ref, 'Fn::GetAtt': getAtt } = value as { Ref?: unknown; 'Fn::GetAtt'?: unknown };
+  const target: unknown = typeof ref === 'string' ? ref : Array.isArray(getAtt) ? (getAtt[0] as unknown) : undefined;
+  const own = typeof target === 'string' && Object.hasOwn(template.Resources, target) ? [target] : [];
+  return [...own, ...Object.values(value).flatMap((item) => referencedIds(item, template))];
+}
+
 /**
  * AWS Control Tower's proactive controls (CfnGuardValidator), with three changes:
  * - Only the rules that name a resource type the templates hold (or name none) run: a rule
@@ -82,7 +92,9 @@ export function shapes(templates: ReadonlyMap<string, Template>): Located[][] {
  * - cfn-guard checks one resource of each shape (`shapes`), and a finding on it is reported for
  *   every resource of that shape: the rules look at one resource's own properties, so alike
  *   resources get alike findings, and CDK still applies each resource's acknowledgements. Its
- *   time no longer grows with the number of tokens configured alike.
+ *   time no longer grows with the number of tokens configured alike. The resources a checked one
+ *   references come along (rules such as CT.LAMBDA.PR.3 check a reference's target type); their
+ *   own findings are those of their shape's representative.
  * - Every finding is marked an error. The plugin leaves `severity` unset, and once any finding is
  *   acknowledged CDK recounts the report as passing unless a finding left says "error": one
  *   acknowledgement would let every other finding through (aws-cdk-lib 2.276, plugin 0.0.62).
@@ -106,17 +118,19 @@ export class GuardRules implements IPolicyValidationPluginBeta1 {
     const members = new Map(groups.map((group) => [`${group[0].templatePath}\0${group[0].id}`, group]));
     const work = mkdtempSync(path.join(tmpdir(), 'guard-rules-'));
     try {
-      // One template per original that holds a representative, with only the representatives.
+      // One template per original that holds a representative, with only the representatives and
+      // the resources they reference: rules check that a reference names a resource of the right type.
       const originals = new Map<string, string>();
       const reduced = [...templates].flatMap(([file, template], index) => {
         const resources = groups.filter((group) => group[0].templatePath === file).map((group) => group[0].id);
         if (resources.length === 0) return [];
+        const kept = new Set(resources.flatMap((id) => [id, ...referencedIds(template.Resources[id], template)]));
         const reducedPath = path.join(work, `${index}.template.json`);
         writeFileSync(
           reducedPath,
           JSON.stringify({
             ...template,
-            Resources: Object.fromEntries(resources.map((id) => [id, template.Resources[id]])),
+            Resources: Object.fromEntries([...kept].map((id) => [id, template.Resources[id]])),
           }),
         );
         originals.set(reducedPath, file);
@@ -128,11 +142,10 @@ export class GuardRules implements IPolicyValidationPluginBeta1 {
       });
       return {
         ...report,
-        violations: report.violations.map((violation) => ({
-          severity: 'error',
-          ...violation,
-          violatingResources: violation.violatingResources.flatMap((found) => {
-            const group = members.get(`${originals.get(found.templatePath)}\0${found.resourceLogicalId}`)!;
+        violations: report.violations.flatMap((violation) => {
+          const violatingResources = violation.violatingResources.flatMap((found) => {
+            // A referenced resource that represents no shape is reported through its own shape's representative.
+            const group = members.get(`${originals.get(found.templatePath)}\0${found.resourceLogicalId}`) ?? [];
             return group.map((member) => ({
               ...found,
               templatePath: member.templatePath,
@@ -144,8 +157,9 @@ export class GuardRules implements IPolicyValidationPluginBeta1 {
                 ),
               ),
             }));
-          }),
-        })),
+          });
+          return violatingResources.length === 0 ? [] : [{ severity: 'error', ...violation, violatingResources }];
+        }),
       };
     } finally {
       rmSync(work, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,6 +14,7 @@ import { Construct } from 'constructs';
 import { secretDescription } from '../common/rules.js';
 import { allAlarms, createAlarms, METRIC_NAMESPACE, metricPeriod, notifyAlarms, refresherMetric } from './alarms.js';
 import { refresherAsset } from './asset.js';
+import { grantProxyCredentials, networkEnvironment, placeInVpc } from './network.js';
 import { secretId, warnOnSuffixLikeName } from './secret-refs.js';
 import {
   grantReplicaReads,
@@ -187,6 +189,68 @@ export interface ImsTokenRefresherProps {
    * @default true
    */
   readonly reservedConcurrency?: boolean;
+
+  /**
+   * Run the function in this VPC (Control Tower's CT.LAMBDA.PR.3). It still calls Adobe IMS and
+   * Secrets Manager: give its subnets a route out (a NAT gateway), or `httpsProxy`, and for Secrets
+   * Manager `secretsManagerEndpoint`. The role gets the EC2 network-interface actions Lambda needs.
+   * @default - no VPC: the function reaches the public endpoints directly
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * The subnets of `vpc` the function runs in (and a created Secrets Manager endpoint is placed in:
+   * at most one subnet per Availability Zone). Needs `vpc`.
+   * @default - the VPC's private subnets (CDK's default selection)
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Security groups of the function, used as they are. Needs `vpc`.
+   * @default - one created for the function: no ingress, egress TCP 443 (and the port of `httpsProxy`) only
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * How the function reaches Secrets Manager from `vpc`: `"create"` makes an interface VPC endpoint
+   * with private DNS in its subnets (one per VPC for the whole app: refreshers in the same VPC share
+   * the first one's, which lets each one's security groups in on 443); `"existing"` says the VPC has
+   * one already (its security group must let the function's in). Either way, with `httpsProxy`,
+   * `noProxy` defaults to the Secrets Manager host, so those calls bypass the proxy. Needs `vpc`.
+   * @default - no endpoint: Secrets Manager is reached like IMS (NAT gateway or `httpsProxy`)
+   */
+  readonly secretsManagerEndpoint?: 'create' | 'existing';
+
+  /**
+   * A forward proxy (HTTP CONNECT) for the function's outbound HTTPS: `http://host:port`, with an
+   * explicit port and no credentials, path or query (credentials go in `proxyCredentialsSecret`).
+   * The IMS call goes through it, and the AWS calls unless `noProxy` names their host. The
+   * function gets it as `HTTPS_PROXY`.
+   * @default - no proxy
+   */
+  readonly httpsProxy?: string;
+
+  /**
+   * Host names or domain suffixes (`.corp.example.com`) the function reaches directly, not through
+   * `httpsProxy` (its `NO_PROXY`). Needs `httpsProxy`.
+   * @default - the Secrets Manager host of the region with `secretsManagerEndpoint`, else none:
+   *   everything goes through the proxy
+   */
+  readonly noProxy?: string[];
+
+  /**
+   * A secret holding the proxy's credentials as `{"username": "...", "password": "..."}`, read by
+   * the function at run time (never logged) and granted to it. Needs `httpsProxy`.
+   * @default - the proxy takes no credentials
+   */
+  readonly proxyCredentialsSecret?: secretsmanager.ISecret;
+
+  /**
+   * Call AWS through FIPS endpoints (the function's `AWS_USE_FIPS_ENDPOINT`). The stack's region
+   * must be known at synth and have Secrets Manager FIPS endpoints (US, Canada, GovCloud).
+   * @default false
+   */
+  readonly fips?: boolean;
 }
 
 /**
@@ -349,7 +413,9 @@ export class ImsTokenRefresher extends Construct {
     logGroup.grantWrite(role);
 
     const failureQueue = deadLetterQueue(this, 'Failures');
+    const placement = placeInVpc(this, props, role);
     const fn = new lambda.Function(this, 'Function', {
+      ...placement,
       code: lambda.Code.fromAsset(refresherAsset()),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -367,12 +433,14 @@ export class ImsTokenRefresher extends Construct {
       onFailure: new SqsDestination(failureQueue),
       environment: this.functionEnvironment(props, settings),
     });
-    Validations.of(fn).acknowledge({
-      id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
-      reason:
-        'the function calls only public endpoints (Adobe IMS, Secrets Manager) and reaches nothing private: a VPC would add ' +
-        'a NAT gateway or interface endpoints (from about $16 a month) and no protection',
-    });
+    if (!placement) {
+      Validations.of(fn).acknowledge({
+        id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+        reason:
+          'the function calls only public endpoints (Adobe IMS, Secrets Manager) and reaches nothing private: a VPC would ' +
+          'add a NAT gateway or interface endpoints (from about $16 a month) and no protection; `vpc` puts it in one',
+      });
+    }
     return { fn, role, logGroup, failureQueue };
   }
 
@@ -386,6 +454,7 @@ export class ImsTokenRefresher extends Construct {
       ...(props.imsBaseUrl ? { IMS_BASE_URL: props.imsBaseUrl } : {}),
       ...(props.credentialsType ? { CREDENTIALS_TYPE: props.credentialsType } : {}),
       ...(props.credentialName ? { CREDENTIAL_NAME: props.credentialName } : {}),
+      ...networkEnvironment(this, props),
       // The names the function has always read for its metrics' `service` dimension and namespace;
       // the function writes its metric lines itself.
       POWERTOOLS_SERVICE_NAME: this.serviceName,
@@ -408,6 +477,7 @@ export class ImsTokenRefresher extends Construct {
   ): Readers | undefined {
     this.credentialsSecret.grantRead(fn);
     this.tokenSecret.grantRead(fn);
+    grantProxyCredentials(fn, props);
     grantTokenWrite(role, this.tokenSecret, props.encryptionKey, this.replicas);
     // Through the resource policy, for this region's secret: a replica's ARN is not known to other accounts' policies here.
     for (const reader of props.crossAccountReaders ?? []) this.tokenSecret.grantRead(reader);

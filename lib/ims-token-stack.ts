@@ -1,5 +1,6 @@
-import { CfnOutput, CfnResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,7 +12,7 @@ import { ACCOUNT_ID } from '../common/rules.js';
 import { METRIC_NAMESPACE } from './alarms.js';
 import { scheduleOf } from './config/load.js';
 import type { TokenConfig } from './config/types.js';
-import { ImsTokenRefresher } from './ims-token-refresher.js';
+import { ImsTokenRefresher, type ImsTokenRefresherProps } from './ims-token-refresher.js';
 import { denyGrantsToOthers } from './least-access.js';
 import { LIMITS, LongestValues } from './limits.js';
 import { secretId } from './secret-refs.js';
@@ -52,7 +53,7 @@ export class ImsTokenStack extends Stack {
       const key = encryptionKey(this, token);
       // Construct ids come from names, so adding or reordering entries never replaces a secret.
       const refresher = new ImsTokenRefresher(this, token.name, {
-        credentialsSecret: existingSecret(this, token.name, token.credentialsSecret),
+        credentialsSecret: existingSecret(this, `${token.name}.Credentials`, token.credentialsSecret),
         schedule: scheduleOf(token),
         refreshThreshold: token.refreshThreshold,
         imsBaseUrl: token.imsBaseUrl,
@@ -74,11 +75,50 @@ export class ImsTokenStack extends Stack {
         reservedConcurrency: token.reservedConcurrency,
         logRetention: token.logRetentionDays as logs.RetentionDays | undefined,
         removalPolicy: removalPolicy(token.removalPolicy),
+        ...this.network(token),
       });
       this.addOutputs(token.name, refresher, key instanceof kms.Key ? key : undefined);
       return refresher;
     });
     this.node.addValidation({ validate: () => [...this.outputClashes, ...this.withinQuotas(props.tokens.length)] });
+  }
+
+  /**
+   * The network props of `token`: its VPC, subnets and security groups imported by id (once per
+   * stack, from attributes alone, so synth needs no lookup and no AWS access), the endpoint, proxy
+   * and FIPS settings, and the proxy's credentials secret.
+   */
+  private network(token: TokenConfig): Partial<ImsTokenRefresherProps> {
+    const { vpc } = token;
+    // A "." never occurs in a token name, so these ids cannot meet a token's construct id.
+    const once = <T extends Construct>(id: string, make: (id: string) => T) =>
+      (this.node.tryFindChild(id) as T | undefined) ?? make(id);
+    return {
+      ...(vpc && {
+        // The region's zones: the function takes its subnets as given, and nothing here reads their zones.
+        vpc: once(`Vpc.${vpc.vpcId}`, (id) =>
+          ec2.Vpc.fromVpcAttributes(this, id, { vpcId: vpc.vpcId, availabilityZones: Fn.getAzs() }),
+        ),
+        vpcSubnets: {
+          subnets: vpc.subnetIds.map((subnetId) =>
+            once(`Subnet.${subnetId}`, (id) => ec2.Subnet.fromSubnetId(this, id, subnetId)),
+          ),
+        },
+        securityGroups: vpc.securityGroupIds?.map((groupId) =>
+          once(`SecurityGroup.${groupId}`, (id) =>
+            ec2.SecurityGroup.fromSecurityGroupId(this, id, groupId, { mutable: false }),
+          ),
+        ),
+      }),
+      secretsManagerEndpoint: token.secretsManagerEndpoint,
+      httpsProxy: token.httpsProxy,
+      noProxy: token.noProxy,
+      proxyCredentialsSecret:
+        token.proxyCredentialsSecret === undefined
+          ? undefined
+          : existingSecret(this, `${token.name}.ProxyCredentials`, token.proxyCredentialsSecret),
+      fips: token.fips,
+    };
   }
 
   /**
@@ -304,9 +344,9 @@ function encryptionKey(scope: Construct, token: TokenConfig): kms.IKey | undefin
   return key;
 }
 
-function existingSecret(scope: Construct, name: string, ref: string): secretsmanager.ISecret | undefined {
+/** The secret `ref` names, imported as `id`; undefined for "create". */
+function existingSecret(scope: Construct, id: string, ref: string): secretsmanager.ISecret | undefined {
   if (ref === 'create') return undefined;
-  const id = `${name}.Credentials`;
   // The configuration accepts complete ARNs only: "-author" in a partial ARN would read as a suffix.
   return ref.startsWith('arn:')
     ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, ref)

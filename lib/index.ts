@@ -10,4 +10,4 @@ export { ImsTokenRefresherError } from './errors.js';
 export { ImsTokenRefresher, type ImsTokenRefresherProps } from './ims-token-refresher.js';
 export { ImsTokenStack, type ImsTokenStackProps } from './ims-token-stack.js';
 export { ConfigError, configJsonSchema, parseAppConfig } from './config/load.js';
-export type { AppConfig, JsonSchema, SharedConfig, TokenConfig } from './config/types.js';
+export type { AppConfig, JsonSchema, SharedConfig, TokenConfig, VpcConfig } from './config/types.js';

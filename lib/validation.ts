@@ -15,6 +15,7 @@ import { isCredentialsType } from '../common/token.js';
 import { ImsTokenRefresherError } from './errors.js';
 import type { ImsTokenRefresher, ImsTokenRefresherProps } from './ims-token-refresher.js';
 import { CDK_STACK_CHILD_IDS, LIMITS, LongestValues, resourcesOf, SECRET_NAME_CHAR } from './limits.js';
+import { validateNetwork } from './network.js';
 
 /** The function's timeout; the refresher's retries end well inside it. */
 export const FUNCTION_TIMEOUT = Duration.seconds(90);
@@ -54,6 +55,7 @@ export function validateProps(scope: Construct, props: ImsTokenRefresherProps): 
   validateRefreshChances(scope, period, threshold, lifetime, FUNCTION_TIMEOUT);
   validateWholeNumbers(scope, props);
   validateImsBaseUrl(scope, props.imsBaseUrl);
+  validateNetwork(scope, props);
   // Whole seconds: an alarm threshold and a readable duration.
   const expiryFloor =
     props.expiryAlarmThreshold ??
@@ -262,9 +264,8 @@ function validateDeployLimits(refresher: Construct, props: ImsTokenRefresherProp
   }
   for (const fn of resourcesOf(refresher, lambda.CfnFunction)) {
     const { variables = {} } = (longest.form(fn.environment) ?? {}) as { variables?: Record<string, string> };
-    const [prop] = (['credentialName', 'imsBaseUrl'] as const).toSorted(
-      (a, b) => (props[b]?.length ?? 0) - (props[a]?.length ?? 0),
-    );
+    const length = (prop: 'credentialName' | 'imsBaseUrl' | 'noProxy') => String(props[prop] ?? '').length;
+    const [prop] = (['credentialName', 'imsBaseUrl', 'noProxy'] as const).toSorted((a, b) => length(b) - length(a));
     check(
       Buffer.byteLength(Object.entries(variables).flat().join('')),
       LIMITS.environment,

@@ -11,6 +11,7 @@ import {
 } from '../../common/rules.js';
 import { CREDENTIALS_TYPES } from '../../common/token.js';
 import { CDK_STACK_CHILD_IDS, LIMITS, SECRET_NAME_CHAR } from '../limits.js';
+import { httpsProxyProblem, NO_PROXY_ENTRY, NO_PROXY_MESSAGE, SECRETS_MANAGER_ENDPOINT_CHOICES } from '../network.js';
 import {
   ACCOUNT,
   ACCOUNT_MESSAGE,
@@ -119,6 +120,37 @@ const LOG_RETENTION: Rule = {
       : [problem(`must be one of ${LOG_RETENTION_DAYS.join(', ')} (days)`)],
 };
 
+/** An EC2 resource id of `prefix` (`vpc`, `subnet`, `sg`): the prefix, "-" and 8 or 17 hex digits. */
+const ec2Id = (prefix: string, what: string): Rule =>
+  text(new RegExp(`${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})`), `must be ${what} id (${prefix}- and 8 or 17 hex digits)`);
+
+const VPC: Rule = object(
+  {
+    vpcId: { required: true, description: "The VPC's id.", rule: ec2Id('vpc', 'a VPC') },
+    subnetIds: {
+      required: true,
+      description:
+        'Subnets of the VPC the function runs in, with a route out (NAT gateway) or to the proxy; a created ' +
+        'Secrets Manager endpoint goes in them too (at most one per Availability Zone).',
+      rule: list(ec2Id('subnet', 'a subnet'), 'subnet ids'),
+    },
+    securityGroupIds: {
+      description: "The function's security groups, used as they are (default: one created, TCP 443 out only).",
+      rule: list(ec2Id('sg', 'a security group'), 'security group ids'),
+    },
+  },
+  'an object with "vpcId" and "subnetIds"',
+);
+
+/** A proxy URL; the construct's own rule (`httpsProxyProblem`) decides, and no message repeats the value. */
+const HTTPS_PROXY: Rule = {
+  schema: { type: 'string', pattern: '^http://' },
+  check: (value) => {
+    const message = httpsProxyProblem(value);
+    return message === undefined ? [] : [problem(message)];
+  },
+};
+
 /** The keys a token may set and the app may set for all tokens; `satisfies` keeps them and `SharedConfig` in step. */
 export const SHARED_FIELDS = {
   alarmTopicArn: {
@@ -151,6 +183,42 @@ export const SHARED_FIELDS = {
       '"retain" keeps them (default), "destroy" deletes them (the secret at once, no recovery window, ' +
       'keys after 7 days). The alarm topics\' key is deleted only when every token using it says "destroy".',
     rule: word('retain', 'destroy'),
+  },
+  vpc: {
+    description:
+      'Run the function in this VPC: {"vpcId", "subnetIds", "securityGroupIds"?}. It still needs a way to Adobe ' +
+      'IMS and Secrets Manager: a NAT gateway, "httpsProxy", "secretsManagerEndpoint".',
+    rule: VPC,
+  },
+  secretsManagerEndpoint: {
+    description:
+      '"create": an interface VPC endpoint for Secrets Manager with private DNS in the subnets (one per VPC for the ' +
+      'app, about $15 a month with two subnets); "existing": the VPC has one. Needs "vpc".',
+    rule: word(...SECRETS_MANAGER_ENDPOINT_CHOICES),
+  },
+  httpsProxy: {
+    description:
+      'A forward proxy (HTTP CONNECT) for the IMS call, and for the AWS calls "noProxy" does not name: ' +
+      'http://host:port, without credentials (see "proxyCredentialsSecret").',
+    rule: HTTPS_PROXY,
+  },
+  noProxy: {
+    description:
+      'Host names or domain suffixes (".corp.example.com") reached without the proxy (default: the Secrets ' +
+      'Manager host with "secretsManagerEndpoint", else none). Needs "httpsProxy".',
+    rule: list(text(NO_PROXY_ENTRY, NO_PROXY_MESSAGE), 'host names or domain suffixes'),
+  },
+  proxyCredentialsSecret: {
+    description:
+      "The name (same account and region) or complete ARN of a secret holding the proxy's credentials as " +
+      '{"username": "…", "password": "…"}; the function reads it. Needs "httpsProxy".',
+    rule: anyOf('a secret name or a complete secret ARN', text(SECRET_NAME, SECRET_NAME_MESSAGE), SECRET_ARN),
+  },
+  fips: {
+    description:
+      'Call AWS through FIPS endpoints (default false); only in regions that have them for Secrets Manager (US, ' +
+      'Canada, GovCloud), so the stack needs a known region.',
+    rule: BOOLEAN,
   },
 } satisfies { readonly [K in keyof SharedConfig]-?: Field };
 

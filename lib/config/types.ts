@@ -19,6 +19,28 @@ export interface SharedConfig {
    * keys when the token or stack is removed; `"destroy"` deletes them with it.
    */
   readonly removalPolicy?: 'retain' | 'destroy';
+  /** The VPC and subnets the function runs in, and optionally its security groups (default: none created but its own). */
+  readonly vpc?: VpcConfig;
+  /** `"create"` an interface endpoint for Secrets Manager in the VPC (one per VPC), or `"existing"`; needs `vpc`. */
+  readonly secretsManagerEndpoint?: 'create' | 'existing';
+  /** A forward proxy for the function's HTTPS, `http://host:port`, without credentials. */
+  readonly httpsProxy?: string;
+  /** Host names or domain suffixes reached without the proxy; needs `httpsProxy`. */
+  readonly noProxy?: string[];
+  /** Name or complete ARN of a secret with the proxy's `{"username", "password"}`; needs `httpsProxy`. */
+  readonly proxyCredentialsSecret?: string;
+  /** Call AWS through FIPS endpoints (US, Canada and GovCloud regions; default false). */
+  readonly fips?: boolean;
+}
+
+/** Where the function runs: a VPC by id, the subnets of it to use, and optionally its own security groups. */
+export interface VpcConfig {
+  /** The VPC's id, `vpc-…`. */
+  readonly vpcId: string;
+  /** Subnets of that VPC, `subnet-…`; a created Secrets Manager endpoint takes them too (one per Availability Zone). */
+  readonly subnetIds: string[];
+  /** Security groups for the function, `sg-…`, used as they are (default: one created, HTTPS out only). */
+  readonly securityGroupIds?: string[];
 }
 
 /** One token to keep fresh, as written in `cdk.json` context or the config file (keys: `TOKEN_FIELDS`). */

@@ -5,6 +5,7 @@ import {
   inventory,
   measureRuns,
   monthlyCost,
+  networkSetups,
   PRICES,
   refreshesPerMonth,
   runProfile,
@@ -96,6 +97,53 @@ describe('the cost model', () => {
     expect(() => inventory([{ Resources: refresherResources('a', { schedule: 'cron(0 * * * ? *)' }) }])).toThrow(
       /cannot price the schedule/,
     );
+  });
+
+  it('prices a created Secrets Manager endpoint per Availability Zone-hour, shared by the tokens of the app', () => {
+    const endpoint = {
+      Type: 'AWS::EC2::VPCEndpoint',
+      Properties: { VpcEndpointType: 'Interface', SubnetIds: ['subnet-a', 'subnet-b'] },
+    };
+    const app = inventory([
+      { Resources: { ...refresherResources('a'), ...refresherResources('b'), Endpoint: endpoint } },
+    ]);
+    expect(app.endpointAzs).toBe(2);
+    const cost = monthlyCost(app, { refresh: quietRun, skip: quietRun, refreshes: 61 });
+    expect(line(cost, 'Secrets Manager endpoint')).toBeCloseTo((2 * 730 * PRICES.interfaceEndpointAzHour) / 2);
+    expect(
+      line(
+        monthlyCost(inventory([{ Resources: refresherResources('a') }]), {
+          refresh: quietRun,
+          skip: quietRun,
+          refreshes: 61,
+        }),
+        'Secrets Manager endpoint',
+      ),
+    ).toBe(0);
+  });
+
+  it('states in docs/networks.md and the README what the three network set-ups add a month, as the model prices them', () => {
+    const rows = new Map(
+      [...read('docs/networks.md').matchAll(/^\| (.+?) \| .+ \| (\d+\.\d\d) \|$/gm)].map(([, name, cost]) => [
+        name,
+        cost,
+      ]),
+    );
+    const setups = networkSetups();
+    expect(setups.map((setup) => [setup.name, rows.get(setup.name)])).toEqual(
+      setups.map((setup) => [setup.name, setup.perMonth.toFixed(2)]),
+    );
+    const readme = section(read('README.md'), 'Configure');
+    const networks = readme.slice(readme.indexOf('### Locked-down networks'));
+    expect([...networks.matchAll(/\$(\d+(?:\.\d\d)?) /g)].map((match) => Number(match[1]))).toEqual(
+      setups.map((setup) => Number(setup.perMonth.toFixed(2))),
+    );
+    // NAT gateway and Elastic IP hours; the endpoint's two AZ-hours.
+    expect(setups.map((setup) => setup.perMonth)).toEqual([
+      (PRICES.natGatewayHour + PRICES.publicIpv4Hour) * 730,
+      2 * PRICES.interfaceEndpointAzHour * 730,
+      0,
+    ]);
   });
 
   it("counts each metric of each dimension set of a run's EMF lines", () => {

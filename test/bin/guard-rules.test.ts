@@ -33,13 +33,24 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
   it('reports what the whole rule set reports on every resource, for tokens alike and unlike, in two stacks', () => {
     const app = new App({ context });
     const alike = Array.from({ length: 4 }, (_, i) => ({ name: `aem-${i}` }));
+    // In one VPC from both stacks; the second one's function differs (its NO_PROXY) while its security group is
+    // alike, so the function is checked without its own group unless the check brings what it references.
+    const locked = (name: string, noProxy?: string[]) => ({
+      name,
+      vpc: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaa1111'] },
+      secretsManagerEndpoint: 'create',
+      httpsProxy: 'http://proxy.corp.example.com:3128',
+      noProxy,
+    });
     const stacks = [
       new ImsTokenStack(app, 'One', {
         tokens: parseAppConfig({
-          tokens: [...alike, { name: 'aem-short', logRetentionDays: 30, reservedConcurrency: false }],
+          tokens: [...alike, { name: 'aem-short', logRetentionDays: 30, reservedConcurrency: false }, locked('locked')],
         }).tokens,
       }),
-      new ImsTokenStack(app, 'Two', { tokens: parseAppConfig({ tokens: alike }).tokens }),
+      new ImsTokenStack(app, 'Two', {
+        tokens: parseAppConfig({ tokens: [...alike, locked('locked-two', ['.corp.example.com'])] }).tokens,
+      }),
     ];
     // Findings nobody acknowledges: an alarm without actions, a queue without a redrive-allow policy.
     new cloudwatch.Alarm(stacks[1], 'Silent', {
@@ -67,6 +78,30 @@ describe('GuardRules: the Control Tower rules, each resource shape checked once'
     expect(full.some((line) => line.startsWith('cloudwatch_alarm_action_check Two.template.json Silent'))).toBe(true);
     expect(findings(new GuardRules().validate(validation))).toEqual(full);
   }, 120_000);
+
+  it('finds a function outside a VPC (CT.LAMBDA.PR.3) only for the token without "vpc": the other passes it', () => {
+    const app = new App({ context });
+    new ImsTokenStack(app, 'Net', {
+      tokens: parseAppConfig({
+        tokens: [
+          { name: 'open' },
+          {
+            name: 'locked',
+            vpc: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'] },
+            secretsManagerEndpoint: 'create',
+            httpsProxy: 'http://proxy.corp.example.com:3128',
+          },
+        ],
+      }).tokens,
+    });
+    const validation = {
+      templatePaths: app.synth().stacks.map((stack) => stack.templateFullPath),
+    } as IPolicyValidationContextBeta1;
+    const inVpc = findings(new GuardRules().validate(validation)).filter((line) =>
+      line.startsWith('lambda_inside_vpc_check '),
+    );
+    expect(inVpc).toEqual([expect.stringMatching(/^lambda_inside_vpc_check Net\.template\.json openFunction\w+ /)]);
+  });
 
   it('still fails a resource whose alike twin is acknowledged', () => {
     const app = new App({ context });

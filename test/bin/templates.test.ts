@@ -91,6 +91,30 @@ const RUNS: readonly MatrixRun[] = [
     },
   },
   {
+    // Issue 23: the locked-down network (a VPC, a created Secrets Manager endpoint shared by two tokens, a
+    // proxy with credentials), also across two stacks; the app's guard rules run with CT.LAMBDA.PR.3 unacknowledged.
+    name: 'locked-down',
+    config: {
+      httpsProxy: 'http://proxy.corp.example.com:3128',
+      proxyCredentialsSecret: 'corp/proxy-login',
+      tokens: [
+        ...['locked', 'locked-too', 'locked-elsewhere'].map((name, index) => ({
+          name,
+          vpc: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'] },
+          secretsManagerEndpoint: 'create',
+          ...(index === 2 ? { stack: 'LockedDown', noProxy: ['.corp.example.com'] } : {}),
+        })),
+        {
+          name: 'own-groups',
+          vpc: { vpcId: 'vpc-0fedcba987654321f', subnetIds: ['subnet-0ccc3333'], securityGroupIds: ['sg-0ddd4444'] },
+          secretsManagerEndpoint: 'existing',
+          stack: 'LockedDown',
+        },
+        { name: 'proxy-only', stack: 'ProxyOnly' },
+      ],
+    },
+  },
+  {
     // The README's 100 tokens, 20 a stack, with the dashboard (in the first stack) on.
     name: 'fleet',
     config: {

@@ -37,6 +37,16 @@ const CONFIGS: Record<string, unknown> = {
       },
     ],
   },
+  'a VPC with a created Secrets Manager endpoint, a proxy': {
+    tokens: [
+      {
+        name: 'locked',
+        vpc: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaa1111'] },
+        secretsManagerEndpoint: 'create',
+        httpsProxy: 'http://proxy.corp.example.com:3128',
+      },
+    ],
+  },
 };
 
 type Resources = Record<string, { Type: string; DeletionPolicy?: string }>;

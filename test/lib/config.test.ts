@@ -51,6 +51,16 @@ const FULL = {
   reservedConcurrency: false,
   logRetentionDays: 90,
   removalPolicy: 'destroy',
+  vpc: {
+    vpcId: 'vpc-0123456789abcdef0',
+    subnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'],
+    securityGroupIds: ['sg-0ccc3333'],
+  },
+  secretsManagerEndpoint: 'create',
+  httpsProxy: 'http://proxy.corp.example.com:3128',
+  noProxy: ['.corp.example.com'],
+  proxyCredentialsSecret: 'corp/proxy-login',
+  fips: true,
 };
 
 /** A configuration of one token named "a" with `fields`. */
@@ -72,6 +82,65 @@ function problemsOf(raw: unknown): readonly string[] {
  * or only synth can tell (rules across tokens, and the finer `imsBaseUrl` rules).
  */
 const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'schema rejects' | 'synth only']> = [
+  [
+    'a VPC without subnets, with ids that are none',
+    one({ vpc: { vpcId: 'vpc-123', securityGroupIds: ['default'] } }),
+    [
+      'tokens.json: tokens["a"].vpc.vpcId: must be a VPC id (vpc- and 8 or 17 hex digits)',
+      'tokens.json: tokens["a"].vpc.subnetIds: required key is missing',
+      'tokens.json: tokens["a"].vpc.securityGroupIds[0]: must be a security group id (sg- and 8 or 17 hex digits)',
+    ],
+    'schema rejects',
+  ],
+  [
+    'an endpoint setting that is neither',
+    one({ secretsManagerEndpoint: 'shared' }),
+    ['tokens.json: tokens["a"].secretsManagerEndpoint: must be "create" or "existing"'],
+    'schema rejects',
+  ],
+  [
+    'an https proxy URL',
+    one({ httpsProxy: 'https://proxy.example.com:3128' }),
+    [
+      'tokens.json: tokens["a"].httpsProxy: must use http: (an HTTP CONNECT proxy; what goes through it to IMS and AWS is still TLS)',
+    ],
+    'schema rejects',
+  ],
+  [
+    'a proxy URL with credentials, never repeated',
+    one({ httpsProxy: 'http://alice:s3cr3t@proxy.example.com:3128' }),
+    [
+      'tokens.json: tokens["a"].httpsProxy: must not hold credentials (user:password@): put them in a secret named by `proxyCredentialsSecret`',
+    ],
+    'synth only',
+  ],
+  [
+    'a proxy URL without a port',
+    one({ httpsProxy: 'http://proxy.example.com' }),
+    [
+      'tokens.json: tokens["a"].httpsProxy: must be http://host:port: an explicit port, and no path, query or credentials',
+    ],
+    'synth only',
+  ],
+  [
+    'a noProxy entry that is a URL, and a proxy credentials secret that is a partial ARN',
+    one({
+      httpsProxy: 'http://proxy:3128',
+      noProxy: ['https://internal'],
+      proxyCredentialsSecret: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:proxy',
+    }),
+    [
+      'tokens.json: tokens["a"].noProxy[0]: must be a host name or a domain suffix like ".corp.example.com"',
+      `tokens.json: tokens["a"].proxyCredentialsSecret: must be a complete ARN, ending in the 6-character suffix Secrets Manager adds (as the console shows it), or just the secret's name`,
+    ],
+    'schema rejects',
+  ],
+  [
+    'fips that is no boolean',
+    one({ fips: 'yes' }),
+    ['tokens.json: tokens["a"].fips: must be true or false'],
+    'schema rejects',
+  ],
   ['not an object', undefined, ['tokens.json: must be an object with a "tokens" list'], 'schema rejects'],
   ['no tokens', { tokens: [] }, ['tokens.json: tokens: must be a non-empty list of tokens'], 'schema rejects'],
   [
@@ -593,6 +662,24 @@ describe('app-wide keys', () => {
       reservedConcurrency: true,
       logRetentionDays: 731,
       removalPolicy: 'retain',
+    });
+  });
+
+  it("include the network settings: a token's own vpc replaces the app's whole", () => {
+    const vpc = { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaa1111'] };
+    const other = { vpcId: 'vpc-0fedcba987654321f', subnetIds: ['subnet-0bbb2222'] };
+    const config = parseAppConfig({
+      vpc,
+      secretsManagerEndpoint: 'create',
+      httpsProxy: 'http://proxy.corp.example.com:3128',
+      fips: true,
+      tokens: [{ name: 'a' }, { name: 'b', vpc: other, secretsManagerEndpoint: 'existing' }],
+    });
+    expect(config.tokens[0]).toMatchObject({ vpc, secretsManagerEndpoint: 'create', fips: true });
+    expect(config.tokens[1]).toMatchObject({
+      vpc: other,
+      secretsManagerEndpoint: 'existing',
+      httpsProxy: 'http://proxy.corp.example.com:3128',
     });
   });
 

@@ -50,6 +50,29 @@ describe('policy validation: cdk-nag AwsSolutions and the Control Tower guard ru
         ],
       },
     ],
+    [
+      'a locked-down network: a VPC with a created Secrets Manager endpoint and a proxy, and given groups with an existing endpoint',
+      {
+        httpsProxy: 'http://proxy.corp.example.com:3128',
+        tokens: [
+          {
+            name: 'aem-prod',
+            vpc: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'] },
+            secretsManagerEndpoint: 'create',
+            proxyCredentialsSecret: 'corp/proxy-login',
+          },
+          {
+            name: 'aem-stage',
+            vpc: {
+              vpcId: 'vpc-0fedcba987654321f',
+              subnetIds: ['subnet-0ccc3333'],
+              securityGroupIds: ['sg-0ddd4444'],
+            },
+            secretsManagerEndpoint: 'existing',
+          },
+        ],
+      },
+    ],
   ])('finds nothing unacknowledged in %s', (_what, raw) => {
     const app = appWithChecks();
     stackOf(app, parseAppConfig(raw));
