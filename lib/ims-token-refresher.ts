@@ -14,7 +14,7 @@ import { Construct } from 'constructs';
 import { secretDescription } from '../common/rules.js';
 import { allAlarms, createAlarms, METRIC_NAMESPACE, metricPeriod, notifyAlarms, refresherMetric } from './alarms.js';
 import { refresherAsset } from './asset.js';
-import { grantProxyCredentials, networkEnvironment, placeInVpc } from './network.js';
+import { networkEnvironment, placeInVpc } from './network.js';
 import { secretId, warnOnSuffixLikeName } from './secret-refs.js';
 import {
   grantReplicaReads,
@@ -22,6 +22,7 @@ import {
   restrictTokenReaders,
   useCredentialsSecret,
   type Readers,
+  grantSecretRead,
 } from './least-access.js';
 import { deadLetterQueue, runOnCredentialsChange, scheduleRuns } from './triggers.js';
 import { FUNCTION_TIMEOUT, validateProps, type RefresherSettings } from './validation.js';
@@ -368,7 +369,7 @@ export class ImsTokenRefresher extends Construct {
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
     this.tokenReaders?.add(grantee.grantPrincipal, 'grantRead');
-    return grantReplicaReads(this.tokenSecret.grantRead(grantee), grantee, this.tokenSecret, this.replicas);
+    return grantReplicaReads(grantSecretRead(this.tokenSecret, grantee), grantee, this.tokenSecret, this.replicas);
   }
 
   /** A credentials secret with a placeholder value, kept when the construct is removed unless `removalPolicy` says otherwise. */
@@ -475,9 +476,9 @@ export class ImsTokenRefresher extends Construct {
     props: ImsTokenRefresherProps,
     settings: RefresherSettings,
   ): Readers | undefined {
-    this.credentialsSecret.grantRead(fn);
-    this.tokenSecret.grantRead(fn);
-    grantProxyCredentials(fn, props);
+    grantSecretRead(this.credentialsSecret, fn);
+    grantSecretRead(this.tokenSecret, fn);
+    if (props.proxyCredentialsSecret) grantSecretRead(props.proxyCredentialsSecret, fn);
     grantTokenWrite(role, this.tokenSecret, props.encryptionKey, this.replicas);
     // Through the resource policy, for this region's secret: a replica's ARN is not known to other accounts' policies here.
     for (const reader of props.crossAccountReaders ?? []) this.tokenSecret.grantRead(reader);

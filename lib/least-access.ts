@@ -245,8 +245,35 @@ export function grantTokenWrite(
   );
   // PutSecretValue with a customer-managed key needs GenerateDataKey (Decrypt came with grantRead);
   // propagating the version to a replica with its own key needs GenerateDataKey and Encrypt there.
-  encryptionKey?.grant(viaSecretsManager(Stack.of(tokenSecret).region, role), 'kms:GenerateDataKey');
+  if (encryptionKey) grantKeyUse(encryptionKey, Stack.of(tokenSecret).region, role, 'kms:GenerateDataKey');
   for (const replica of replicas) replicaKeyGrant(replica, role, 'kms:GenerateDataKey', 'kms:Encrypt');
+}
+
+/**
+ * `secret.grantRead(grantee)`, and `kms:Decrypt` through Secrets Manager on the secret's key
+ * whatever its origin: for a key imported by ARN, CDK's own grant adds nothing (see `grantKeyUse`).
+ */
+export function grantSecretRead(secret: secretsmanager.ISecret, grantee: iam.IGrantable): iam.Grant {
+  const grant = secret.grantRead(grantee);
+  const key = secret.encryptionKey;
+  if (!key || Resource.isOwnedResource(key)) return grant;
+  return grant.combine(grantKeyUse(key, Stack.of(secret).region, grantee, 'kms:Decrypt'));
+}
+
+/**
+ * Lets `grantee` use `key` through Secrets Manager in `region` only (`kms:ViaService`). A key of
+ * this app takes the grant in its key policy (CDK's `grant`); an imported key's policy cannot
+ * change here, and CDK then adds nothing at all, so the grant goes to the grantee's IAM policy
+ * (a key policy that defers to IAM, as the default does, then allows it).
+ */
+function grantKeyUse(key: kms.IKey, region: string, grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
+  if (Resource.isOwnedResource(key)) return key.grant(viaSecretsManager(region, grantee.grantPrincipal), ...actions);
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions,
+    resourceArns: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } },
+  });
 }
 
 /**
@@ -288,13 +315,7 @@ function viaSecretsManager(region: string, principal: iam.IPrincipal): kms.ViaSe
  * to the grantee's IAM policy (a default key policy defers to IAM).
  */
 function replicaKeyGrant(replica: secretsmanager.ReplicaRegion, grantee: iam.IGrantable, ...actions: string[]): void {
-  if (!replica.encryptionKey) return;
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions,
-    resourceArns: [replica.encryptionKey.keyArn],
-    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${replica.region}.amazonaws.com` } },
-  });
+  if (replica.encryptionKey) grantKeyUse(replica.encryptionKey, replica.region, grantee, ...actions);
 }
 
 /** The account id when `principal` stands for a whole account (`AccountPrincipal`, a root ARN). */

@@ -8,7 +8,6 @@
 import { Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
@@ -284,22 +283,4 @@ function sharedEndpoint(scope: Construct, vpc: ec2.IVpc, subnetIds: string[]): S
   };
   endpoints.set(key, endpoint);
   return endpoint;
-}
-
-/**
- * Lets `fn` read the proxy's credentials secret, and decrypt it with its key through Secrets
- * Manager only. The key grant is the function's own IAM statement: CDK's grant adds none for a key
- * imported into the same account.
- */
-export function grantProxyCredentials(fn: lambda.IFunction, props: NetworkProps): void {
-  const secret = props.proxyCredentialsSecret;
-  if (!secret) return;
-  secret.grantRead(fn);
-  if (!secret.encryptionKey) return;
-  iam.Grant.addToPrincipal({
-    grantee: fn,
-    actions: ['kms:Decrypt'],
-    resourceArns: [secret.encryptionKey.keyArn],
-    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(fn).region}.amazonaws.com` } },
-  });
 }

@@ -28,7 +28,7 @@ function synth(props: PropsIn = {}, extra?: (stack: Stack, refresher: ImsTokenRe
 function roleStatements(template: Template, roleLogicalId: string) {
   const policies = template.findResources('AWS::IAM::Policy');
   return Object.values(policies)
-    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleLogicalId))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles ?? []).includes(roleLogicalId))
     .flatMap(
       (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
     );
@@ -587,6 +587,42 @@ describe('ImsTokenRefresher: sharing the token', () => {
     const statements = keyStatements(synth(withKey()).template, 'AemProdRole');
     expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     for (const statement of statements) expect(statement.Condition).toEqual(viaSecretsManager);
+  });
+
+  it('grants the use of imported keys in IAM policies, where CDK adds nothing: the key policies are not ours', () => {
+    const tokenKeyArn = 'arn:aws:kms:eu-west-1:111111111111:key/1111abcd-12ab-34cd-56ef-1234567890ab';
+    const credentialsKeyArn = 'arn:aws:kms:eu-west-1:111111111111:key/2222abcd-12ab-34cd-56ef-1234567890ab';
+    const { template } = synth(
+      (stack) => ({
+        encryptionKey: kms.Key.fromKeyArn(stack, 'TokenKey', tokenKeyArn),
+        credentialsSecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Credentials', {
+          secretCompleteArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/aem-prod-AbCdEf',
+          encryptionKey: kms.Key.fromKeyArn(stack, 'CredentialsKey', credentialsKeyArn),
+        }),
+      }),
+      (stack, refresher) => refresher.grantRead(new iam.User(stack, 'Reader')),
+    );
+    const keyUse = (statements: { Action: string | string[]; Resource: unknown; Condition?: unknown }[]) =>
+      statements
+        .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('kms:')))
+        .map((statement) => ({
+          actions: [statement.Action].flat(),
+          key: statement.Resource,
+          when: statement.Condition,
+        }));
+    expect(keyUse(roleStatements(template, 'AemProdRole'))).toEqual(
+      expect.arrayContaining([
+        { actions: ['kms:Decrypt'], key: credentialsKeyArn, when: viaSecretsManager },
+        { actions: ['kms:Decrypt'], key: tokenKeyArn, when: viaSecretsManager },
+        { actions: ['kms:GenerateDataKey'], key: tokenKeyArn, when: viaSecretsManager },
+      ]),
+    );
+    const [reader] = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^Reader') } }),
+    );
+    expect(keyUse(reader.Properties.PolicyDocument.Statement)).toEqual([
+      { actions: ['kms:Decrypt'], key: tokenKeyArn, when: viaSecretsManager },
+    ]);
   });
 
   it('refuses cross-account readers without a customer-managed key, naming both props', () => {
