@@ -135,11 +135,11 @@ export class ProxyAgent extends Agent {
     const target = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
     const headers = [`CONNECT ${target} HTTP/1.1`, `Host: ${target}`];
     if (credentials) headers.push(`Proxy-Authorization: ${basic(credentials)}`);
-    return this.connect(`${headers.join('\r\n')}\r\n\r\n`);
+    return this.connect(`${headers.join('\r\n')}\r\n\r\n`, credentials !== undefined);
   }
 
   /** Connects to the proxy, sends `request` and waits for the head of its answer, within the timeout. */
-  private connect(request: string): Promise<Socket> {
+  private connect(request: string, withCredentials: boolean): Promise<Socket> {
     const settings = this.settings;
     const { call, connectTimeoutMs = PROXY_CONNECT_TIMEOUT_MS } = settings;
     return new Promise((resolve, reject) => {
@@ -166,7 +166,9 @@ export class ProxyAgent extends Agent {
         socket.off('data', onData);
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1'))?.[1]);
         if (status === 407) settings.credentialsRefused?.();
-        if (!(status >= 200 && status < 300)) return fail(answered(status), { status: status || undefined });
+        if (!(status >= 200 && status < 300)) {
+          return fail(answered(status, withCredentials), { status: status || undefined });
+        }
         clearTimeout(timer);
         socket.removeAllListeners('error').removeAllListeners('end');
         resolve(socket);
@@ -183,8 +185,11 @@ function basic({ username, password }: ProxyCredentials): string {
 }
 
 /** What the proxy's non-2xx answer to CONNECT means (the status only: its reason phrase is not repeated). */
-function answered(status: number): string {
+function answered(status: number, withCredentials: boolean): string {
   if (!status) return 'answered CONNECT with something other than HTTP';
+  if (status === 407 && !withCredentials) {
+    return 'answered CONNECT with 407 (proxy authentication required, and none was sent: see proxyCredentialsSecret, noProxy)';
+  }
   if (status === 407) return 'answered CONNECT with 407 (proxy authentication required: check the proxy credentials)';
   return `answered CONNECT with HTTP ${status}`;
 }

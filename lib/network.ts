@@ -5,7 +5,7 @@
  * environment, and their synth-time checks. The rules for `httpsProxy` and `noProxy` are shared
  * with the configuration file (config/fields.ts), so synth and the file agree.
  */
-import { Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -108,6 +108,14 @@ export function validateNetwork(scope: Construct, props: NetworkProps): void {
   const badEntry = props.noProxy?.find((entry) => !new RegExp(`^(?:${NO_PROXY_ENTRY.source})$`).test(entry));
   if (badEntry !== undefined) refuse('noProxy', `\`noProxy\`: "${badEntry}" ${NO_PROXY_MESSAGE}`);
   if (props.fips) validateFips(scope, endpoint);
+  if (props.vpc && !endpoint && props.proxyCredentialsSecret && secretsManagerBypassesProxy(props)) {
+    Annotations.of(scope).addWarningV2(
+      'ims-token-refresher:secretsManagerDirect',
+      'Secrets Manager is called directly, not through `httpsProxy`, as the proxy credentials are read from it: the ' +
+        'subnets need a route to it (a NAT gateway), or set `secretsManagerEndpoint`, or `noProxy: []` if the proxy ' +
+        'lets Secrets Manager through without credentials',
+    );
+  }
 }
 
 /** `fips` needs a region known at synth that has Secrets Manager FIPS endpoints. */
@@ -141,17 +149,28 @@ function secretsManagerHost(scope: Construct, fips: boolean | undefined): string
 }
 
 /**
+ * Whether Secrets Manager bypasses the proxy by default: when an endpoint serves it, and when the
+ * proxy's credentials are read from it (a proxy that wants credentials for every tunnel would
+ * refuse the read that fetches them).
+ */
+function secretsManagerBypassesProxy(props: NetworkProps): boolean {
+  return props.noProxy === undefined && (props.secretsManagerEndpoint !== undefined || !!props.proxyCredentialsSecret);
+}
+
+/**
  * The function's proxy and FIPS settings, as lambda/config.ts reads them: `HTTPS_PROXY` and
  * `NO_PROXY` with `httpsProxy` (`NO_PROXY` by default the Secrets Manager host when an endpoint
- * serves it, else absent: then every call goes through the proxy), `PROXY_CREDENTIALS_SECRET_ID`
- * with `proxyCredentialsSecret`, and `AWS_USE_FIPS_ENDPOINT` (the SDK's own) with `fips`.
+ * serves it or the proxy credentials are read from it, else absent: then every call goes through
+ * the proxy), `PROXY_CREDENTIALS_SECRET_ID` with `proxyCredentialsSecret`, and
+ * `AWS_USE_FIPS_ENDPOINT` (the SDK's own) with `fips`.
  */
 export function networkEnvironment(scope: Construct, props: NetworkProps): Record<string, string> {
   const environment: Record<string, string> = {};
   if (props.httpsProxy !== undefined) {
     const { host, port } = proxyAddress(props.httpsProxy);
     environment.HTTPS_PROXY = `http://${host}:${port}`;
-    const noProxy = props.noProxy ?? (props.secretsManagerEndpoint ? [secretsManagerHost(scope, props.fips)] : []);
+    const noProxy =
+      props.noProxy ?? (secretsManagerBypassesProxy(props) ? [secretsManagerHost(scope, props.fips)] : []);
     if (noProxy.length > 0) environment.NO_PROXY = noProxy.join(',');
     if (props.proxyCredentialsSecret) {
       environment.PROXY_CREDENTIALS_SECRET_ID = secretId(props.proxyCredentialsSecret);

@@ -147,6 +147,14 @@ describe('ProxyAgent', () => {
     );
   });
 
+  it('says that a 407 came with no credentials sent, pointing at proxyCredentialsSecret and noProxy', async () => {
+    proxy.answer(407);
+    const error = await rejection<ProxyError>(fetchText(agent(), `https://${UNRESOLVABLE}:${serverPort}/`));
+    expect(error.message).toContain(
+      '407 (proxy authentication required, and none was sent: see proxyCredentialsSecret',
+    );
+  });
+
   it('says when the proxy refuses the credentials (407), and only then, so they can be read again', async () => {
     let refused = 0;
     const withCredentials = () =>

@@ -3,7 +3,7 @@
  * settings, as the template holds them, and the props refused at synth.
  */
 import { App, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -229,6 +229,36 @@ describe('httpsProxy, noProxy, proxyCredentialsSecret', () => {
       NO_PROXY: 'secretsmanager.us-east-1.amazonaws.com',
     });
     expect(withEndpoint({ noProxy: ['.corp.example.com', 'internal'] }).NO_PROXY).toBe('.corp.example.com,internal');
+  });
+
+  it('bypasses the proxy for Secrets Manager when the proxy credentials are read from it: the proxy would refuse that read', () => {
+    const withCredentials = (extra: ImsTokenRefresherProps) =>
+      synth((stack) => ({
+        httpsProxy: 'http://proxy.corp.example.com:3128',
+        proxyCredentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'ProxyLogin', 'corp/proxy-login'),
+        ...extra,
+      }));
+    expect(environment(withCredentials({})).NO_PROXY).toBe('secretsmanager.us-east-1.amazonaws.com');
+    expect(environment(withCredentials({ noProxy: [] }))).not.toHaveProperty('NO_PROXY');
+  });
+
+  it('warns that Secrets Manager must be reachable without the proxy in a VPC without an endpoint, given proxy credentials', () => {
+    const warnings = (extra: ImsTokenRefresherProps) => {
+      const app = new App();
+      const stack = new Stack(app, 'Warned', { env: { account: '111111111111', region: 'us-east-1' } });
+      new ImsTokenRefresher(stack, 'AemProd', {
+        ...importedVpc(stack),
+        httpsProxy: 'http://10.0.0.5:8080',
+        proxyCredentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'ProxyLogin', 'corp/proxy-login'),
+        ...extra,
+      });
+      return Annotations.fromStack(stack)
+        .findWarning('*', Match.stringLikeRegexp('Secrets Manager is called directly'))
+        .map((warning) => warning.entry.data);
+    };
+    expect(warnings({})).toEqual([expect.stringContaining('the subnets need a route to it (a NAT gateway)')]);
+    expect(warnings({ secretsManagerEndpoint: 'existing' })).toEqual([]);
+    expect(warnings({ noProxy: [] })).toEqual([]);
   });
 
   it('names the credentials secret and grants reading it, with its key through Secrets Manager', () => {
