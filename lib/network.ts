@@ -297,7 +297,9 @@ function sharedEndpoint(scope: Construct, vpc: ec2.IVpc, subnetIds: string[]): S
       const groupKey = Token.isUnresolved(group.securityGroupId) ? group : group.securityGroupId;
       if (allowed.has(groupKey)) return;
       allowed.add(groupKey);
-      securityGroup.addIngressRule(group, ec2.Port.tcp(HTTPS_PORT), 'HTTPS from a token refresher');
+      // In the refresher's stack when it is another (remoteRule): that stack then depends on the endpoint's,
+      // never the reverse, so removing a refresher never has to delete an export still in use.
+      securityGroup.addIngressRule(group, ec2.Port.tcp(HTTPS_PORT), 'HTTPS from a token refresher', true);
     },
   };
   endpoints.set(key, endpoint);

@@ -192,13 +192,18 @@ describe('secretsManagerEndpoint', () => {
       Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map((endpoint) => endpoint.Properties.VpcId);
     expect(endpoints(one)).toEqual(['vpc-0123456789abcdef0']);
     expect(endpoints(two)).toEqual(['vpc-0other']);
-    // The first endpoint lets in A's group, the given group once (EC2 refuses a duplicate rule), and D's, from the other stack.
-    const sources = Object.values(one.findResources('AWS::EC2::SecurityGroupIngress')).map((rule) =>
-      JSON.stringify(rule.Properties.SourceSecurityGroupId),
-    );
-    expect(sources).toHaveLength(3);
-    expect(sources).toContain('"sg-0given"');
-    expect(sources.some((source) => source.includes('Fn::ImportValue') && source.includes('Second'))).toBe(true);
+    // The first endpoint lets in A's group and the given group once (EC2 refuses a duplicate rule) in its stack,
+    // and D's from D's stack: Second depends on First (it imports the endpoint's group), never the reverse, so
+    // removing D never has to delete an export First still uses.
+    const rules = (template: Template) =>
+      Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((rule) => ({
+        to: JSON.stringify(rule.Properties.GroupId),
+        from: JSON.stringify(rule.Properties.SourceSecurityGroupId),
+      }));
+    expect(rules(one).map((rule) => rule.from)).toEqual([expect.stringContaining('ASecurityGroup'), '"sg-0given"']);
+    expect(JSON.stringify(one.toJSON())).not.toContain('Fn::ImportValue');
+    const fromD = rules(two).filter((rule) => rule.from.includes('DSecurityGroup'));
+    expect(fromD).toEqual([{ to: expect.stringMatching(/Fn::ImportValue.*First/), from: expect.any(String) }]);
   });
 });
 
