@@ -199,10 +199,38 @@ export function placeInVpc(scope: Construct, props: NetworkProps, role: iam.IRol
   const securityGroups = props.securityGroups ?? [functionSecurityGroup(scope, vpc, props.httpsProxy)];
   grantNetworkInterfaces(role);
   if (props.secretsManagerEndpoint === 'create') {
-    const endpoint = sharedEndpoint(scope, vpc, vpc.selectSubnets(props.vpcSubnets).subnetIds);
+    const endpoint = sharedEndpoint(scope, vpc, onePerZone(vpc.selectSubnets(props.vpcSubnets).subnets));
     for (const group of securityGroups) endpoint.allow(group);
   }
   return { vpc, vpcSubnets: props.vpcSubnets, securityGroups };
+}
+
+/**
+ * The subnet ids for an interface endpoint, which takes at most one subnet per zone: the first of
+ * each zone where the zone is known (a VPC defined or looked up in CDK, as CDK's own endpoint
+ * does), every subnet imported by id alone (its zone is unknown at synth; docs/networks.md asks
+ * for one per zone).
+ */
+function onePerZone(subnets: ec2.ISubnet[]): string[] {
+  const zones = new Set<string>();
+  return subnets
+    .filter((subnet) => {
+      const zone = zoneOf(subnet);
+      if (zone === undefined) return true;
+      if (zones.has(zone)) return false;
+      zones.add(zone);
+      return true;
+    })
+    .map((subnet) => subnet.subnetId);
+}
+
+/** A subnet's zone, or undefined for one imported without it (CDK throws on reading it). */
+function zoneOf(subnet: ec2.ISubnet): string | undefined {
+  try {
+    return subnet.availabilityZone;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A group for the function alone: nothing in, TCP 443 out (and the proxy's port), anywhere: IMS has no fixed addresses. */

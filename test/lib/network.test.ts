@@ -165,6 +165,27 @@ describe('secretsManagerEndpoint', () => {
     ]);
   });
 
+  it('"create" in a VPC defined in CDK with two subnets a zone: the endpoint takes the first of each zone, as AWS requires', () => {
+    const template = synth((stack) => {
+      const vpc = new ec2.Vpc(stack, 'Vpc', {
+        maxAzs: 2,
+        natGateways: 0,
+        subnetConfiguration: [
+          { name: 'AppA', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+          { name: 'AppB', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        ],
+      });
+      return { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, secretsManagerEndpoint: 'create' };
+    });
+    const [endpoint] = Object.values(template.findResources('AWS::EC2::VPCEndpoint'));
+    const subnets = template.findResources('AWS::EC2::Subnet');
+    const zones = (endpoint.Properties.SubnetIds as { Ref: string }[]).map(
+      (ref) => subnets[ref.Ref].Properties.AvailabilityZone,
+    );
+    expect(zones).toHaveLength(2);
+    expect(new Set(zones).size).toBe(2);
+  });
+
   it('"existing": creates nothing', () => {
     const template = synth((stack) => ({ ...importedVpc(stack), secretsManagerEndpoint: 'existing' }));
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
