@@ -1,9 +1,10 @@
 /**
  * The retry budget for transient IMS failures within one run, and the loop that spends it: full
  * jitter on an exponential backoff, IMS's `Retry-After` honoured up to a limit, never past the
- * run's deadline.
+ * run's deadline. A transient failure of the proxy carrying the call (`PROXY_FAILED`: down, slow,
+ * 502 while IMS is unreachable, 407 after its password changed) is retried the same way.
  */
-import { ImsError } from '../common/errors.js';
+import { ImsError, ProxyError } from '../common/errors.js';
 import type { RefreshDeps, RefreshRequest } from './refresh.js';
 
 /** Retry budget for transient IMS failures within one run (docs/protocol.md §3). */
@@ -27,8 +28,10 @@ export async function withRetries<T>(
     try {
       return await attempt();
     } catch (error) {
-      if (!(error instanceof ImsError) || !error.transient || n >= RETRY.maxAttempts || signal?.aborted) throw error;
-      const asked = error.retryAfterSeconds === undefined ? undefined : error.retryAfterSeconds * 1000;
+      const retriable = (error instanceof ImsError || error instanceof ProxyError) && error.transient;
+      if (!retriable || n >= RETRY.maxAttempts || signal?.aborted) throw error;
+      const seconds = error instanceof ImsError ? error.retryAfterSeconds : undefined;
+      const asked = seconds === undefined ? undefined : seconds * 1000;
       if (asked !== undefined && asked > RETRY.maxRetryAfterMs) throw error;
       const backoff = deps.random() * Math.min(RETRY.maxDelayMs, RETRY.baseDelayMs * 2 ** (n - 1));
       const delay = Math.max(asked ?? 0, backoff);

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { RefreshSettings } from '../../lambda/config.js';
 import { runRefresh, type RefreshRequest } from '../../lambda/refresh.js';
 import { RETRY } from '../../lambda/retry.js';
-import { SecretStoreError } from '../../common/errors.js';
+import { ProxyError, SecretStoreError } from '../../common/errors.js';
 import { parseTokenRecord } from '../../common/token.js';
 import {
   MemoryStore,
@@ -232,6 +232,27 @@ describe('runRefresh: transient failures', () => {
     const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
     expect(result).toMatchObject({ outcome: 'refreshed', imsAttempts: 3 });
     expect(clock.sleeps).toEqual([1_000, 2_000]); // full jitter with random() = 1: the cap of each step
+  });
+
+  it("retries the proxy's transient failures like IMS's, and reports the last as PROXY_FAILED", async () => {
+    const { store, clock } = setup();
+    const proxyDown = () => {
+      throw new ProxyError('proxy.corp.example.com:3128', 'IMS', 'answered CONNECT with HTTP 502', { status: 502 });
+    };
+    const recovered = await runRefresh(
+      settings,
+      request(clock),
+      fakeDeps(store, scriptedFetch(proxyDown, jwtTokenAnswer('via-proxy')), clock),
+    );
+    expect(recovered).toMatchObject({ outcome: 'refreshed', imsAttempts: 2 });
+
+    const down = await runRefresh(
+      settings,
+      request(clock, { force: true }),
+      fakeDeps(store, scriptedFetch(proxyDown), clock),
+    );
+    expect(down).toMatchObject({ outcome: 'failed', imsAttempts: RETRY.maxAttempts });
+    expect(down.error).toMatchObject({ code: 'PROXY_FAILED', transient: true, call: 'IMS' });
   });
 
   it('draws each backoff at random below its exponential cap (full jitter)', async () => {
