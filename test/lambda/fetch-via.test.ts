@@ -50,6 +50,25 @@ const mint = (timeoutMs = 10_000, clientSecret = credentials.clientSecrets[0]) =
   });
 
 describe('fetchVia', () => {
+  it('sends an http: loopback IMS_BASE_URL (tests only) directly: no proxy can reach this loopback', async () => {
+    const plain = await ImsPeer.start();
+    const oauth = generateOAuthCredentials();
+    plain.register(oauth.integration);
+    const unreachable = new ProxyAgent({ host: '127.0.0.1', port: 9, noProxy: [] }, { call: 'IMS' });
+    try {
+      const token = await exchange(parseCredentials(oauth.json, {}), oauth.integration.clientSecrets[0], {
+        fetch: fetchVia(unreachable),
+        now: Date.now(),
+        baseUrl: plain.url,
+        timeoutMs: 10_000,
+      });
+      expect(token.accessToken).toBe(plain.issued.at(-1));
+    } finally {
+      unreachable.destroy();
+      await plain.close();
+    }
+  });
+
   it('carries the IMS exchange through the proxy to a host this process cannot resolve', async () => {
     const token = await mint();
 
