@@ -136,6 +136,12 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
     'schema rejects',
   ],
   [
+    'a proxy credentials secret "create": the stack makes none',
+    one({ httpsProxy: 'http://proxy:3128', proxyCredentialsSecret: 'create' }),
+    ['tokens.json: tokens["a"].proxyCredentialsSecret: "create" is reserved; choose another'],
+    'schema rejects',
+  ],
+  [
     'fips that is no boolean',
     one({ fips: 'yes' }),
     ['tokens.json: tokens["a"].fips: must be true or false'],
