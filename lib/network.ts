@@ -101,6 +101,13 @@ export function validateNetwork(scope: Construct, props: NetworkProps): void {
   if (props.httpsProxy !== undefined) {
     const problem = httpsProxyProblem(props.httpsProxy);
     if (problem) refuse('httpsProxy', `\`httpsProxy\` ${problem}`);
+    if (props.vpc && proxyAddress(props.httpsProxy).host.startsWith('[')) {
+      refuse(
+        'httpsProxy',
+        "`httpsProxy` at an IPv6 address cannot be reached from the function's VPC interface (IPv4 egress): give " +
+          'its host name or an IPv4 address',
+      );
+    }
   }
   for (const prop of ['noProxy', 'proxyCredentialsSecret'] as const) {
     if (props[prop] !== undefined && props.httpsProxy === undefined) refuse(prop, `\`${prop}\` needs \`httpsProxy\``);

@@ -229,6 +229,13 @@ describe('secretsManagerEndpoint', () => {
 });
 
 describe('httpsProxy, noProxy, proxyCredentialsSecret', () => {
+  it('refuses a proxy at an IPv6 address in a VPC, whose interface has IPv4 egress only; outside a VPC it is taken', () => {
+    expect(() => synth((stack) => ({ ...importedVpc(stack), httpsProxy: 'http://[fd00::1]:3128' }))).toThrow(
+      "`httpsProxy` at an IPv6 address cannot be reached from the function's VPC interface",
+    );
+    expect(environment(synth({ httpsProxy: 'http://[fd00::1]:3128' })).HTTPS_PROXY).toBe('http://[fd00::1]:3128');
+  });
+
   it('sets HTTPS_PROXY without a NO_PROXY when nothing bypasses the proxy, and nothing without a proxy', () => {
     const env = environment(synth({ httpsProxy: 'http://proxy.corp.example.com:3128' }));
     expect(env.HTTPS_PROXY).toBe('http://proxy.corp.example.com:3128');
