@@ -91,6 +91,8 @@ export interface ProxyAgentOptions {
    * with that error). @default - no `Proxy-Authorization`
    */
   readonly credentials?: () => Promise<ProxyCredentials | undefined>;
+  /** Called when the proxy answers CONNECT with 407, so cached credentials are read again next time. */
+  readonly credentialsRefused?: () => void;
   /** @default PROXY_CONNECT_TIMEOUT_MS */
   readonly connectTimeoutMs?: number;
   /** Passed to `https.Agent` (e.g. `keepAlive`). */
@@ -138,7 +140,8 @@ export class ProxyAgent extends Agent {
 
   /** Connects to the proxy, sends `request` and waits for the head of its answer, within the timeout. */
   private connect(request: string): Promise<Socket> {
-    const { call, connectTimeoutMs = PROXY_CONNECT_TIMEOUT_MS } = this.settings;
+    const settings = this.settings;
+    const { call, connectTimeoutMs = PROXY_CONNECT_TIMEOUT_MS } = settings;
     return new Promise((resolve, reject) => {
       const socket = connectTcp({ host: this.route.host, port: this.route.port });
       let head = Buffer.alloc(0);
@@ -162,6 +165,7 @@ export class ProxyAgent extends Agent {
         }
         socket.off('data', onData);
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1'))?.[1]);
+        if (status === 407) settings.credentialsRefused?.();
         if (!(status >= 200 && status < 300)) return fail(answered(status), { status: status || undefined });
         clearTimeout(timer);
         socket.removeAllListeners('error').removeAllListeners('end');

@@ -112,7 +112,13 @@ export function proxied(
   proxyCredentialsSecretId: string | undefined,
 ): { store: SecretStore; fetch: Fetch } {
   const credentials = proxyCredentialsSecretId ? proxyCredentials(proxy, proxyCredentialsSecretId) : undefined;
-  const agent = (call: ProxiedCall) => new ProxyAgent(proxy, { call, credentials, agentOptions: { keepAlive: true } });
+  const agent = (call: ProxiedCall) =>
+    new ProxyAgent(proxy, {
+      call,
+      credentials,
+      credentialsRefused: credentials?.forget,
+      agentOptions: { keepAlive: true },
+    });
   return {
     store: new SecretsManagerStore(secretsManagerClient({}, agent('Secrets Manager'))),
     fetch: fetchVia(agent('IMS')),

@@ -4,10 +4,14 @@ import { rememberSecret } from '../common/redact.js';
 import { SecretsManagerStore, secretsManagerClient } from '../common/secrets-manager-store.js';
 import type { SecretStore } from '../common/store.js';
 
+/** Proxy credentials read once and kept; `forget` drops them, so the next connection reads them again. */
+export type KeptProxyCredentials = (() => Promise<ProxyCredentials>) & { readonly forget: () => void };
+
 /**
  * The proxy's credentials from the secret `secretId`, read when the first proxied connection
  * needs them and kept for the life of the sandbox (once per cold start); a failed read is not
- * kept, so the next connection tries again. The read has a Secrets Manager client of its own
+ * kept, so the next connection tries again, and neither are credentials the proxy refused (407:
+ * the password was changed), once `forget` is called. The read has a Secrets Manager client of its own
  * (the same timeouts) whose connections go through the proxy without credentials, since they
  * are what it reads, or directly when Secrets Manager's host is in `noProxy` (a VPC endpoint):
  * a proxy that wants credentials for Secrets Manager too needs that.
@@ -18,15 +22,16 @@ export function proxyCredentials(
   store: SecretStore = new SecretsManagerStore(
     secretsManagerClient({}, new ProxyAgent(route, { call: 'Secrets Manager' })),
   ),
-): () => Promise<ProxyCredentials> {
+): KeptProxyCredentials {
   let reading: Promise<ProxyCredentials> | undefined;
-  return () => {
+  const get = () => {
     reading ??= read(store, secretId).catch((error: unknown) => {
       reading = undefined;
       throw error;
     });
     return reading;
   };
+  return Object.assign(get, { forget: () => (reading = undefined) });
 }
 
 async function read(store: SecretStore, secretId: string): Promise<ProxyCredentials> {

@@ -147,6 +147,18 @@ describe('ProxyAgent', () => {
     );
   });
 
+  it('says when the proxy refuses the credentials (407), and only then, so they can be read again', async () => {
+    let refused = 0;
+    const withCredentials = () =>
+      agent({ credentials: async () => ({ username: 'u', password: 'p' }), credentialsRefused: () => refused++ });
+    proxy.answer(502);
+    await rejection(fetchText(withCredentials(), `https://${UNRESOLVABLE}:${serverPort}/`));
+    expect(refused).toBe(0);
+    proxy.answer(407);
+    await rejection(fetchText(withCredentials(), `https://${UNRESOLVABLE}:${serverPort}/`));
+    expect(refused).toBe(1);
+  });
+
   it('connects directly to a host in noProxy', async () => {
     await expect(fetchText(agent({}, ['127.0.0.1']), `https://127.0.0.1:${serverPort}/`)).resolves.toBe(
       `hello from 127.0.0.1:${serverPort}`,

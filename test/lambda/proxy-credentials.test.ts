@@ -35,6 +35,20 @@ describe('proxy credentials', () => {
     await expect(credentials()).resolves.toEqual({ username: 'u', password: 'p' });
   });
 
+  it('reads again once told the proxy refused them (a changed password), not before', async () => {
+    const store = new MemoryStore();
+    store.put(SECRET, JSON.stringify({ username: 'u', password: 'old' }));
+    const credentials = proxyCredentials(ROUTE, SECRET, store);
+    await credentials();
+    store.put(SECRET, JSON.stringify({ username: 'u', password: 'new' }));
+    await expect(credentials()).resolves.toEqual({ username: 'u', password: 'old' });
+
+    credentials.forget();
+
+    await expect(credentials()).resolves.toEqual({ username: 'u', password: 'new' });
+    expect(store.count('read', SECRET)).toBe(2);
+  });
+
   it('refuses a secret with no value yet', async () => {
     const store = new MemoryStore();
     await expect(proxyCredentials(ROUTE, SECRET, store)()).rejects.toThrow(
