@@ -10,9 +10,7 @@
  * stand-in for the endpoint's private DNS. Every output is scanned for the proxy credentials and
  * the other secrets. Skipped, saying what to install, without squid.
  */
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,15 +18,13 @@ import { parseTokenRecord } from '../../common/token.js';
 import { parseAppConfig } from '../../lib/config/load.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
 import { synthesizedFunction, synthesizedFunctions, type SynthesizedFunction } from '../sandbox/bundle.js';
-import { LocalRefresher, type Run } from '../sandbox/local-refresher.js';
+import type { LocalRefresher, Run } from '../sandbox/local-refresher.js';
+import { IMS_HOST, RealNames, SECRETS_MANAGER_HOST } from '../sandbox/real-names.js';
 import { resolvingPreload } from '../sandbox/resolve-preload.js';
 import { countSecrets, registerSecret } from '../sandbox/secret-registry.js';
-import { Squid, squidMissing } from '../sandbox/squid.js';
+import { squidMissing, type Squid } from '../sandbox/squid.js';
 import { generateJwtCredentials } from '../sandbox/test-credentials.js';
-import { testCertificate } from '../sandbox/test-tls.js';
 
-const IMS_HOST = 'ims-na1.adobelogin.com';
-const SECRETS_MANAGER_HOST = 'secretsmanager.us-east-1.amazonaws.com';
 const PROXY_CREDENTIALS = { username: 'refresher-proxy-user', password: 'proxy-password-e2e-7a1f9c' };
 /** Issue 23's locked-down token, as a configuration file gives it; its proxy credentials secret is the emulator's. */
 const LOCKED_DOWN = {
@@ -41,26 +37,21 @@ const LOCKED_DOWN = {
 const missing = squidMissing();
 if (missing) console.warn(`test/e2e/proxy.test.ts skipped: ${missing}`);
 
-let fn: SynthesizedFunction;
+let names: RealNames;
 let local: LocalRefresher;
 let squid: Squid | undefined;
-let caDir: string;
 let proxyCredentialsSecretId: string;
 let lockedDown: SynthesizedFunction;
 
 beforeAll(async () => {
-  fn = synthesizedFunction();
-  caDir = mkdtempSync(join(tmpdir(), 'proxy-e2e-ca-'));
-  lockedDown = synthesizeLockedDown(join(caDir, 'cdk.out'));
   registerSecret(PROXY_CREDENTIALS.password);
-  const certificate = await testCertificate([IMS_HOST, SECRETS_MANAGER_HOST]);
-  writeFileSync(join(caDir, 'ca.pem'), certificate.certPem);
-  local = await LocalRefresher.start(fn, await generateJwtCredentials({}), { tls: certificate });
+  names = await RealNames.start(synthesizedFunction(), await generateJwtCredentials({}));
+  local = names.local;
   proxyCredentialsSecretId = local.emulator.create('proxy/credentials', JSON.stringify(PROXY_CREDENTIALS));
+  lockedDown = synthesizeLockedDown(join(names.dir, 'cdk.out'));
 });
 afterAll(async () => {
-  await local?.close();
-  rmSync(caDir, { recursive: true, force: true });
+  await names?.close();
 });
 afterEach(async () => {
   await squid?.stop();
@@ -69,16 +60,7 @@ afterEach(async () => {
 
 const port = (url: string) => new URL(url).port;
 
-/**
- * Squid resolving both real host names to the emulators, wanting the proxy credentials for IMS;
- * Secrets Manager is let through without them, as the proxy credentials are read from it.
- */
-const startSquid = () =>
-  Squid.start({
-    hosts: [IMS_HOST, SECRETS_MANAGER_HOST],
-    credentials: PROXY_CREDENTIALS,
-    openHosts: [SECRETS_MANAGER_HOST],
-  });
+const startSquid = () => names.squid(PROXY_CREDENTIALS);
 
 /**
  * The token of LOCKED_DOWN synthesized in us-east-1 by the stack the app builds, into `outdir`: its
@@ -104,18 +86,7 @@ const throughProxy = (proxyUrl: string) => ({
 
 /** One invocation (of `runFn`: default the bundle in cdk.out), the emulators addressed by their real host names; no secret in any output. */
 async function run(env: Record<string, string>, runFn?: SynthesizedFunction): Promise<Run> {
-  const result = await local.invoke(
-    { force: true },
-    {
-      fn: runFn,
-      env: {
-        IMS_BASE_URL: `https://${IMS_HOST}:${port(local.peer.url)}`,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: `https://${SECRETS_MANAGER_HOST}:${port(local.emulator.url)}`,
-        NODE_EXTRA_CA_CERTS: join(caDir, 'ca.pem'),
-        ...env,
-      },
-    },
-  );
+  const result = await local.invoke({ force: true }, { fn: runFn, env: { ...names.env(), ...env } });
   expect(countSecrets(result.logs), 'secrets in the function output').toBe(0);
   expect(countSecrets(JSON.stringify(result.result ?? null)), 'secrets in the result').toBe(0);
   expect(countSecrets(JSON.stringify(result.error ?? null)), 'secrets in the error').toBe(0);
@@ -154,7 +125,7 @@ describe.skipIf(missing !== undefined)('the locked-down configuration, synthesiz
 
     // The endpoint's private DNS: only Secrets Manager's host resolves in the function's process, to the emulator.
     const result = await run(
-      { HTTPS_PROXY: proxyUrl.href, NODE_OPTIONS: resolvingPreload(caDir, [SECRETS_MANAGER_HOST]) },
+      { HTTPS_PROXY: proxyUrl.href, NODE_OPTIONS: resolvingPreload(names.dir, [SECRETS_MANAGER_HOST]) },
       lockedDown,
     );
 
