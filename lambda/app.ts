@@ -107,7 +107,7 @@ export function createHandler(overrides: HandlerOverrides = {}) {
  * `NO_PROXY` directly), its credentials read from their secret when a connection first needs
  * them. The AWS SDK gets the agent explicitly: its own ignores the proxy variables.
  */
-function proxied(
+export function proxied(
   proxy: ProxyRoute,
   proxyCredentialsSecretId: string | undefined,
 ): { store: SecretStore; fetch: Fetch } {

@@ -4,13 +4,20 @@
  * 127.0.0.1, stores a throwaway AEM service credential, and runs the bundled Lambda from cdk.out
  * twice: the first run mints and stores a token, the second finds it fresh and skips. Exits
  * non-zero if anything goes otherwise, or if a secret shows up in any output.
+ *
+ * `npm run sandbox -- --proxy`: the same two runs through a real forward proxy (Debian's squid),
+ * IMS and Secrets Manager addressed by their real host names, which only squid resolves here; then
+ * squid's access log. Without squid it exits 1, saying what to install.
  */
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
-import { synthesizedFunction } from '../test/sandbox/bundle.js';
+import { synthesizedFunction, type SynthesizedFunction } from '../test/sandbox/bundle.js';
 import type { ImsRequest } from '../test/sandbox/ims-peer.js';
 import { LocalRefresher, type Run } from '../test/sandbox/local-refresher.js';
-import { countSecrets } from '../test/sandbox/secret-registry.js';
+import { IMS_HOST, RealNames, SECRETS_MANAGER_HOST } from '../test/sandbox/real-names.js';
+import { countSecrets, registerSecret } from '../test/sandbox/secret-registry.js';
+import { squidMissing, type Squid } from '../test/sandbox/squid.js';
 import { generateJwtCredentials } from '../test/sandbox/test-credentials.js';
 import { EXAMPLE, synthesizeRepo } from './synth.js';
 
@@ -44,10 +51,53 @@ function countActions(run: Run): string {
   return [...counts].map(([action, count]) => `${action} ×${count}`).join(', ');
 }
 
-async function invoke(local: LocalRefresher, event: unknown): Promise<Run> {
+/** Where the runs go: the emulators, with `env` for the function (and squid in between, with `--proxy`). */
+interface Peers {
+  readonly local: LocalRefresher;
+  readonly env: Record<string, string>;
+  readonly squid?: Squid;
+  close(): Promise<void>;
+}
+
+/**
+ * `--proxy`: the emulators under their real host names behind squid (as test/e2e/proxy.test.ts
+ * runs them), the function given HTTPS_PROXY and a secret with squid's credentials, so a stored
+ * token shows that every call went through the proxy.
+ */
+async function behindSquid(
+  fn: SynthesizedFunction,
+  credentials: Parameters<typeof RealNames.start>[1],
+): Promise<Peers> {
+  const names = await RealNames.start(fn, credentials);
+  const proxyCredentials = { username: 'sandbox-proxy-user', password: randomBytes(12).toString('base64url') };
+  registerSecret(proxyCredentials.password);
+  const squid = await names.squid(proxyCredentials).catch(async (error: unknown) => {
+    await names.close();
+    throw error;
+  });
+  const secretId = names.local.emulator.create('proxy/credentials', JSON.stringify(proxyCredentials));
+  say(
+    `  squid at ${squid.url} (the function's HTTPS_PROXY): resolves ${IMS_HOST} and ${SECRETS_MANAGER_HOST} to the emulators`,
+  );
+  say(
+    `    (TLS with a throwaway CA); wants user ${proxyCredentials.username} for IMS, read from secret proxy/credentials`,
+  );
+  return {
+    local: names.local,
+    env: { ...names.env(), HTTPS_PROXY: squid.url, PROXY_CREDENTIALS_SECRET_ID: secretId },
+    squid,
+    close: async () => {
+      await squid.stop();
+      await names.close();
+    },
+  };
+}
+
+async function invoke(peers: Peers, event: unknown): Promise<Run> {
+  const { local } = peers;
   const before = local.emulator.current(local.tokenSecretId)!.versionId;
   say(`  invoking index.handler with ${JSON.stringify(event)} in a fresh Node ${process.versions.node} process`);
-  const run = await local.invoke(event);
+  const run = await local.invoke(event, { env: peers.env });
   say(`  returned in ${run.durationMs} ms: ${JSON.stringify(run.result ?? run.error)}`);
   say(`  IMS calls: ${run.imsRequests.length}`);
   for (const request of run.imsRequests) say(indent(describeImsRequest(request)));
@@ -66,7 +116,12 @@ async function invoke(local: LocalRefresher, event: unknown): Promise<Run> {
   return run;
 }
 
-async function main(): Promise<number> {
+async function main(proxy: boolean): Promise<number> {
+  const missing = proxy ? squidMissing() : undefined;
+  if (missing) {
+    console.error(`npm run sandbox -- --proxy: ${missing}`);
+    return 1;
+  }
   const started = performance.now();
   say('Adobe IMS token refresher sandbox: everything runs on 127.0.0.1, nothing leaves this machine.\n');
 
@@ -80,7 +135,10 @@ async function main(): Promise<number> {
   say('2. Generating a throwaway AEM service credential (2048-bit RSA key, PKCS#1 with CRLF as AEM');
   say('   gives it, and a self-signed certificate) and starting the emulators');
   const credentials = await generateJwtCredentials({ keyFormat: 'pkcs1-crlf' });
-  const local = await LocalRefresher.start(fn, credentials);
+  const peers: Peers = proxy
+    ? await behindSquid(fn, credentials)
+    : await LocalRefresher.start(fn, credentials).then((local) => ({ local, env: {}, close: () => local.close() }));
+  const { local, squid } = peers;
   try {
     const { integration } = credentials;
     say(`  client id ${integration.clientId}, org ${integration.org}, metascopes ${integration.metascopes.join(',')}`);
@@ -89,13 +147,22 @@ async function main(): Promise<number> {
     say(`  Adobe IMS test peer at ${local.peer.url}: knows the client, its secret and the certificate\n`);
 
     say('3. Run 1: no token yet, so the refresher signs a JWT, exchanges it at IMS and stores the token');
-    const first = await invoke(local, {});
+    const first = await invoke(peers, {});
     say('\n4. Run 2: the token is fresh, so the refresher reads two secrets and stops');
-    const second = await invoke(local, {});
+    const second = await invoke(peers, {});
 
-    const leaks = countSecrets([transcript.join('\n'), first.logs, second.logs].join('\n'));
-    say(`\n5. Private key lines, client secret, JWT and access token found in any output: ${leaks}`);
+    const connects = squid?.connects() ?? [];
+    if (squid) {
+      say("\n   Squid's access log: each connection the function opened (CONNECT target, result, proxy user)");
+      for (const { target, result, user } of connects) say(`    CONNECT ${target}  ${result}  ${user}`);
+    }
+    const outputs = [transcript.join('\n'), first.logs, second.logs, squid?.accessLog() ?? ''];
+    const leaks = countSecrets(outputs.join('\n'));
+    const what = `client secret, JWT, access token${squid ? ', proxy password' : ''}`;
+    say(`\n5. Private key lines, ${what} found in any output: ${leaks}`);
     const problems = [
+      squid && !connects.some(({ target }) => target.startsWith(`${IMS_HOST}:`)) && 'squid carried no IMS call',
+      connects.some(({ result }) => result !== 'TCP_TUNNEL/200') && 'squid refused a CONNECT',
       (first.result as { outcome?: string } | undefined)?.outcome !== 'refreshed' && 'run 1 did not refresh',
       (second.result as { outcome?: string } | undefined)?.outcome !== 'skipped' && 'run 2 did not skip',
       second.imsRequests.length !== 0 && 'run 2 called IMS',
@@ -108,8 +175,8 @@ async function main(): Promise<number> {
     say(`\nDone in ${seconds(started)}. Next: "npm test" runs every suite; see README "First deploy" for AWS.`);
     return 0;
   } finally {
-    await local.close();
+    await peers.close();
   }
 }
 
-process.exitCode = await main();
+process.exitCode = await main(process.argv.includes('--proxy'));

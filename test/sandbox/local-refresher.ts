@@ -11,8 +11,11 @@ export interface Run extends Invocation {
   readonly secretsManagerCalls: readonly EmulatorCall[];
 }
 
-/** Per-invocation overrides: the function timeout, and environment variables over the wiring below. */
-export type RunOptions = Partial<Pick<InvokeOptions, 'env' | 'timeoutSeconds'>>;
+/**
+ * Per-invocation overrides: the function timeout, environment variables over the wiring below, and
+ * another synthesized function (its bundle and environment) to run with the same wiring.
+ */
+export type RunOptions = Partial<Pick<InvokeOptions, 'env' | 'timeoutSeconds'>> & { readonly fn?: SynthesizedFunction };
 
 /** The secrets' names, as the emulator creates them; the template passes their ARNs. */
 export const SECRET_NAMES = { credentials: 'ims/credentials', token: 'ims/token' } as const;
@@ -60,7 +63,7 @@ export class LocalRefresher {
   async invoke(event: unknown = {}, options: RunOptions = {}): Promise<Run> {
     const imsMark = this.peer.requests.length;
     const secretsMark = this.emulator.calls.length;
-    const invocation = await invokeBundle(this.fn, {
+    const invocation = await invokeBundle(options.fn ?? this.fn, {
       event,
       env: {
         CREDENTIALS_SECRET_ID: this.credentialsSecretId,
