@@ -213,10 +213,9 @@ export const SHARED_FIELDS = {
       "The name (same account and region) or complete ARN of a secret holding the proxy's credentials as " +
       '{"username": "…", "password": "…"}; the function reads it. Needs "httpsProxy". Not "create": the stack ' +
       'makes no proxy secret.',
-    rule: except(
-      anyOf('a secret name or a complete secret ARN', text(SECRET_NAME, SECRET_NAME_MESSAGE), SECRET_ARN),
-      ['create'],
-    ),
+    rule: except(anyOf('a secret name or a complete secret ARN', text(SECRET_NAME, SECRET_NAME_MESSAGE), SECRET_ARN), [
+      'create',
+    ]),
   },
   fips: {
     description:
