@@ -23,6 +23,11 @@ export interface TokenRecord {
   readonly credentials_version_id: string;
   /** Which exchange produced the token: `jwt` (service account) or `oauth` (server-to-server). */
   readonly credentials_type: CredentialsType;
+  /**
+   * Adobe's `uuid` of the client secret that minted the token, when the credentials carry uuids
+   * (OAuth, after a rotation). Not secret. The rotation's grace check reads it; other readers ignore it.
+   */
+  readonly client_secret_uuid?: string;
 }
 
 /** The kinds of credentials, by the exchange that mints their tokens. */

@@ -244,3 +244,8 @@ function retryAfter(header: string | null, now: number): number | undefined {
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
+
+/** IMS refused this client secret (docs/protocol.md §3): another of the credentials' secrets may work. */
+export function clientSecretRefused(error: unknown): boolean {
+  return error instanceof ImsError && error.status === 401 && error.imsError === 'invalid_client';
+}

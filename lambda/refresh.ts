@@ -10,7 +10,7 @@ import {
   type ErrorCode,
 } from '../common/errors.js';
 import { bounded } from './bounded-store.js';
-import { exchange, type Fetch, type ImsToken } from './ims.js';
+import { clientSecretRefused, exchange, type Fetch, type ImsToken } from './ims.js';
 import { isDue, refreshReason, type RefreshReason } from './policy.js';
 import { RETRY, withRetries } from './retry.js';
 import type { SecretStore, SecretVersion } from '../common/store.js';
@@ -309,7 +309,7 @@ async function mint(run: Run, credentials: Credentials, version: SecretVersion):
       exchangeAnySecret(run, credentials, next),
     );
     // IMS counts the lifetime from its answer; starting the clock at our request errs on the safe side.
-    return record(token, requestedAt, credentials, version);
+    return record(token, requestedAt, credentials, version, next.secret);
   } finally {
     run.imsLatencyMs = (run.imsLatencyMs ?? 0) + run.deps.now() - started;
   }
@@ -338,7 +338,7 @@ async function exchangeAnySecret(
       });
       return { token, requestedAt };
     } catch (error) {
-      if (!wrongClientSecret(error) || next.secret + 1 >= credentials.clientSecrets.length) throw error;
+      if (!clientSecretRefused(error) || next.secret + 1 >= credentials.clientSecrets.length) throw error;
       // A refused secret is not a retry: the next one is tried at once, while the deadline allows.
       if (!timeForAnAttempt(run)) {
         throw new ImsError(
@@ -427,18 +427,23 @@ async function replaces(run: Run, candidate: TokenRecord, latest: TokenRecord): 
   return expiresAtMs(candidate) > expiresAtMs(latest);
 }
 
-/** IMS refused this client secret (docs/protocol.md §3): another of the credentials' secrets may work. */
-function wrongClientSecret(error: unknown): boolean {
-  return error instanceof ImsError && error.status === 401 && error.imsError === 'invalid_client';
-}
-
 /** Failures only new credentials fix: unusable credentials, or IMS refusing them (4xx other than 429). */
 function credentialsRejected(error: unknown): boolean {
   return error instanceof CredentialsError || (error instanceof ImsError && error.code === 'IMS_REJECTED');
 }
 
-/** The token record for an IMS answer to a request made at `issuedAt` with `credentials` from `version`. */
-function record(token: ImsToken, issuedAt: number, credentials: Credentials, version: SecretVersion): TokenRecord {
+/**
+ * The token record for an IMS answer to a request made at `issuedAt` with client secret `secret`
+ * (its index) of `credentials` from `version`; with its Adobe uuid when the credentials carry uuids.
+ */
+function record(
+  token: ImsToken,
+  issuedAt: number,
+  credentials: Credentials,
+  version: SecretVersion,
+  secret: number,
+): TokenRecord {
+  const uuid = credentials.type === 'oauth' ? credentials.clientSecretUuids?.[secret] : undefined;
   return {
     access_token: token.accessToken,
     token_type: 'bearer', // the only type `exchange` accepts
@@ -448,6 +453,7 @@ function record(token: ImsToken, issuedAt: number, credentials: Credentials, ver
     ims_endpoint: credentials.imsEndpoint,
     credentials_version_id: version.versionId,
     credentials_type: credentials.type,
+    ...(uuid === undefined ? {} : { client_secret_uuid: uuid }),
   };
 }
 
