@@ -167,3 +167,16 @@ export function checkTokenClock(record: TokenRecord, now: number): TokenRecord {
 export function expiresAtMs(record: Pick<TokenRecord, 'expires_at'>): number {
   return Date.parse(record.expires_at);
 }
+
+/**
+ * The token in a token secret's `value` if it is one of ours with dates IMS could have issued
+ * (judged at `now`); a placeholder, junk or a record with impossible dates counts as none.
+ */
+export function trustedToken(value: string | undefined, now: number): TokenRecord | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return checkTokenClock(parseTokenRecord(value), now);
+  } catch {
+    return undefined;
+  }
+}

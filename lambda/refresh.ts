@@ -14,7 +14,7 @@ import { clientSecretRefused, exchange, type Fetch, type ImsToken } from './ims.
 import { isDue, refreshReason, type RefreshReason } from './policy.js';
 import { RETRY, withRetries } from './retry.js';
 import type { SecretStore, SecretVersion } from '../common/store.js';
-import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from '../common/token.js';
+import { expiresAtMs, trustedToken, type TokenRecord } from '../common/token.js';
 
 /** The outside world, injected: the store, IMS over fetch, the clock, the sleeper and jitter. */
 export interface RefreshDeps {
@@ -181,7 +181,7 @@ async function refresh(run: Run): Promise<RunResult> {
 /** Reads the token secret and keeps the token in it if it is one of ours; returns the secret as read. */
 async function readToken(run: Run): Promise<SecretVersion | undefined> {
   const current = await run.store.read(run.settings.tokenSecretId);
-  run.stored = trustedToken(current, run.deps.now());
+  run.stored = trustedToken(current?.value, run.deps.now());
   run.tokenRead = true;
   return current;
 }
@@ -378,7 +378,7 @@ async function save(
   let compare = staged.duplicate;
   for (let promotions = 1; ; promotions++) {
     if (current?.versionId === versionId) return { token: candidate, reason };
-    const latest = trustedToken(current, deps.now());
+    const latest = trustedToken(current?.value, deps.now());
     if (compare && latest && !(await replaces(run, candidate, latest))) {
       return { token: latest, reason: 'newer-token-stored' };
     }
@@ -398,7 +398,7 @@ async function save(
 /** The token a duplicate delivery staged under `versionId`. */
 async function stagedToken(run: Run, versionId: string): Promise<TokenRecord> {
   const version = await run.store.read(run.settings.tokenSecretId, { versionId });
-  const token = trustedToken(version, run.deps.now());
+  const token = trustedToken(version?.value, run.deps.now());
   if (!token) throw writeFailed(run, `version "${versionId}" holds no token`);
   return token;
 }
@@ -455,19 +455,6 @@ function record(
     credentials_type: credentials.type,
     ...(uuid === undefined ? {} : { client_secret_uuid: uuid }),
   };
-}
-
-/**
- * The stored token if the secret holds one in our format with dates IMS could have issued; a
- * placeholder, junk or a record with impossible dates counts as none, so it is replaced.
- */
-function trustedToken(secret: SecretVersion | undefined, now: number): TokenRecord | undefined {
-  if (!secret) return undefined;
-  try {
-    return checkTokenClock(parseTokenRecord(secret.value), now);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
