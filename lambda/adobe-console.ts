@@ -52,6 +52,9 @@ export interface AdobeConsole {
 
 export const DEFAULT_ADOBE_API_BASE_URL = 'https://api.adobe.io';
 
+/** Each I/O Management API request's own deadline, as an IMS attempt's. */
+export const ADOBE_REQUEST_TIMEOUT_MS = 10_000;
+
 /** What a 403 means here, and the fix (README "Rotate client secrets automatically"). */
 export const FORBIDDEN_FIX =
   'add the I/O Management API to the Developer Console project and the scopes read_client_secret, manage_client_secrets (see README)';
