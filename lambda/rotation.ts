@@ -163,8 +163,10 @@ async function createSecret(step: Step, token: string): Promise<void> {
   const adobe = step.deps.adobe(session.adobe);
   const listed = noted(step, await adobe.list()).secrets;
   const working = workingUuid(credentials, session.working, listed);
-  const held = new Set([...(credentials.clientSecretUuids ?? []), ...(await previousUuids(step))]);
-  const remove = toRemove(credentials, working, listed, held);
+  // Adobe holds at most two, W among them: the other one goes, whether it is the orphan of a crashed
+  // attempt (a uuid no version holds; on a first rotation, an unused one created after W) or the
+  // previous working secret. Never W, so never the last one.
+  const remove = listed.filter((entry) => entry.uuid !== working).map((entry) => entry.uuid);
   for (const uuid of remove) {
     noted(step, await adobe.delete(uuid));
     step.report.deletedUuid = uuid;
@@ -365,40 +367,6 @@ function workingUuid(credentials: OAuthCredentials, working: number, listed: rea
       ? 'Adobe lists no client secret, or none it has seen used, so the one in use is unknown; rotate again once the refresher has minted'
       : 'the credential has two used client secrets at Adobe and the credentials store no uuids, so the one in use is unknown: delete the unused secret in the Developer Console, then rotate again',
   );
-}
-
-/** The uuids AWSPREVIOUS holds (none when it is missing or unreadable: its secrets cannot mint then). */
-async function previousUuids(step: Step): Promise<readonly string[]> {
-  const previous = await step.deps.store.read(step.secretId, { versionStage: 'AWSPREVIOUS' });
-  if (!previous) return [];
-  try {
-    const credentials = parseCredentials(previous.value, parseOptions(step.settings));
-    return credentials.type === 'oauth' ? (credentials.clientSecretUuids ?? []) : [];
-  } catch {
-    return [];
-  }
-}
-
-/**
- * What to delete before creating: orphans (a crashed earlier attempt's secret: a uuid no version
- * holds; on a first rotation, an unused secret created after W), then, if two remain, the one
- * that is not W. Never W, so never the last one.
- */
-function toRemove(
-  credentials: OAuthCredentials,
-  working: string,
-  listed: readonly ListedClientSecret[],
-  held: ReadonlySet<string>,
-): string[] {
-  const w = listed.find((entry) => entry.uuid === working)!;
-  const orphan = (entry: ListedClientSecret) =>
-    credentials.clientSecretUuids
-      ? !held.has(entry.uuid)
-      : entry.lastUsedAt === undefined && entry.createdAt > w.createdAt;
-  const others = listed.filter((entry) => entry.uuid !== working);
-  const orphans = others.filter(orphan);
-  // Two remain (W and one other): the other goes, whatever it is.
-  return orphans.length > 0 ? orphans.map((entry) => entry.uuid) : others.map((entry) => entry.uuid);
 }
 
 /** The one uuid in `after` that was not listed before the create (less what was deleted). */
