@@ -7,6 +7,7 @@ import { AdobeApiError, ImsError, type RotationStep } from '../../common/errors.
 import { createLogger } from '../../lambda/app.js';
 import { capturedOutput, registerSecret } from '../support/leak-guard.js';
 import { MemoryStore, fakeClock } from '../support/fakes.js';
+import { generateJwtCredentials } from '../sandbox/test-credentials.js';
 
 const HOUR = 3_600_000;
 const CREDENTIALS = 'adobe/credentials';
@@ -30,6 +31,8 @@ class FakeAdobe {
   readonly refused = new Set<string>();
   /** The next create commits at Adobe, then the connection drops. */
   dropNextCreate = false;
+  /** Create answers leave out the new secret's uuid (the spec does not promise it). */
+  omitUuid = false;
   private counter = 0;
 
   constructor(private readonly clock: { now(): number }) {}
@@ -87,7 +90,7 @@ class FakeAdobe {
           this.dropNextCreate = false;
           throw new AdobeApiError('I/O Management API create: the connection failed', { transient: true });
         }
-        return { ...answered('create'), secret, uuid: this.uuidOf(secret) };
+        return { ...answered('create'), secret, uuid: this.omitUuid ? undefined : this.uuidOf(secret) };
       },
       delete: async (uuid: string) => {
         const index = this.secrets.findIndex((entry) => entry.uuid === uuid);
@@ -267,6 +270,28 @@ describe('createSecret makes room at Adobe', () => {
     expect(world.adobe.secrets.map((entry) => entry.uuid)).toEqual([w, result.report.createdUuid]);
     const pending = world.credentialsOf((await world.store.read(CREDENTIALS, { versionId: token }))!.value);
     expect(pending.clientSecrets[1]).toBe(world.secrets[working]);
+  });
+
+  it("lists again for the new secret's uuid when the create answer leaves it out", async () => {
+    const world = setup({ withUuids: true });
+    world.adobe.omitUuid = true;
+    const token = world.rotation();
+    const result = await world.run('createSecret', token);
+    const created = world.adobe.secrets.at(-1)!.uuid;
+    expect(result.report).toMatchObject({ outcome: 'created', createdUuid: created });
+    expect(world.adobe.calls.slice(-2)).toEqual(['create', 'list']);
+    const pending = world.credentialsOf((await world.store.read(CREDENTIALS, { versionId: token }))!.value);
+    expect(pending.clientSecretUuids).toEqual([created, world.adobe.uuidOf(world.secrets[0])]);
+  });
+
+  it('refuses AEM service credentials: their certificate is renewed in the AEM Developer Console', async () => {
+    const world = setup();
+    world.store.put(CREDENTIALS, (await generateJwtCredentials({ keyFormat: 'pkcs8', wrapped: true })).json);
+    const result = await world.run('createSecret', world.rotation());
+    expect(result.error).toMatchObject({
+      code: 'ROTATION_FAILED',
+      message: expect.stringContaining('AEM Developer Console'),
+    });
   });
 
   it('refuses a first rotation with two used secrets and no uuids, naming the fix, and changes nothing', async () => {
