@@ -129,6 +129,7 @@ const METADATA_FIELDS = {
   ims_endpoint: true,
   credentials_version_id: true,
   credentials_type: true,
+  client_secret_uuid: true,
 } as const satisfies Record<Exclude<keyof TokenRecord, 'access_token'>, true>;
 
 function metadataOf(record: TokenRecord): Record<string, unknown> {

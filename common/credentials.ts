@@ -34,6 +34,15 @@ export interface OAuthCredentials {
   readonly imsEndpoint: string;
   /** The chosen credential's `name` in a Developer Console project download. */
   readonly credentialName?: string;
+  /**
+   * Adobe's `uuid` of each client secret, parallel to `clientSecrets` (written by a rotation; not
+   * secret). Absent until the first rotation, or when the credentials were uploaded without them.
+   */
+  readonly clientSecretUuids?: readonly string[];
+  /** The numeric Developer Console org id (`project.org.id`), for the I/O Management API. */
+  readonly orgId?: string;
+  /** The credential's `id` in the Developer Console project, for the I/O Management API. */
+  readonly credentialId?: string;
 }
 
 export type Credentials = JwtCredentials | OAuthCredentials;
@@ -43,6 +52,10 @@ export const DEFAULT_IMS_ENDPOINT = 'ims-na1.adobelogin.com';
 const HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i;
 const ADOBE_IMS_HOST = /\.adobelogin\.com$/i;
 const OAUTH_S2S = 'oauth_server_to_server';
+/** An Adobe client secret `uuid` or a credential `id`: they go into I/O Management API paths. */
+const ADOBE_ID = /^[A-Za-z0-9-]{1,64}$/;
+/** The Developer Console org id is numeric (e.g. `23294`); not the `…@AdobeOrg` IMS org id. */
+const NUMERIC_ORG_ID = /^\d{1,20}$/;
 /** Longest credential name quoted in an error: names are not secret, but they are text from outside. */
 const MAX_NAME_LENGTH = 64;
 
@@ -149,20 +162,46 @@ function parseOAuth(root: Json, options: ParseOptions): OAuthCredentials {
   if ('clientSecret' in root && 'clientSecrets' in root) {
     throw new CredentialsError('credentials have both "clientSecret" and "clientSecrets"; keep one');
   }
+  const clientId = requireString(root, 'clientId', '');
+  const clientSecrets =
+    'clientSecrets' in root ? secretList(root, 'clientSecrets', '') : [secretString(root, 'clientSecret', '')];
   return {
     type: 'oauth',
     shape: 'oauth-simple',
-    clientId: requireString(root, 'clientId', ''),
-    clientSecrets:
-      'clientSecrets' in root ? secretList(root, 'clientSecrets', '') : [secretString(root, 'clientSecret', '')],
+    clientId,
+    clientSecrets,
     scopes: requireList(root, 'scopes', ''),
     imsEndpoint: imsHost(endpoint, 'imsEndpoint', options),
+    ...uuidsFor(clientSecrets, root, 'clientSecretUuids', ''),
   };
 }
 
 /** The Adobe Developer Console project download: one OAuth Server-to-Server credential of the workspace. */
 function parseProject(root: Json, options: ParseOptions): OAuthCredentials {
-  const field = 'project.workspace.details.credentials';
+  const { entry, index, s2s } = chosenCredential(root, options);
+  const field = PROJECT_CREDENTIALS;
+  const prefix = `${field}[${index}].${OAUTH_S2S}.`;
+  const clientSecrets = secretList(s2s, 'client_secrets', prefix);
+  const orgId = path(root, ['project', 'org', 'id']);
+  return {
+    type: 'oauth',
+    shape: 'developer-console-project',
+    clientId: requireString(s2s, 'client_id', prefix),
+    clientSecrets,
+    scopes: requireList(s2s, 'scopes', prefix),
+    imsEndpoint: imsHost(DEFAULT_IMS_ENDPOINT, 'imsEndpoint', options),
+    ...(typeof entry.name === 'string' ? { credentialName: entry.name } : {}),
+    ...uuidsFor(clientSecrets, s2s, 'client_secret_uuids', prefix),
+    ...(orgId === undefined ? {} : { orgId: numericOrgId(orgId) }),
+    ...(entry.id === undefined ? {} : { credentialId: adobeId(entry.id, `${field}[${index}].id`) }),
+  };
+}
+
+const PROJECT_CREDENTIALS = 'project.workspace.details.credentials';
+
+/** The one OAuth Server-to-Server credential of a project download that `options.credentialName` picks. */
+function chosenCredential(root: Json, options: ParseOptions): { entry: Json; index: number; s2s: Json } {
+  const field = PROJECT_CREDENTIALS;
   const list = path(root, ['project', 'workspace', 'details', 'credentials']);
   if (!Array.isArray(list)) throw new CredentialsError(`"${field}" is missing or not a list`);
   // Every secret in the download, not only the chosen credential's: none may be quoted by a later message.
@@ -189,18 +228,90 @@ function parseProject(root: Json, options: ParseOptions): OAuthCredentials {
   }
   const entry = chosen[0];
   const index = list.indexOf(entry);
-  const prefix = `${field}[${index}].${OAUTH_S2S}.`;
   const s2s = entry[OAUTH_S2S];
   if (!isObject(s2s)) throw new CredentialsError(`"${field}[${index}].${OAUTH_S2S}" is missing or not an object`);
-  return {
-    type: 'oauth',
-    shape: 'developer-console-project',
-    clientId: requireString(s2s, 'client_id', prefix),
-    clientSecrets: secretList(s2s, 'client_secrets', prefix),
-    scopes: requireList(s2s, 'scopes', prefix),
-    imsEndpoint: imsHost(DEFAULT_IMS_ENDPOINT, 'imsEndpoint', options),
-    ...(typeof entry.name === 'string' ? { credentialName: entry.name } : {}),
-  };
+  return { entry, index, s2s };
+}
+
+/** A client secret and its Adobe `uuid`, as a rotation writes them into the credentials. */
+export interface ClientSecretEntry {
+  readonly secret: string;
+  readonly uuid: string;
+}
+
+/**
+ * The credentials JSON `text` (OAuth Server-to-Server, either shape) with its client secrets
+ * replaced by `entries` (the rotation's new secret first, then the working one) and their uuids
+ * beside them: `clientSecrets` and `clientSecretUuids` in the simple shape (a single
+ * `clientSecret` becomes `clientSecrets` in its place), `client_secrets` and
+ * `client_secret_uuids` in the project download's chosen credential. Every other key is kept as
+ * it was. Pure: the caller stores the result.
+ */
+export function withClientSecrets(
+  text: string,
+  entries: readonly ClientSecretEntry[],
+  options: ParseOptions = {},
+): string {
+  if (entries.length === 0 || entries.length > 2) {
+    throw new CredentialsError(`a credential holds one or two client secrets, not ${entries.length}`);
+  }
+  const credentials = parseCredentials(text, options);
+  if (credentials.type !== 'oauth') {
+    throw new CredentialsError('only OAuth Server-to-Server credentials hold rotatable client secrets');
+  }
+  const secrets = entries.map((entry) => entry.secret);
+  rememberSecret(...secrets);
+  const uuids = entries.map((entry, i) => adobeId(entry.uuid, `uuid of client secret ${i}`));
+  const root = JSON.parse(text) as Json;
+  if (credentials.shape === 'developer-console-project') {
+    const { s2s } = chosenCredential(root, options);
+    s2s.client_secrets = secrets;
+    s2s.client_secret_uuids = uuids;
+    return JSON.stringify(root);
+  }
+  const rewritten: Json = {};
+  for (const [key, value] of Object.entries(root)) {
+    if (key === 'clientSecret' || key === 'clientSecrets') rewritten.clientSecrets = secrets;
+    else if (key !== 'clientSecretUuids') rewritten[key] = value;
+  }
+  rewritten.clientSecretUuids = uuids;
+  return JSON.stringify(rewritten);
+}
+
+/** The optional list of Adobe uuids under `key`, parallel to `clientSecrets`. */
+function uuidsFor(
+  clientSecrets: readonly string[],
+  object: Json,
+  key: string,
+  prefix: string,
+): { clientSecretUuids?: string[] } {
+  const value = object[key];
+  if (value === undefined) return {};
+  if (!Array.isArray(value)) throw new CredentialsError(`"${prefix}${key}" is not a list`);
+  const uuids = value.map((item, i) => adobeId(item, `${prefix}${key}[${i}]`));
+  if (uuids.length !== clientSecrets.length) {
+    throw new CredentialsError(
+      `"${prefix}${key}" holds ${uuids.length} uuids for ${clientSecrets.length} client secrets; they are parallel lists`,
+    );
+  }
+  return { clientSecretUuids: uuids };
+}
+
+/** A client secret uuid or credential id: 1-64 letters, digits and hyphens (it goes into a URL path). */
+function adobeId(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !ADOBE_ID.test(value)) {
+    throw new CredentialsError(`"${field}" is not 1-64 letters, digits or hyphens`);
+  }
+  return value;
+}
+
+/** `project.org.id`: a number or a numeric string. */
+function numericOrgId(value: unknown): string {
+  const text = typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value;
+  if (typeof text !== 'string' || !NUMERIC_ORG_ID.test(text)) {
+    throw new CredentialsError('"project.org.id" is not a numeric Developer Console org id');
+  }
+  return text;
 }
 
 function requireString(object: Json, key: string, prefix: string): string {

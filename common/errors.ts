@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'TOKEN_INVALID'
   | 'TOKEN_EXPIRED'
   | 'PROXY_FAILED'
+  | 'ROTATION_FAILED'
+  | 'ADOBE_API_FAILED'
   | 'INTERNAL_ERROR';
 
 export class RefresherError extends Error {
@@ -96,7 +98,7 @@ export class SecretStoreError extends RefresherError {
 }
 
 /** Which call a proxied connection was carrying, as `ProxyError` messages name it. */
-export type ProxiedCall = 'IMS' | 'Secrets Manager';
+export type ProxiedCall = 'IMS' | 'Secrets Manager' | 'I/O Management API';
 
 /**
  * The HTTPS proxy (`HTTPS_PROXY`) failed a call before it reached its destination: it refused the
@@ -120,6 +122,43 @@ export class ProxyError extends RefresherError {
     this.proxy = proxy;
     this.call = call;
     this.status = details.status;
+  }
+}
+
+/** The steps of a Secrets Manager rotation, and the scheduled grace check that retires the old client secret. */
+export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret' | 'retireCheck';
+
+/**
+ * A rotation step could not complete: the message starts with the step and says why (and what to
+ * do, when a person must act). Secrets Manager retries a failed step; `AWSCURRENT` is untouched
+ * until `finishSecret`. Transient when waiting may help (a lost race, a write that timed out).
+ */
+export class RotationError extends RefresherError {
+  override name = 'RotationError';
+  readonly step: RotationStep;
+
+  constructor(step: RotationStep, message: string, options: { transient?: boolean; cause?: unknown } = {}) {
+    super('ROTATION_FAILED', `${step}: ${message}`, options);
+    this.step = step;
+  }
+}
+
+/**
+ * Adobe's I/O Management API answered non-2xx, an answer that is not what it documents, or not at
+ * all. Transient for 429, 5xx, timeouts and connection failures. Carries Adobe's `x-request-id`
+ * (what Adobe support asks for); never the answer's body.
+ */
+export class AdobeApiError extends RefresherError {
+  override name = 'AdobeApiError';
+  /** HTTP status, when Adobe answered at all. */
+  readonly status: number | undefined;
+  /** Adobe's `x-request-id` header, when it sent a well-formed one. */
+  readonly requestId: string | undefined;
+
+  constructor(message: string, details: { status?: number; requestId?: string; transient: boolean; cause?: unknown }) {
+    super('ADOBE_API_FAILED', message, { transient: details.transient, cause: details.cause });
+    this.status = details.status;
+    this.requestId = details.requestId;
   }
 }
 

@@ -29,6 +29,21 @@ export function credentialsExpiryWarningProblem(days: number): string | undefine
 }
 
 /**
+ * How long the old client secret's `last_used_at` must stand still before the rotation's grace
+ * check deletes it at Adobe, in hours: the default and the range the construct, the configuration
+ * file (`rotateClientSecret.retireAfterHours`) and the rotation function (`RETIRE_AFTER_HOURS`) share.
+ */
+export const RETIRE_AFTER_HOURS = { default: 24, min: 1, max: 720 } as const;
+
+/** Why `hours` cannot be a retire-after delay, or `undefined`. */
+export function retireAfterHoursProblem(hours: number): string | undefined {
+  const { min, max } = RETIRE_AFTER_HOURS;
+  return Number.isInteger(hours) && hours >= min && hours <= max
+    ? undefined
+    : `must be a whole number of hours between ${min} and ${max}`;
+}
+
+/**
  * The descriptions the construct gives its two secrets, as prefix and suffix around its construct
  * path. Deployed stacks carry them: `ims-token credentials put` tells the secrets apart by them,
  * so they do not change.

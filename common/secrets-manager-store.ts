@@ -17,6 +17,7 @@ import {
   type ReadOptions,
   type SecretStore,
   type SecretVersion,
+  type StageOptions,
   type StoreCallOptions,
 } from './store.js';
 
@@ -77,7 +78,12 @@ export class SecretsManagerStore implements SecretStore {
         );
       }
       if (out.SecretString === undefined || out.VersionId === undefined) return undefined;
-      return { value: out.SecretString, versionId: out.VersionId, arn: out.ARN ?? secretId };
+      return {
+        value: out.SecretString,
+        versionId: out.VersionId,
+        arn: out.ARN ?? secretId,
+        ...(out.VersionStages ? { stages: out.VersionStages } : {}),
+      };
     } catch (error) {
       // Not found: either no version with the label (no value yet, no previous one), or no such secret at all.
       if (error instanceof ResourceNotFoundException) {
@@ -97,22 +103,23 @@ export class SecretsManagerStore implements SecretStore {
     secretId: string,
     value: string,
     versionId: string,
-    options: StoreCallOptions = {},
+    options: StageOptions = {},
   ): Promise<{ duplicate: boolean }> {
+    const label = options.label ?? PENDING_STAGE;
     try {
       await this.client.send(
         new PutSecretValueCommand({
           SecretId: secretId,
           SecretString: value,
           ClientRequestToken: versionId,
-          VersionStages: [PENDING_STAGE],
+          VersionStages: [label],
         }),
         { abortSignal: options.signal },
       );
       return { duplicate: false };
     } catch (error) {
       if (error instanceof ResourceExistsException) return { duplicate: true };
-      throw storeFailed('TOKEN_WRITE_FAILED', secretId, error);
+      throw storeFailed('TOKEN_WRITE_FAILED', secretId, error, label === PENDING_STAGE ? 'token secret' : 'secret');
     }
   }
 
@@ -161,9 +168,10 @@ function storeFailed(
   code: 'SECRET_READ_FAILED' | 'TOKEN_WRITE_FAILED',
   secretId: string,
   error: unknown,
+  written = 'token secret',
 ): RefresherError {
   if (error instanceof RefresherError) return error;
-  const what = code === 'SECRET_READ_FAILED' ? 'read secret' : 'write token secret';
+  const what = code === 'SECRET_READ_FAILED' ? 'read secret' : `write ${written}`;
   return new SecretStoreError(code, `could not ${what} "${secretId}"${why(error)}`, error, retryable(error));
 }
 

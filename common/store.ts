@@ -4,6 +4,8 @@ export interface SecretVersion {
   readonly versionId: string;
   /** The full ARN, whichever name or ARN the secret was asked for by. */
   readonly arn: string;
+  /** The version's staging labels (`VersionStages`), when the store reports them. */
+  readonly stages?: readonly string[];
 }
 
 /** Per-call options: `signal` aborts the call (the run's deadline). */
@@ -13,10 +15,22 @@ export interface StoreCallOptions {
 
 /** What a read may ask for besides the call options: the version with this id, or with this staging label. */
 export interface ReadOptions extends StoreCallOptions {
-  /** @default 'AWSCURRENT' (unless `versionId` is given) */
-  readonly versionStage?: 'AWSCURRENT' | 'AWSPREVIOUS';
-  /** Read this version, whatever its labels. */
+  /**
+   * With `versionId`: that version only if it holds this label (Secrets Manager's rule).
+   * @default 'AWSCURRENT' (unless `versionId` is given)
+   */
+  readonly versionStage?: 'AWSCURRENT' | 'AWSPREVIOUS' | typeof ROTATION_PENDING_STAGE;
+  /** Read this version, whatever its labels (unless `versionStage` is given too). */
   readonly versionId?: string;
+}
+
+/** Secrets Manager's label for the version a rotation is creating (docs/protocol.md §8). */
+export const ROTATION_PENDING_STAGE = 'AWSPENDING';
+
+/** What `stage` may label a new version with: a token on its way to AWSCURRENT, or a rotation's new credentials. */
+export interface StageOptions extends StoreCallOptions {
+  /** @default PENDING_STAGE */
+  readonly label?: typeof PENDING_STAGE | typeof ROTATION_PENDING_STAGE;
 }
 
 /**
@@ -36,7 +50,7 @@ export const PENDING_STAGE = 'IMSREFRESHER_PENDING';
 export interface SecretStore {
   read(secretId: string, options?: ReadOptions): Promise<SecretVersion | undefined>;
   /**
-   * Adds `value` as a new version with the id `versionId`, labelled `PENDING_STAGE` only (Secrets
+   * Adds `value` as a new version with the id `versionId`, labelled `options.label` only (Secrets
    * Manager makes the first version of a secret `AWSCURRENT` as well). Idempotent per `versionId`
    * (Secrets Manager's `ClientRequestToken`); `duplicate` when that id already holds another value.
    */
@@ -44,7 +58,7 @@ export interface SecretStore {
     secretId: string,
     value: string,
     versionId: string,
-    options?: StoreCallOptions,
+    options?: StageOptions,
   ): Promise<{ readonly duplicate: boolean }>;
   /**
    * Moves `AWSCURRENT` to `versionId` if it is still on `expectedCurrent` (`undefined`: on no

@@ -23,6 +23,11 @@ export interface TokenRecord {
   readonly credentials_version_id: string;
   /** Which exchange produced the token: `jwt` (service account) or `oauth` (server-to-server). */
   readonly credentials_type: CredentialsType;
+  /**
+   * Adobe's `uuid` of the client secret that minted the token, when the credentials carry uuids
+   * (OAuth, after a rotation). Not secret. The rotation's grace check reads it; other readers ignore it.
+   */
+  readonly client_secret_uuid?: string;
 }
 
 /** The kinds of credentials, by the exchange that mints their tokens. */
@@ -161,4 +166,17 @@ export function checkTokenClock(record: TokenRecord, now: number): TokenRecord {
 /** Milliseconds since the epoch at which the token expires. */
 export function expiresAtMs(record: Pick<TokenRecord, 'expires_at'>): number {
   return Date.parse(record.expires_at);
+}
+
+/**
+ * The token in a token secret's `value` if it is one of ours with dates IMS could have issued
+ * (judged at `now`); a placeholder, junk or a record with impossible dates counts as none.
+ */
+export function trustedToken(value: string | undefined, now: number): TokenRecord | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return checkTokenClock(parseTokenRecord(value), now);
+  } catch {
+    return undefined;
+  }
 }

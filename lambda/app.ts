@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { readConfig } from './config.js';
+import { readConfig, type RefreshSettings } from './config.js';
 import { ConfigurationError, ImsError, type ProxiedCall } from '../common/errors.js';
 import { fetchVia } from './fetch-via.js';
 import type { Fetch } from './ims.js';
 import { proxyCredentials } from './proxy-credentials.js';
-import { ProxyAgent, type ProxyRoute } from '../common/proxy.js';
+import { ProxyAgent } from '../common/proxy.js';
 import type { SecretStore } from '../common/store.js';
 import { runRefresh, type RefreshDeps, type RefreshRequest, type RunResult } from './refresh.js';
 import { emfLine } from './metrics.js';
@@ -70,10 +70,10 @@ export function createHandler(overrides: HandlerOverrides = {}) {
     namespace: env.POWERTOOLS_METRICS_NAMESPACE || 'ImsTokenRefresher',
     service: env.POWERTOOLS_SERVICE_NAME || 'service_undefined',
   };
-  const viaProxy = settings.proxy && proxied(settings.proxy, settings.proxyCredentialsSecretId);
+  const network = networkAdapters(settings);
   const deps: RefreshDeps = {
-    store: overrides.store ?? viaProxy?.store ?? new SecretsManagerStore(secretsManagerClient()),
-    fetch: overrides.fetch ?? viaProxy?.fetch ?? globalThis.fetch,
+    store: overrides.store ?? network.store,
+    fetch: overrides.fetch ?? network.fetchFor('IMS'),
     now: overrides.now ?? Date.now,
     sleep: overrides.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     random: overrides.random ?? Math.random,
@@ -103,14 +103,18 @@ export function createHandler(overrides: HandlerOverrides = {}) {
 }
 
 /**
- * With `HTTPS_PROXY`: the store and IMS's fetch with connections through the proxy (hosts in
- * `NO_PROXY` directly), its credentials read from their secret when a connection first needs
- * them. The AWS SDK gets the agent explicitly: its own ignores the proxy variables.
+ * The Secrets Manager store and the `fetch` for each kind of HTTPS call (IMS, the I/O Management
+ * API), shared by the refresher and the rotation function. With `HTTPS_PROXY` their connections go
+ * through the proxy (hosts in `NO_PROXY` directly), its credentials read from their secret when a
+ * connection first needs them; the AWS SDK gets the agent explicitly: its own ignores the proxy
+ * variables. Without it: the SDK's own agent and the global `fetch`.
  */
-export function proxied(
-  proxy: ProxyRoute,
-  proxyCredentialsSecretId: string | undefined,
-): { store: SecretStore; fetch: Fetch } {
+export function networkAdapters(settings: Pick<RefreshSettings, 'proxy' | 'proxyCredentialsSecretId'>): {
+  store: SecretStore;
+  fetchFor: (call: Exclude<ProxiedCall, 'Secrets Manager'>) => Fetch;
+} {
+  const { proxy, proxyCredentialsSecretId } = settings;
+  if (!proxy) return { store: new SecretsManagerStore(secretsManagerClient()), fetchFor: () => globalThis.fetch };
   const credentials = proxyCredentialsSecretId ? proxyCredentials(proxy, proxyCredentialsSecretId) : undefined;
   const agent = (call: ProxiedCall) =>
     new ProxyAgent(proxy, {
@@ -121,7 +125,7 @@ export function proxied(
     });
   return {
     store: new SecretsManagerStore(secretsManagerClient({}, agent('Secrets Manager'))),
-    fetch: fetchVia(agent('IMS')),
+    fetchFor: (call) => fetchVia(agent(call)),
   };
 }
 

@@ -26,8 +26,8 @@ export function bounded(store: SecretStore, signal: AbortSignal | undefined): Se
   return {
     read: (secretId, options) =>
       race('SECRET_READ_FAILED', secretId, () => store.read(secretId, { ...options, signal })),
-    stage: (secretId, value, versionId) =>
-      race('TOKEN_WRITE_FAILED', secretId, () => store.stage(secretId, value, versionId, { signal })),
+    stage: (secretId, value, versionId, options) =>
+      race('TOKEN_WRITE_FAILED', secretId, () => store.stage(secretId, value, versionId, { ...options, signal })),
     promote: (secretId, versionId, expectedCurrent) =>
       race('TOKEN_WRITE_FAILED', secretId, () => store.promote(secretId, versionId, expectedCurrent, { signal })),
   };

@@ -1,5 +1,12 @@
 import { ConfigurationError } from '../common/errors.js';
-import { DEFAULT_REFRESH_THRESHOLD, parseImsBaseUrl, refreshThresholdProblem } from '../common/rules.js';
+import {
+  DEFAULT_REFRESH_THRESHOLD,
+  parseImsBaseUrl,
+  refreshThresholdProblem,
+  RETIRE_AFTER_HOURS,
+  retireAfterHoursProblem,
+} from '../common/rules.js';
+import type { RotationSettings } from './rotation.js';
 import { parseNoProxy, parseProxyUrl, type ProxyRoute } from '../common/proxy.js';
 import { isCredentialsType, type CredentialsType } from '../common/token.js';
 
@@ -49,6 +56,49 @@ export function readConfig(env: Record<string, string | undefined>): RefreshSett
     throw new ConfigurationError('PROXY_CREDENTIALS_SECRET_ID must name a secret of its own');
   }
   return settings;
+}
+
+/** What the rotation function needs besides its event: the core's settings and the network's. */
+export interface RotationConfig extends RotationSettings, Pick<RefreshSettings, 'proxy' | 'proxyCredentialsSecretId'> {
+  /** Send I/O Management API requests here instead of https://api.adobe.io. */
+  readonly adobeApiBaseUrl?: string;
+}
+
+const NUMERIC_ORG_ID = /^\d{1,20}$/;
+const CREDENTIAL_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * Reads the rotation function's environment: TOKEN_SECRET_ID (required); IMS_BASE_URL,
+ * ADOBE_API_BASE_URL (same rules), CREDENTIAL_NAME, ADOBE_ORG_ID, ADOBE_CREDENTIAL_ID,
+ * RETIRE_AFTER_HOURS and the network variables, as the refresher reads them. The credentials
+ * secret comes from each event (`SecretId`), never from the environment.
+ */
+export function readRotationConfig(env: Record<string, string | undefined>): RotationConfig {
+  const orgId = env.ADOBE_ORG_ID?.trim() || undefined;
+  if (orgId !== undefined && !NUMERIC_ORG_ID.test(orgId)) {
+    throw new ConfigurationError('ADOBE_ORG_ID must be the numeric Developer Console org id (not the …@AdobeOrg id)');
+  }
+  const credentialId = env.ADOBE_CREDENTIAL_ID?.trim() || undefined;
+  if (credentialId !== undefined && !CREDENTIAL_ID.test(credentialId)) {
+    throw new ConfigurationError('ADOBE_CREDENTIAL_ID must be 1-64 letters, digits or hyphens');
+  }
+  const hours = env.RETIRE_AFTER_HOURS?.trim() ? Number(env.RETIRE_AFTER_HOURS) : RETIRE_AFTER_HOURS.default;
+  const problem = retireAfterHoursProblem(hours);
+  if (problem) throw new ConfigurationError(`RETIRE_AFTER_HOURS ${problem}`);
+  const config: RotationConfig = {
+    tokenSecretId: required(env, 'TOKEN_SECRET_ID'),
+    imsBaseUrl: parseImsBaseUrl(env.IMS_BASE_URL),
+    adobeApiBaseUrl: parseImsBaseUrl(env.ADOBE_API_BASE_URL, 'ADOBE_API_BASE_URL'),
+    credentialName: env.CREDENTIAL_NAME?.trim() || undefined,
+    orgId,
+    credentialId,
+    retireAfterMs: hours * 3_600_000,
+    ...proxySettings(env),
+  };
+  if (config.proxyCredentialsSecretId === config.tokenSecretId) {
+    throw new ConfigurationError('PROXY_CREDENTIALS_SECRET_ID must name a secret of its own');
+  }
+  return config;
 }
 
 /** HTTPS_PROXY with NO_PROXY, and PROXY_CREDENTIALS_SECRET_ID (only with HTTPS_PROXY); NO_PROXY alone means nothing. */

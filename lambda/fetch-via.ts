@@ -7,7 +7,7 @@ import type { Fetch } from './ims.js';
 const NULL_BODY = new Set([204, 205, 304]);
 
 /**
- * The part of `fetch` the IMS exchange uses (`https:` URLs, a form body, no redirects followed,
+ * The part of `fetch` the IMS exchange and the I/O Management API use (`https:` URLs, a form body or none, no redirects followed,
  * `signal`) over `node:https` with `agent`: the global `fetch` takes no agent, and
  * Node's own proxy support for it (`NODE_USE_ENV_PROXY`) cannot be given credentials read at run
  * time. As with `fetch`, an aborted request rejects with the signal's reason (a `TimeoutError`
@@ -21,10 +21,10 @@ export function fetchVia(agent: Agent): Fetch {
 
 function viaAgent(agent: Agent, url: string, init: Parameters<Fetch>[1]): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const body = init.body.toString();
+    const body = init.body?.toString();
     const headers = {
       ...Object.fromEntries(new Headers(init.headers)),
-      'content-length': String(Buffer.byteLength(body)),
+      ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }),
     };
     let answer: IncomingMessage | undefined;
     const outgoing = request(url, { method: init.method ?? 'GET', headers, agent }, (incoming) => {

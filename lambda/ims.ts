@@ -4,11 +4,11 @@ import { signJwt } from './jwt.js';
 import { redactOptional, rememberSecret } from '../common/redact.js';
 import { accessTokenProblem, lifetimeProblem } from '../common/token.js';
 
-/** What the exchange gives `fetch`: a form POST, redirects not followed. */
+/** What the exchange gives `fetch`: a form POST, redirects not followed (the I/O Management API: no body). */
 export type FetchInit = Pick<RequestInit, 'method' | 'headers' | 'redirect' | 'signal'> & {
-  readonly body: URLSearchParams;
+  readonly body?: URLSearchParams;
 };
-/** The part of `fetch` the exchange uses: the global `fetch`, or `fetchVia` an agent (a proxy). */
+/** The part of `fetch` the exchange and the I/O Management API use: the global `fetch`, or `fetchVia` an agent (a proxy). */
 export type Fetch = (url: string, init: FetchInit) => Promise<Response>;
 
 /** What IMS gave us, with the lifetime already converted to milliseconds. */
@@ -125,7 +125,7 @@ function unavailable(path: string, options: ExchangeOptions, what: string, error
 }
 
 /** The answer's text, or `undefined` (left unread) when it is larger than `MAX_ANSWER_BYTES`. */
-async function readAnswer(response: Response): Promise<string | undefined> {
+export async function readAnswer(response: Response): Promise<string | undefined> {
   if (Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
     await response.body?.cancel();
     return undefined;
@@ -140,7 +140,8 @@ async function readAnswer(response: Response): Promise<string | undefined> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function parseJson(text: string): unknown {
+/** `text` as JSON, or `undefined` when it is not JSON. */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -243,4 +244,9 @@ function retryAfter(header: string | null, now: number): number | undefined {
   if (/^\d+$/.test(header.trim())) return Number(header.trim());
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+/** IMS refused this client secret (docs/protocol.md §3): another of the credentials' secrets may work. */
+export function clientSecretRefused(error: unknown): boolean {
+  return error instanceof ImsError && error.status === 401 && error.imsError === 'invalid_client';
 }

@@ -10,11 +10,11 @@ import {
   type ErrorCode,
 } from '../common/errors.js';
 import { bounded } from './bounded-store.js';
-import { exchange, type Fetch, type ImsToken } from './ims.js';
+import { clientSecretRefused, exchange, type Fetch, type ImsToken } from './ims.js';
 import { isDue, refreshReason, type RefreshReason } from './policy.js';
 import { RETRY, withRetries } from './retry.js';
 import type { SecretStore, SecretVersion } from '../common/store.js';
-import { checkTokenClock, expiresAtMs, parseTokenRecord, type TokenRecord } from '../common/token.js';
+import { expiresAtMs, trustedToken, type TokenRecord } from '../common/token.js';
 
 /** The outside world, injected: the store, IMS over fetch, the clock, the sleeper and jitter. */
 export interface RefreshDeps {
@@ -181,7 +181,7 @@ async function refresh(run: Run): Promise<RunResult> {
 /** Reads the token secret and keeps the token in it if it is one of ours; returns the secret as read. */
 async function readToken(run: Run): Promise<SecretVersion | undefined> {
   const current = await run.store.read(run.settings.tokenSecretId);
-  run.stored = trustedToken(current, run.deps.now());
+  run.stored = trustedToken(current?.value, run.deps.now());
   run.tokenRead = true;
   return current;
 }
@@ -309,7 +309,7 @@ async function mint(run: Run, credentials: Credentials, version: SecretVersion):
       exchangeAnySecret(run, credentials, next),
     );
     // IMS counts the lifetime from its answer; starting the clock at our request errs on the safe side.
-    return record(token, requestedAt, credentials, version);
+    return record(token, requestedAt, credentials, version, next.secret);
   } finally {
     run.imsLatencyMs = (run.imsLatencyMs ?? 0) + run.deps.now() - started;
   }
@@ -338,7 +338,7 @@ async function exchangeAnySecret(
       });
       return { token, requestedAt };
     } catch (error) {
-      if (!wrongClientSecret(error) || next.secret + 1 >= credentials.clientSecrets.length) throw error;
+      if (!clientSecretRefused(error) || next.secret + 1 >= credentials.clientSecrets.length) throw error;
       // A refused secret is not a retry: the next one is tried at once, while the deadline allows.
       if (!timeForAnAttempt(run)) {
         throw new ImsError(
@@ -378,7 +378,7 @@ async function save(
   let compare = staged.duplicate;
   for (let promotions = 1; ; promotions++) {
     if (current?.versionId === versionId) return { token: candidate, reason };
-    const latest = trustedToken(current, deps.now());
+    const latest = trustedToken(current?.value, deps.now());
     if (compare && latest && !(await replaces(run, candidate, latest))) {
       return { token: latest, reason: 'newer-token-stored' };
     }
@@ -398,7 +398,7 @@ async function save(
 /** The token a duplicate delivery staged under `versionId`. */
 async function stagedToken(run: Run, versionId: string): Promise<TokenRecord> {
   const version = await run.store.read(run.settings.tokenSecretId, { versionId });
-  const token = trustedToken(version, run.deps.now());
+  const token = trustedToken(version?.value, run.deps.now());
   if (!token) throw writeFailed(run, `version "${versionId}" holds no token`);
   return token;
 }
@@ -427,18 +427,23 @@ async function replaces(run: Run, candidate: TokenRecord, latest: TokenRecord): 
   return expiresAtMs(candidate) > expiresAtMs(latest);
 }
 
-/** IMS refused this client secret (docs/protocol.md §3): another of the credentials' secrets may work. */
-function wrongClientSecret(error: unknown): boolean {
-  return error instanceof ImsError && error.status === 401 && error.imsError === 'invalid_client';
-}
-
 /** Failures only new credentials fix: unusable credentials, or IMS refusing them (4xx other than 429). */
 function credentialsRejected(error: unknown): boolean {
   return error instanceof CredentialsError || (error instanceof ImsError && error.code === 'IMS_REJECTED');
 }
 
-/** The token record for an IMS answer to a request made at `issuedAt` with `credentials` from `version`. */
-function record(token: ImsToken, issuedAt: number, credentials: Credentials, version: SecretVersion): TokenRecord {
+/**
+ * The token record for an IMS answer to a request made at `issuedAt` with client secret `secret`
+ * (its index) of `credentials` from `version`; with its Adobe uuid when the credentials carry uuids.
+ */
+function record(
+  token: ImsToken,
+  issuedAt: number,
+  credentials: Credentials,
+  version: SecretVersion,
+  secret: number,
+): TokenRecord {
+  const uuid = credentials.type === 'oauth' ? credentials.clientSecretUuids?.[secret] : undefined;
   return {
     access_token: token.accessToken,
     token_type: 'bearer', // the only type `exchange` accepts
@@ -448,20 +453,8 @@ function record(token: ImsToken, issuedAt: number, credentials: Credentials, ver
     ims_endpoint: credentials.imsEndpoint,
     credentials_version_id: version.versionId,
     credentials_type: credentials.type,
+    ...(uuid === undefined ? {} : { client_secret_uuid: uuid }),
   };
-}
-
-/**
- * The stored token if the secret holds one in our format with dates IMS could have issued; a
- * placeholder, junk or a record with impossible dates counts as none, so it is replaced.
- */
-function trustedToken(secret: SecretVersion | undefined, now: number): TokenRecord | undefined {
-  if (!secret) return undefined;
-  try {
-    return checkTokenClock(parseTokenRecord(secret.value), now);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

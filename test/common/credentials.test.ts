@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseCredentials, type ParseOptions } from '../../common/credentials.js';
+import { parseCredentials, withClientSecrets, type ParseOptions } from '../../common/credentials.js';
 import { generateJwtCredentials, generateOAuthCredentials, type KeyFormat } from '../sandbox/test-credentials.js';
 
 /** The shape-detection table: which kind each credentials document is read as, or why it is refused. */
@@ -79,4 +79,148 @@ describe('parseCredentials: values', () => {
       expect(credentials.type === 'jwt' && credentials.privateKey.asymmetricKeyType).toBe('rsa');
     },
   );
+});
+
+describe('parseCredentials: client secret uuids, org id and credential id (rotation)', () => {
+  const project = () => JSON.parse(generateOAuthCredentials({ shape: 'project', clientSecrets: 2 }).json);
+  const s2sOf = (document: any) => document.project.workspace.details.credentials[0].oauth_server_to_server;
+
+  it('reads the simple shape\'s "clientSecretUuids" parallel to "clientSecrets"', () => {
+    const document = {
+      ...oauth,
+      clientSecret: undefined,
+      clientSecrets: ['secret-one-0123456789', 'secret-two-0123456789'],
+    };
+    const credentials = parseCredentials(JSON.stringify({ ...document, clientSecretUuids: ['uuid-1', 'uuid-2'] }));
+    expect(credentials).toMatchObject({ clientSecretUuids: ['uuid-1', 'uuid-2'] });
+    expect(parseCredentials(JSON.stringify(document))).not.toHaveProperty('clientSecretUuids');
+  });
+
+  it('reads the project download\'s "client_secret_uuids", "project.org.id" and the credential\'s "id"', () => {
+    const document = project();
+    s2sOf(document).client_secret_uuids = ['a-1', 'b-2'];
+    document.project.org.id = 23294;
+    const credentials = parseCredentials(JSON.stringify(document));
+    expect(credentials).toMatchObject({
+      clientSecretUuids: ['a-1', 'b-2'],
+      orgId: '23294',
+      credentialId: document.project.workspace.details.credentials[0].id,
+    });
+    document.project.org.id = '23294';
+    expect(parseCredentials(JSON.stringify(document))).toMatchObject({ orgId: '23294' });
+  });
+
+  it.each([
+    [
+      'a length mismatch',
+      (d: any) => (s2sOf(d).client_secret_uuids = ['only-one']),
+      /client_secret_uuids" holds 1 uuids for 2 client secrets/,
+    ],
+    [
+      'a uuid with a slash',
+      (d: any) => (s2sOf(d).client_secret_uuids = ['a', '../b']),
+      /client_secret_uuids\[1\]" is not 1-64 letters/,
+    ],
+    [
+      'uuids that are not a list',
+      (d: any) => (s2sOf(d).client_secret_uuids = 'a,b'),
+      /client_secret_uuids" is not a list/,
+    ],
+    [
+      'an IMS org id as org id',
+      (d: any) => (d.project.org.id = 'ABC@AdobeOrg'),
+      /"project.org.id" is not a numeric Developer Console org id/,
+    ],
+    [
+      'a credential id with a path',
+      (d: any) => (d.project.workspace.details.credentials[0].id = 'x/y'),
+      /credentials\[0\].id" is not 1-64 letters/,
+    ],
+  ])('refuses %s as CREDENTIALS_INVALID naming the field, never the value', (_name, spoil, message) => {
+    const document = project();
+    spoil(document);
+    expect(() => parseCredentials(JSON.stringify(document))).toThrow(
+      expect.objectContaining({ code: 'CREDENTIALS_INVALID', message: expect.stringMatching(message) }),
+    );
+  });
+
+  it('refuses a simple shape whose uuids do not match its single "clientSecret"', () => {
+    expect(() => parseCredentials(JSON.stringify({ ...oauth, clientSecretUuids: ['a', 'b'] }))).toThrow(
+      '"clientSecretUuids" holds 2 uuids for 1 client secrets; they are parallel lists',
+    );
+  });
+});
+
+describe('withClientSecrets: the rotation writes the shape it read', () => {
+  const entries = [
+    { secret: 'p8e-new-secret-0123456789', uuid: 'uuid-new' },
+    { secret: 'p8e-working-secret-0123456789', uuid: 'uuid-working' },
+  ];
+
+  it('turns a single "clientSecret" into "clientSecrets" in its place, with uuids, every other key kept', () => {
+    const document = {
+      clientId: 'client',
+      clientSecret: 'old-secret-0123456789',
+      scopes: 'openid',
+      note: { kept: true },
+    };
+    const written = JSON.parse(withClientSecrets(JSON.stringify(document), entries));
+    expect(written).toEqual({
+      clientId: 'client',
+      clientSecrets: ['p8e-new-secret-0123456789', 'p8e-working-secret-0123456789'],
+      scopes: 'openid',
+      note: { kept: true },
+      clientSecretUuids: ['uuid-new', 'uuid-working'],
+    });
+    expect(Object.keys(written)).toEqual(['clientId', 'clientSecrets', 'scopes', 'note', 'clientSecretUuids']);
+    expect(parseCredentials(JSON.stringify(written))).toMatchObject({
+      clientSecrets: entries.map((e) => e.secret),
+      clientSecretUuids: ['uuid-new', 'uuid-working'],
+    });
+  });
+
+  it('replaces "clientSecrets" and "clientSecretUuids" of the simple shape', () => {
+    const document = {
+      clientId: 'c',
+      clientSecrets: ['a-0123456789abcdef', 'b-0123456789abcdef'],
+      clientSecretUuids: ['a', 'b'],
+      scopes: 'openid',
+    };
+    const written = JSON.parse(withClientSecrets(JSON.stringify(document), entries.slice(0, 1)));
+    expect(written).toEqual({
+      clientId: 'c',
+      clientSecrets: [entries[0].secret],
+      clientSecretUuids: ['uuid-new'],
+      scopes: 'openid',
+    });
+  });
+
+  it('writes only the chosen credential of a project download, leaving the others and every other key untouched', () => {
+    const { json } = generateOAuthCredentials({ shape: 'project', otherCredentials: 1 });
+    const document = JSON.parse(json);
+    const chosen = document.project.workspace.details.credentials[1].name;
+    const written = JSON.parse(withClientSecrets(json, entries, { credentialName: chosen }));
+    const expected = structuredClone(document);
+    Object.assign(expected.project.workspace.details.credentials[1].oauth_server_to_server, {
+      client_secrets: entries.map((e) => e.secret),
+      client_secret_uuids: ['uuid-new', 'uuid-working'],
+    });
+    expect(written).toEqual(expected);
+  });
+
+  it.each([
+    ['no secrets', []],
+    ['three secrets', [...entries, entries[0]]],
+    ['a bad uuid', [{ secret: 'p8e-x-0123456789abcdef', uuid: 'a b' }]],
+  ])('refuses %s', (_name, list) => {
+    expect(() => withClientSecrets(JSON.stringify(oauth), list)).toThrow(
+      expect.objectContaining({ code: 'CREDENTIALS_INVALID' }),
+    );
+  });
+
+  it('refuses AEM service credentials: their secret is not rotated by API', () => {
+    expect(() => withClientSecrets(JSON.stringify(wrapped), entries)).toThrow(
+      'only OAuth Server-to-Server credentials',
+    );
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseProxyUrl } from '../../common/proxy.js';
-import { proxied } from '../../lambda/app.js';
+import { networkAdapters } from '../../lambda/app.js';
 
 const endpoint = process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER!;
 const SecretId = process.env.SECRET_ID!;
@@ -25,7 +25,7 @@ const reads: Record<string, () => Promise<string | undefined>> = {
   /** Our store, as lambda/app.ts builds it with HTTPS_PROXY. */
   store: async () => {
     const proxy = { ...parseProxyUrl(process.env.HTTPS_PROXY!, 'HTTPS_PROXY'), noProxy: [] };
-    return (await proxied(proxy, undefined).store.read(SecretId))?.value;
+    return (await networkAdapters({ proxy }).store.read(SecretId))?.value;
   },
 };
 

@@ -163,6 +163,33 @@ describe('SecretsManagerStore', () => {
     await expect(store().read('s', { versionId: 'v-7' })).resolves.toEqual({ value: 'x', versionId: 'v-7', arn });
   });
 
+  it("reads a rotation's pending version by id and label, with its staging labels", async () => {
+    sm.on(GetSecretValueCommand, { SecretId: 's', VersionId: 'v-8', VersionStage: 'AWSPENDING' }).resolves({
+      SecretString: 'x',
+      VersionId: 'v-8',
+      ARN: arn,
+      VersionStages: ['AWSPENDING'],
+    });
+    await expect(store().read('s', { versionId: 'v-8', versionStage: 'AWSPENDING' })).resolves.toEqual({
+      value: 'x',
+      versionId: 'v-8',
+      arn,
+      stages: ['AWSPENDING'],
+    });
+  });
+
+  it("stages a rotation's new credentials under AWSPENDING, and names the secret (not a token) when that fails", async () => {
+    sm.on(PutSecretValueCommand).resolvesOnce({}).rejects(new Error('boom'));
+    await store().stage('c', 'value', 'e'.repeat(64), { label: 'AWSPENDING' });
+    expect(sm.commandCalls(PutSecretValueCommand)[0].args[0].input).toMatchObject({
+      ClientRequestToken: 'e'.repeat(64),
+      VersionStages: ['AWSPENDING'],
+    });
+    await expect(store().stage('c', 'value', 'e'.repeat(64), { label: 'AWSPENDING' })).rejects.toMatchObject({
+      message: 'could not write secret "c": boom',
+    });
+  });
+
   it('reports a reused ClientRequestToken with another value as a duplicate', async () => {
     sm.on(PutSecretValueCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
     await expect(store().stage('t', 'value', 'b'.repeat(64))).resolves.toEqual({ duplicate: true });

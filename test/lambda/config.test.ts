@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../common/errors.js';
-import { readConfig } from '../../lambda/config.js';
+import { readConfig, readRotationConfig } from '../../lambda/config.js';
 
 const base = { CREDENTIALS_SECRET_ID: 'creds', TOKEN_SECRET_ID: 'token' };
 
@@ -83,5 +83,59 @@ describe('readConfig', () => {
         message: expect.stringContaining(message),
       }),
     );
+  });
+});
+
+describe('readRotationConfig', () => {
+  it('needs only TOKEN_SECRET_ID (the credentials secret comes with each event) and retires after 24 h by default', () => {
+    expect(readRotationConfig({ TOKEN_SECRET_ID: 'token' })).toEqual({
+      tokenSecretId: 'token',
+      imsBaseUrl: undefined,
+      adobeApiBaseUrl: undefined,
+      credentialName: undefined,
+      orgId: undefined,
+      credentialId: undefined,
+      retireAfterMs: 24 * 3_600_000,
+    });
+  });
+
+  it('reads every optional variable', () => {
+    expect(
+      readRotationConfig({
+        TOKEN_SECRET_ID: 'token',
+        IMS_BASE_URL: 'http://127.0.0.1:8080',
+        ADOBE_API_BASE_URL: 'http://localhost:9090/',
+        CREDENTIAL_NAME: 'Prod',
+        ADOBE_ORG_ID: '23294',
+        ADOBE_CREDENTIAL_ID: 'abc-123',
+        RETIRE_AFTER_HOURS: '72',
+        HTTPS_PROXY: 'http://proxy.internal:3128',
+      }),
+    ).toMatchObject({
+      imsBaseUrl: 'http://127.0.0.1:8080',
+      adobeApiBaseUrl: 'http://localhost:9090',
+      credentialName: 'Prod',
+      orgId: '23294',
+      credentialId: 'abc-123',
+      retireAfterMs: 72 * 3_600_000,
+      proxy: { host: 'proxy.internal', port: 3128 },
+    });
+  });
+
+  it.each([
+    [{ TOKEN_SECRET_ID: ' ' }, 'environment variable TOKEN_SECRET_ID is required'],
+    [{ ADOBE_API_BASE_URL: 'http://api.adobe.io' }, 'ADOBE_API_BASE_URL must use https'],
+    [{ ADOBE_ORG_ID: 'ABC@AdobeOrg' }, 'ADOBE_ORG_ID must be the numeric Developer Console org id'],
+    [{ ADOBE_CREDENTIAL_ID: '../x' }, 'ADOBE_CREDENTIAL_ID must be 1-64 letters'],
+    [{ RETIRE_AFTER_HOURS: '0' }, 'RETIRE_AFTER_HOURS must be a whole number of hours between 1 and 720'],
+    [{ RETIRE_AFTER_HOURS: '721' }, 'RETIRE_AFTER_HOURS must be a whole number'],
+    [{ RETIRE_AFTER_HOURS: '1.5' }, 'RETIRE_AFTER_HOURS must be a whole number'],
+    [
+      { HTTPS_PROXY: 'http://p:1', PROXY_CREDENTIALS_SECRET_ID: 'token' },
+      'PROXY_CREDENTIALS_SECRET_ID must name a secret of its own',
+    ],
+  ])('refuses %j', (env, message) => {
+    expect(() => readRotationConfig({ TOKEN_SECRET_ID: 'token', ...env })).toThrow(ConfigurationError);
+    expect(() => readRotationConfig({ TOKEN_SECRET_ID: 'token', ...env })).toThrow(message);
   });
 });

@@ -110,6 +110,8 @@ describe('the shapes Adobe downloads', () => {
       scopes: project.integration.scopes,
       imsEndpoint: 'ims-na1.adobelogin.com',
       credentialName: project.integration.name,
+      orgId: document.project.org.id,
+      credentialId: document.project.workspace.details.credentials[0].id,
     });
     // By id as well as by name.
     expect(parseCredentials(project.json, { credentialName: other.id }).clientId).toBe(

@@ -129,6 +129,21 @@ describe('runRefresh: OAuth Server-to-Server', () => {
     const stored = parseTokenRecord(store.current(settings.tokenSecretId)!.value);
     expect(Date.parse(stored.expires_at) - Date.parse(stored.issued_at)).toBe(86_399_000);
     expect(stored.credentials_type).toBe('oauth');
+    expect(stored).not.toHaveProperty('client_secret_uuid');
+  });
+
+  it('records the uuid of the client secret that minted the token, when the credentials carry uuids', async () => {
+    // Prepare: the first secret is refused, the second (uuid "uuid-second") mints
+    const oauth = generateOAuthCredentials({ clientSecrets: 2 });
+    const document = { ...JSON.parse(oauth.json), clientSecretUuids: ['uuid-first', 'uuid-second'] };
+    const { store, clock } = setup(JSON.stringify(document));
+    const fetch = scriptedFetch(json(401, { error: 'invalid_client' }), oauthTokenAnswer('oauth-2', 86_399));
+    // Act
+    const result = await runRefresh(settings, request(clock), fakeDeps(store, fetch, clock));
+    // Assess
+    expect(result).toMatchObject({ outcome: 'refreshed', rejectedClientSecrets: [0] });
+    const stored = parseTokenRecord(store.current(settings.tokenSecretId)!.value);
+    expect(stored.client_secret_uuid).toBe('uuid-second');
   });
 });
 

@@ -150,7 +150,7 @@ export function generateOAuthCredentials(
       project: {
         id: hex(8),
         name: 'ims-token-refresher-test',
-        org: { id: hex(4), name: 'Test org', ims_org_id: `${hex(12).toUpperCase()}@AdobeOrg` },
+        org: { id: String(parseInt(hex(3), 16)), name: 'Test org', ims_org_id: `${hex(12).toUpperCase()}@AdobeOrg` },
         workspace: {
           id: hex(8),
           name: 'Production',

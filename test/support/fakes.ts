@@ -1,6 +1,12 @@
 import type { Fetch } from '../../lambda/ims.js';
 import type { RefreshDeps } from '../../lambda/refresh.js';
-import { PENDING_STAGE, type ReadOptions, type SecretStore, type SecretVersion } from '../../common/store.js';
+import {
+  PENDING_STAGE,
+  type ReadOptions,
+  type SecretStore,
+  type SecretVersion,
+  type StageOptions,
+} from '../../common/store.js';
 import { registerSecret } from './leak-guard.js';
 
 interface StoredVersion {
@@ -53,12 +59,20 @@ export class MemoryStore implements SecretStore {
     this.calls.push({ op: 'read', secretId, ...(options.versionStage ? { versionStage: options.versionStage } : {}) });
     if (options.versionId !== undefined) {
       const version = this.history(secretId).find((v) => v.versionId === options.versionId);
+      // As Secrets Manager: both given, the version must hold the label.
+      if (options.versionStage !== undefined && !version?.stages.has(options.versionStage)) return undefined;
       return version && this.asSecretVersion(secretId, version);
     }
     return this.labelled(secretId, options.versionStage ?? 'AWSCURRENT');
   }
 
-  async stage(secretId: string, value: string, versionId: string): Promise<{ duplicate: boolean }> {
+  async stage(
+    secretId: string,
+    value: string,
+    versionId: string,
+    options: StageOptions = {},
+  ): Promise<{ duplicate: boolean }> {
+    const label = options.label ?? PENDING_STAGE;
     this.calls.push({ op: 'write', secretId });
     if (this.failNextWrite) {
       const error = this.failNextWrite;
@@ -69,8 +83,8 @@ export class MemoryStore implements SecretStore {
     if (same) return { duplicate: same.value !== value };
     const first = this.history(secretId).length === 0;
     const version = this.add(secretId, versionId, value);
-    for (const other of this.history(secretId)) other.stages.delete(PENDING_STAGE);
-    version.stages.add(PENDING_STAGE);
+    for (const other of this.history(secretId)) other.stages.delete(label);
+    version.stages.add(label);
     if (first) version.stages.add('AWSCURRENT');
     return { duplicate: false };
   }
@@ -106,7 +120,7 @@ export class MemoryStore implements SecretStore {
   }
 
   private asSecretVersion(secretId: string, version: StoredVersion): SecretVersion {
-    return { value: version.value, versionId: version.versionId, arn: this.arn(secretId) };
+    return { value: version.value, versionId: version.versionId, arn: this.arn(secretId), stages: [...version.stages] };
   }
 
   private history(secretId: string): StoredVersion[] {
