@@ -5,18 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import {
-  DescribeSecretCommand,
-  PutSecretValueCommand,
-  RotateSecretCommand,
-  UpdateSecretVersionStageCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/cli.js';
 import { SecretsManagerEmulator } from '../sandbox/secrets-manager-emulator.js';
-import type { RotationFunction, RotationStep } from '../sandbox/secrets-manager-rotation.js';
+import { templateRotation, type RotationFunction, type RotationStep } from '../sandbox/secrets-manager-rotation.js';
 import { countSecrets, registerSecret } from '../sandbox/secret-registry.js';
 import { generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
@@ -32,29 +26,14 @@ let failing: Set<RotationStep>;
 let time: number;
 let sleeps: number[];
 
-/** Puts new credentials (a fresh registered client secret) as AWSPENDING, then moves AWSCURRENT. */
-const rotation: RotationFunction = async ({ Step, SecretId, ClientRequestToken }) => {
-  if (failing.has(Step)) throw new Error(`${Step} failed`);
-  if (Step === 'createSecret') {
+/** The templates' rotation function, storing new credentials with a fresh client secret; fails the steps in `failing`. */
+const rotation: RotationFunction = async (event) => {
+  if (failing.has(event.Step)) throw new Error(`${event.Step} failed`);
+  await templateRotation(client, () => {
     const clientSecret = `p8e-${randomBytes(16).toString('hex')}`;
     registerSecret(clientSecret);
-    const value = JSON.stringify({ clientId: 'c', clientSecrets: [clientSecret], scopes: 'openid' });
-    await client.send(
-      new PutSecretValueCommand({ SecretId, ClientRequestToken, SecretString: value, VersionStages: ['AWSPENDING'] }),
-    );
-  }
-  if (Step === 'finishSecret') {
-    const { VersionIdsToStages = {} } = await client.send(new DescribeSecretCommand({ SecretId }));
-    const current = Object.keys(VersionIdsToStages).find((id) => VersionIdsToStages[id].includes('AWSCURRENT'));
-    await client.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId,
-        VersionStage: 'AWSCURRENT',
-        MoveToVersionId: ClientRequestToken,
-        RemoveFromVersionId: current,
-      }),
-    );
-  }
+    return JSON.stringify({ clientId: 'c', clientSecrets: [clientSecret], scopes: 'openid' });
+  })(event);
 };
 
 beforeEach(async () => {

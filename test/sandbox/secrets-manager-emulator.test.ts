@@ -15,7 +15,12 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PREVIOUS_ROTATION_INCOMPLETE, SecretsManagerEmulator } from './secrets-manager-emulator.js';
-import type { RotationEvent, RotationFunction, RotationStep } from './secrets-manager-rotation.js';
+import {
+  templateRotation,
+  type RotationEvent,
+  type RotationFunction,
+  type RotationStep,
+} from './secrets-manager-rotation.js';
 
 const TOKEN_A = 'a'.repeat(64);
 const TOKEN_B = 'b'.repeat(64);
@@ -465,38 +470,12 @@ describe('Secrets Manager emulator: rotation', () => {
   let gate: Promise<void>;
   let open: () => void;
 
-  /** A rotation function doing what the AWS templates do: put the pending value once, then move AWSCURRENT. */
+  /** The templates' rotation function, recording each step, waiting for the gate, failing the steps in `failOnce` once. */
   const rotation: RotationFunction = async (event) => {
     await gate;
     events.push(event);
-    const { SecretId, ClientRequestToken } = event;
     if (failOnce.delete(event.Step)) throw new Error(`${event.Step} failed`);
-    if (event.Step === 'createSecret') {
-      const pending = await client
-        .send(new GetSecretValueCommand({ SecretId, VersionId: ClientRequestToken, VersionStage: 'AWSPENDING' }))
-        .catch((error: unknown) => {
-          if (error instanceof ResourceNotFoundException) return undefined;
-          throw error;
-        });
-      if (pending) return;
-      const value = `rotated by ${ClientRequestToken}`;
-      await client.send(
-        new PutSecretValueCommand({ SecretId, ClientRequestToken, SecretString: value, VersionStages: ['AWSPENDING'] }),
-      );
-    }
-    if (event.Step === 'finishSecret') {
-      const { VersionIdsToStages = {} } = await client.send(new DescribeSecretCommand({ SecretId }));
-      const current = Object.keys(VersionIdsToStages).find((id) => VersionIdsToStages[id].includes('AWSCURRENT'));
-      if (current === ClientRequestToken) return;
-      await client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId,
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: ClientRequestToken,
-          RemoveFromVersionId: current,
-        }),
-      );
-    }
+    await templateRotation(client, (token) => `rotated by ${token}`)(event);
   };
 
   beforeEach(async () => {

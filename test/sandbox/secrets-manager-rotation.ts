@@ -5,6 +5,14 @@
  * @see https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html
  * @see https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda.html
  */
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  UpdateSecretVersionStageCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 
 /** The steps of a rotation, in the order Secrets Manager invokes them. */
 export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
@@ -105,4 +113,41 @@ export function rotationRulesProblem(rules: RotationRules): string | undefined {
     return "Value at 'rotationRules.duration' failed to satisfy constraint: <hours>h";
   }
   return undefined;
+}
+
+/**
+ * A rotation function that does what AWS's rotation templates do, through `client`: createSecret
+ * puts `value(token)` as AWSPENDING unless the pending version holds a value already; finishSecret
+ * moves AWSCURRENT to it unless it is there; setSecret and testSecret do nothing. For tests of the
+ * emulator and its clients; the bundled rotation function is the real one.
+ */
+export function templateRotation(client: SecretsManagerClient, value: (token: string) => string): RotationFunction {
+  return async ({ Step, SecretId, ClientRequestToken }) => {
+    if (Step === 'createSecret') {
+      const pending = await client
+        .send(new GetSecretValueCommand({ SecretId, VersionId: ClientRequestToken, VersionStage: 'AWSPENDING' }))
+        .catch((error: unknown) => {
+          if (error instanceof ResourceNotFoundException) return undefined;
+          throw error;
+        });
+      if (pending) return;
+      const SecretString = value(ClientRequestToken);
+      await client.send(
+        new PutSecretValueCommand({ SecretId, ClientRequestToken, SecretString, VersionStages: ['AWSPENDING'] }),
+      );
+    }
+    if (Step === 'finishSecret') {
+      const { VersionIdsToStages = {} } = await client.send(new DescribeSecretCommand({ SecretId }));
+      const current = Object.keys(VersionIdsToStages).find((id) => VersionIdsToStages[id].includes('AWSCURRENT'));
+      if (current === ClientRequestToken) return;
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: ClientRequestToken,
+          RemoveFromVersionId: current,
+        }),
+      );
+    }
+  };
 }
