@@ -1,6 +1,7 @@
 /**
  * The `ims-token` CLI: prints the access token held in a token secret (or a curl header, or the
- * token's metadata), forces a deployed refresher to refresh, and checks and uploads credentials.
+ * token's metadata), forces a deployed refresher to refresh, checks and uploads credentials, and
+ * rotates the client secret now (`credentials rotate`, rotate.ts).
  * `bin/ims-token.ts` runs it; this module only exports `main`, so tests call it with fake streams
  * and clients.
  */
@@ -15,6 +16,12 @@ import { CREDENTIALS_EXPIRY_WARNING_DAYS } from '../common/rules.js';
 import { secretsManagerClient } from '../common/secrets-manager-store.js';
 import { checkCredentials, MAX_SECRET_VALUE_BYTES } from './credentials-file.js';
 import { describeError, Failure, UsageError } from './failure.js';
+import {
+  DEFAULT_ROTATION_TIMEOUT_SECONDS,
+  MAX_ROTATION_TIMEOUT_SECONDS,
+  rotate as startRotation,
+  ROTATION_POLL_MS,
+} from './rotate.js';
 import { refuseTokenSecret } from './target.js';
 import { packageVersion } from './version.js';
 
@@ -25,6 +32,7 @@ const USAGE = `Usage:
   ims-token credentials check --file <path> [--credential <name>]
   ims-token credentials put --secret-id <id> --file <path> [--credential <name>]
                             [--refresh --function <name>] [--region <region>]
+  ims-token credentials rotate --secret-id <id> [--wait [--timeout-seconds <n>]] [--json] [--region <region>]
 
 Prints the access token in a token secret; refuses one that is expired or expires within ${DEFAULT_MIN_VALIDITY_MS / 60_000} minutes.
   --secret-id <id>     name or ARN of the token secret (stack output …TokenSecretArn)
@@ -47,12 +55,23 @@ Prints the access token in a token secret; refuses one that is expired or expire
                        "credentialName" configuration key
   --refresh            after the upload, force a refresh (needs --function) and fail unless the
                        refresher used the uploaded version
+  credentials rotate   rotate the client secret now: RotateSecret on the credentials secret (--secret-id:
+                       stack output …CredentialsSecretId) with the rotation function and schedule of
+                       "rotateClientSecret"; prints the new version id. Reads no secret value
+  --wait               then follow the staging labels (every ${ROTATION_POLL_MS / 1000} s) and report createSecret (the new
+                       version is AWSPENDING) and finishSecret (AWSCURRENT moved to it); fails with
+                       ROTATION_FAILED, naming the rotation function's log group, when the rotation does not
+                       finish in time or Secrets Manager refuses (e.g. a previous rotation isn't complete)
+  --timeout-seconds <n>  how long --wait waits (1-${MAX_ROTATION_TIMEOUT_SECONDS}; default ${DEFAULT_ROTATION_TIMEOUT_SECONDS})
+  --json               (rotate) print one JSON object at the end instead of lines: secretId, versionId (the new
+                       version), previousVersionId (AWSCURRENT before), waited, and with --wait createSecret and
+                       finishSecret ("succeeded") and elapsedSeconds
   --region <region>    AWS region (default: the SDK's chain, e.g. AWS_REGION or the profile's region)
   --version            print the version of ims-token
   -h, --help           print this help
 
 Exit codes: 0 ok; 1 failed (no or expired token, invalid or expired credentials, a token secret named
-for credentials, AWS error, refresh failed); 2 usage error.
+for credentials, AWS error, refresh or rotation failed); 2 usage error.
 `;
 
 /** Where output goes, and the clients and clock to use instead of the defaults (tests inject fakes). */
@@ -65,6 +84,8 @@ export interface CliDeps {
   readonly lambdaClient?: LambdaClient;
   /** @default Date.now */
   readonly now?: () => number;
+  /** How `credentials rotate --wait` waits between reads. @default - a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 const COMMON = { region: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
@@ -83,6 +104,14 @@ const PUT_OPTIONS = {
   'secret-id': { type: 'string' },
   refresh: { type: 'boolean' },
   function: { type: 'string' },
+} as const;
+
+const ROTATE_OPTIONS = {
+  ...COMMON,
+  'secret-id': { type: 'string' },
+  wait: { type: 'boolean' },
+  'timeout-seconds': { type: 'string' },
+  json: { type: 'boolean' },
 } as const;
 
 const OUTCOMES = new Set<unknown>(['refreshed', 'skipped', 'superseded', 'failed']);
@@ -193,8 +222,9 @@ async function credentials(args: readonly string[], deps: CliDeps): Promise<numb
   const [action, ...rest] = args;
   if (action === 'check') return check(rest, deps);
   if (action === 'put') return put(rest, deps);
+  if (action === 'rotate') return rotate(rest, deps);
   if (action === '-h' || action === '--help') return help(deps);
-  throw new UsageError('credentials needs "check" or "put"');
+  throw new UsageError('credentials needs "check", "put" or "rotate"');
 }
 
 async function check(args: readonly string[], deps: CliDeps): Promise<number> {
@@ -240,6 +270,30 @@ async function put(args: readonly string[], deps: CliDeps): Promise<number> {
       `the refresher did not use the uploaded version ${versionId}: ${instead}; see the function's logs`,
     );
   }
+  return 0;
+}
+
+async function rotate(args: readonly string[], deps: CliDeps): Promise<number> {
+  const values = parse(args, ROTATE_OPTIONS);
+  if (values.help) return help(deps);
+  const secretId = values['secret-id'];
+  if (!secretId) throw new UsageError('credentials rotate needs --secret-id <id>');
+  const timeout = values['timeout-seconds'];
+  if (timeout !== undefined && !values.wait) throw new UsageError('--timeout-seconds is only used with --wait');
+  const timeoutSeconds = timeout === undefined ? DEFAULT_ROTATION_TIMEOUT_SECONDS : Number(timeout);
+  if (!/^\d+$/.test(timeout ?? '1') || timeoutSeconds < 1 || timeoutSeconds > MAX_ROTATION_TIMEOUT_SECONDS) {
+    throw new UsageError(`--timeout-seconds must be a whole number from 1 to ${MAX_ROTATION_TIMEOUT_SECONDS}`);
+  }
+  await startRotation(
+    { secretId, wait: values.wait ?? false, timeoutSeconds, json: values.json ?? false },
+    {
+      stdout: deps.stdout,
+      secretsClient: deps.secretsClient ?? secretsManagerClient(regionConfig(values.region)),
+      lambdaClient: () => deps.lambdaClient ?? new LambdaClient(regionConfig(values.region)),
+      now: deps.now ?? Date.now,
+      sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    },
+  );
   return 0;
 }
 

@@ -47,7 +47,7 @@ const MODULES: Readonly<Record<string, Page>> = {
 const CLI: Page = {
   file: 'cli',
   title: 'CLI: `ims-token`',
-  summary: 'prints the token, forces a refresh, checks and uploads credentials.',
+  summary: 'prints the token, forces a refresh, checks and uploads credentials, rotates the client secret.',
 };
 
 const TITLES = new Map(Object.values(MODULES).map((page) => [page.file, page.title]));

@@ -576,8 +576,8 @@ describe('ims-token usage', () => {
     ['a stray argument', ['refesh'], "Unexpected argument 'refesh'"],
     ['refresh without --function', ['refresh'], 'refresh needs --function <name>'],
     ['a token flag on refresh', ['refresh', '--function', 'f', '--secret-id', 's'], "Unknown option '--secret-id'"],
-    ['credentials without an action', ['credentials'], 'credentials needs "check" or "put"'],
-    ['an unknown credentials action', ['credentials', 'rotate'], 'credentials needs "check" or "put"'],
+    ['credentials without an action', ['credentials'], 'credentials needs "check", "put" or "rotate"'],
+    ['an unknown credentials action', ['credentials', 'renew'], 'credentials needs "check", "put" or "rotate"'],
     ['check without --file', ['credentials', 'check'], 'credentials check needs --file <path>'],
     [
       'an AWS flag on check, which works offline',

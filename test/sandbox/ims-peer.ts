@@ -7,6 +7,7 @@ import { Holds, type Hold } from './holds.js';
 import type { TestCertificate } from './test-tls.js';
 import { listen, readBody, sendJson, type LoopbackServer } from './loopback-server.js';
 import { registerSecret } from './secret-registry.js';
+import { CredentialRegistry, IoManagementApi, type IssuedToken } from './io-management-api.js';
 import type { JwtIntegration, OAuthIntegration } from './test-credentials.js';
 
 /** A request the peer received: its path and form fields (secrets included: never print them). */
@@ -75,6 +76,9 @@ class Rejection extends Error {
  * `POST /ims/token/v3` checks the client, its secret (any of the integration's) and the scopes.
  * Errors are IMS's `{ error, error_description }` with an `X-Debug-Id`. Faults can be queued for
  * the next requests, and requests held until released.
+ * It also serves Adobe's I/O Management API for client secrets (`console`, io-management-api.ts):
+ * an OAuth client's secrets live in `credentials`, shared by both, so a deleted secret no longer
+ * mints and a mint moves the secret's `last_used_at`.
  * Every client secret, JWT and access token it sees is registered with the leak guard.
  */
 export class ImsPeer {
@@ -82,6 +86,11 @@ export class ImsPeer {
   readonly requests: ImsRequest[] = [];
   /** Every access token issued, in order. */
   readonly issued: string[] = [];
+  /** The OAuth clients' secrets, with their uuids and dates: what the token endpoint accepts. */
+  readonly credentials = new CredentialRegistry();
+  /** The I/O Management API: its calls, and its faults (`console.fail`). */
+  readonly console: IoManagementApi;
+  private readonly tokens = new Map<string, IssuedToken>();
   private readonly clients = new Map<string, Client>();
   private readonly faults: Fault[] = [];
   private readonly holds = new Holds<ImsRequest>();
@@ -89,7 +98,9 @@ export class ImsPeer {
   private constructor(
     private readonly server: LoopbackServer,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.console = new IoManagementApi(this.credentials, (bearer) => this.tokens.get(bearer), now);
+  }
 
   /**
    * Starts a peer on an ephemeral port; `now` is its clock for `exp` and certificate validity
@@ -110,15 +121,22 @@ export class ImsPeer {
   /**
    * Registers an integration: AEM service credentials (it has a certificate) or an OAuth client.
    * Any of its `clientSecrets` is accepted. Registering a `clientId` again replaces the integration,
-   * its secrets included: that is how a test revokes a secret during a rotation.
+   * its secrets included: that is how a test revokes a secret during a rotation. An OAuth client is
+   * also a credential of the I/O Management API, at `console` (generated unless given: `uuids` parallel
+   * to `clientSecrets`); `credentials.get(clientId)` has its ids and secrets.
    */
-  register(integration: JwtIntegration | OAuthIntegration): void {
+  register(
+    integration: JwtIntegration | OAuthIntegration,
+    console: { orgId?: string; credentialId?: string; uuids?: readonly string[] } = {},
+  ): void {
     registerSecret(...integration.clientSecrets);
-    const client: Client =
-      'certificatePem' in integration
-        ? { kind: 'jwt', integration, certificate: new X509Certificate(integration.certificatePem) }
-        : { kind: 'oauth', integration };
-    this.clients.set(integration.clientId, client);
+    if ('certificatePem' in integration) {
+      const certificate = new X509Certificate(integration.certificatePem);
+      this.clients.set(integration.clientId, { kind: 'jwt', integration, certificate });
+    } else {
+      this.clients.set(integration.clientId, { kind: 'oauth', integration });
+      this.credentials.register(integration.clientId, integration.clientSecrets, this.now(), console);
+    }
   }
 
   /** Queues faults: each one replaces the answer to one of the next requests, in order. */
@@ -148,6 +166,7 @@ export class ImsPeer {
     const received = { path, form };
     this.requests.push(received);
     if (!(await this.holds.pass(received))) return;
+    if (IoManagementApi.serves(path)) return this.console.serve(request, response, path);
 
     const fault = this.faults.shift();
     if (fault !== undefined) return this.injectFault(fault, { request, response, path, form, body });
@@ -163,7 +182,8 @@ export class ImsPeer {
       if (path === '/ims/exchange/jwt') {
         answer(200, this.tokenAnswer(path, (await this.verifyJwtExchange(form)).integration.clientId));
       } else if (path === '/ims/token/v3') {
-        answer(200, this.tokenAnswer(path, this.verifyClientCredentials(form).integration.clientId));
+        const { clientId } = this.verifyClientCredentials(form).integration;
+        answer(200, this.tokenAnswer(path, clientId, {}, requestedScopes(form)));
       } else {
         throw new Rejection(404, 'not_found', 'no such endpoint');
       }
@@ -175,19 +195,21 @@ export class ImsPeer {
 
   /**
    * IMS's success answer for `path` (`expires_in` in milliseconds for the JWT exchange, seconds for
-   * OAuth) with `fields` replaced; a token is issued unless `fields` brings its own `access_token`.
+   * OAuth) with `fields` replaced; a token (granting `scopes`) is issued unless `fields` brings its
+   * own `access_token`.
    */
   private tokenAnswer(
     path: string,
     clientId: string,
     fields: Readonly<Record<string, unknown>> = {},
+    scopes: readonly string[] = [],
   ): Record<string, unknown> {
     const jwt = path === '/ims/exchange/jwt';
     const expiresIn = jwt ? JWT_EXPIRES_IN_MS : OAUTH_EXPIRES_IN_SECONDS;
     const lifetimeMs = jwt ? expiresIn : expiresIn * 1000;
     return {
       token_type: 'bearer',
-      ...('access_token' in fields ? {} : { access_token: this.issue(clientId, lifetimeMs) }),
+      ...('access_token' in fields ? {} : { access_token: this.issue(clientId, lifetimeMs, scopes) }),
       expires_in: expiresIn,
       ...fields,
     };
@@ -230,7 +252,12 @@ export class ImsPeer {
   private client<K extends Client['kind']>(form: Record<string, string>, kind: K): Extract<Client, { kind: K }> {
     const client = this.clients.get(form.client_id ?? '');
     if (!client) throw new Rejection(400, 'invalid_client', 'invalid client_id parameter');
-    if (!client.integration.clientSecrets.includes(form.client_secret ?? '')) {
+    const secret = form.client_secret ?? '';
+    const held =
+      client.kind === 'oauth'
+        ? this.credentials.holds(client.integration.clientId, secret)
+        : client.integration.clientSecrets.includes(secret);
+    if (!held) {
       throw new Rejection(401, 'invalid_client', 'invalid client_secret parameter');
     }
     if (client.kind !== kind) throw new Rejection(401, 'invalid_client', 'client is not allowed this grant');
@@ -297,18 +324,18 @@ export class ImsPeer {
   private verifyClientCredentials(form: Record<string, string>): Client {
     if (form.grant_type !== 'client_credentials') throw new Rejection(400, 'bad_request', 'unsupported grant_type');
     const client = this.client(form, 'oauth');
-    const scopes = (form.scope ?? '')
-      .split(',')
-      .map((scope) => scope.trim())
-      .filter(Boolean);
-    if (!scopes.every((scope) => client.integration.scopes.includes(scope))) {
+    if (!requestedScopes(form).every((scope) => client.integration.scopes.includes(scope))) {
       throw new Rejection(400, 'invalid_scope', "scopes are not a subset of the client's");
     }
+    this.credentials.used(client.integration.clientId, form.client_secret ?? '', this.now());
     return client;
   }
 
-  /** An access token shaped like IMS's (a JWT whose payload carries ms strings), unique per call. */
-  private issue(clientId: string, lifetimeMs: number): string {
+  /**
+   * An access token shaped like IMS's (a JWT whose payload carries ms strings), unique per call;
+   * the I/O Management API accepts it as a bearer token for `clientId` with `scopes` until it expires.
+   */
+  private issue(clientId: string, lifetimeMs: number, scopes: readonly string[]): string {
     const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const token = [
       part({ alg: 'RS256', x5u: 'ims_na1-key-at-1.cer', kid: 'ims_na1-key-at-1', itt: 'at' }),
@@ -324,8 +351,17 @@ export class ImsPeer {
     ].join('.');
     registerSecret(token);
     this.issued.push(token);
+    this.tokens.set(token, { clientId, scopes, expiresAt: this.now() + lifetimeMs });
     return token;
   }
+}
+
+/** The scopes a client_credentials grant asks for (`scope`, comma-separated). */
+function requestedScopes(form: Readonly<Record<string, string>>): string[] {
+  return (form.scope ?? '')
+    .split(',')
+    .map((scope) => scope.trim())
+    .filter(Boolean);
 }
 
 /** What the peer received: enough for a fault to answer it. */

@@ -7,12 +7,20 @@ import {
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
+  RotateSecretCommand,
   UpdateSecretVersionStageCommand,
+  type RotateSecretCommandInput,
   type SecretsManagerClient,
   type UpdateSecretVersionStageCommandInput,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SecretsManagerEmulator } from './secrets-manager-emulator.js';
+import { PREVIOUS_ROTATION_INCOMPLETE, SecretsManagerEmulator } from './secrets-manager-emulator.js';
+import {
+  templateRotation,
+  type RotationEvent,
+  type RotationFunction,
+  type RotationStep,
+} from './secrets-manager-rotation.js';
 
 const TOKEN_A = 'a'.repeat(64);
 const TOKEN_B = 'b'.repeat(64);
@@ -446,5 +454,204 @@ describe('Secrets Manager emulator, through the real SDK client', () => {
 
     await expect(tooBig).rejects.toMatchObject({ name: 'ValidationException' });
     expect(emulator.versionCount('big')).toBe(0);
+  });
+});
+
+describe('Secrets Manager emulator: rotation', () => {
+  const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:rotation';
+  let emulator: SecretsManagerEmulator;
+  let client: SecretsManagerClient;
+  let arn: string;
+  /** Every step invoked, in order. */
+  let events: RotationEvent[];
+  /** Steps that throw the next time they run. */
+  let failOnce: Set<RotationStep>;
+  /** Resolves when the test lets the first step start. */
+  let gate: Promise<void>;
+  let open: () => void;
+
+  /** The templates' rotation function, recording each step, waiting for the gate, failing the steps in `failOnce` once. */
+  const rotation: RotationFunction = async (event) => {
+    await gate;
+    events.push(event);
+    if (failOnce.delete(event.Step)) throw new Error(`${event.Step} failed`);
+    await templateRotation(client, (token) => `rotated by ${token}`)(event);
+  };
+
+  beforeEach(async () => {
+    events = [];
+    failOnce = new Set();
+    gate = new Promise((resolve) => (open = resolve));
+    emulator = await SecretsManagerEmulator.start({ rotation });
+    client = emulator.client();
+    arn = emulator.create('adobe/credentials', 'v1');
+  });
+  afterEach(async () => {
+    open();
+    client.destroy();
+    await emulator.close();
+  });
+
+  const rotate = (input: Partial<RotateSecretCommandInput> = {}) =>
+    client.send(
+      new RotateSecretCommand({
+        SecretId: 'adobe/credentials',
+        RotationLambdaARN: LAMBDA,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+        ...input,
+      }),
+    );
+  const describe_ = () => client.send(new DescribeSecretCommand({ SecretId: 'adobe/credentials' }));
+
+  it('answers with the pending VersionId before any step, labelling an empty version AWSPENDING', async () => {
+    const initial = emulator.current('adobe/credentials')!.versionId;
+
+    const { VersionId } = await rotate({ ClientRequestToken: TOKEN_A });
+
+    expect(VersionId).toBe(TOKEN_A);
+    expect(events).toEqual([]);
+    expect((await describe_()).VersionIdsToStages).toEqual({ [initial]: ['AWSCURRENT'], [TOKEN_A]: ['AWSPENDING'] });
+    const listed = await client.send(new ListSecretVersionIdsCommand({ SecretId: arn }));
+    expect(listed.Versions?.map((v) => [v.VersionId, v.VersionStages])).toEqual([
+      [initial, ['AWSCURRENT']],
+      [TOKEN_A, ['AWSPENDING']],
+    ]);
+    await expect(
+      client.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSPENDING' })),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('invokes the four steps in order with the ARN and the token, then shows the rotation in DescribeSecret', async () => {
+    const initial = emulator.current('adobe/credentials')!.versionId;
+
+    const { VersionId } = await rotate();
+    open();
+    const outcome = await emulator.rotation('adobe/credentials');
+
+    expect(events).toEqual(
+      ['createSecret', 'setSecret', 'testSecret', 'finishSecret'].map((Step) => ({
+        Step,
+        SecretId: arn,
+        ClientRequestToken: VersionId,
+      })),
+    );
+    expect(outcome).toEqual({ versionId: VersionId, completed: events.map((e) => e.Step), done: true });
+    expect(emulator.current(arn)).toEqual({ versionId: VersionId, value: `rotated by ${VersionId}` });
+    const described = await describe_();
+    expect(described.VersionIdsToStages).toEqual({ [initial]: ['AWSPREVIOUS'], [VersionId!]: ['AWSCURRENT'] });
+    expect(described).toMatchObject({
+      RotationEnabled: true,
+      RotationLambdaARN: LAMBDA,
+      RotationRules: { AutomaticallyAfterDays: 30 },
+    });
+    const { LastRotatedDate, NextRotationDate } = described;
+    expect(NextRotationDate!.getTime() - LastRotatedDate!.getTime()).toBe(30 * 24 * 3_600_000);
+  });
+
+  it('stops at the first failing step; refuses another rotation as AWS does until a retry of the same version finishes', async () => {
+    const initial = emulator.current(arn)!;
+    failOnce.add('testSecret');
+    open();
+
+    const { VersionId } = await rotate();
+    const failed = await emulator.rotation(arn);
+    const refused = rotate();
+
+    expect(failed).toEqual({
+      versionId: VersionId,
+      completed: ['createSecret', 'setSecret'],
+      failedStep: 'testSecret',
+      error: 'testSecret failed',
+      done: false,
+    });
+    await expect(refused).rejects.toMatchObject({
+      name: 'InvalidRequestException',
+      message: PREVIOUS_ROTATION_INCOMPLETE,
+    });
+    expect(emulator.current(arn)).toEqual(initial);
+    expect((await describe_()).LastRotatedDate).toBeUndefined();
+
+    const retried = await emulator.retryRotation(arn);
+
+    expect(retried).toMatchObject({ versionId: VersionId, done: true });
+    expect(events.map((e) => [e.Step, e.ClientRequestToken])).toEqual([
+      ['createSecret', VersionId],
+      ['setSecret', VersionId],
+      ['testSecret', VersionId],
+      ['createSecret', VersionId],
+      ['setSecret', VersionId],
+      ['testSecret', VersionId],
+      ['finishSecret', VersionId],
+    ]);
+    expect(emulator.current(arn)?.versionId).toBe(VersionId);
+    await expect(rotate()).resolves.toMatchObject({ VersionId: expect.any(String) });
+  });
+
+  it('crashes once after a step that did its work: its value stays AWSPENDING, and the retry reuses it', async () => {
+    emulator.crashAfter('createSecret');
+    open();
+
+    const { VersionId } = await rotate();
+    const crashed = await emulator.rotation(arn);
+    const pending = await client.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSPENDING' }));
+    const retried = await emulator.retryRotation(arn);
+
+    expect(crashed).toMatchObject({
+      completed: [],
+      failedStep: 'createSecret',
+      error: 'injected crash after createSecret',
+    });
+    expect(pending).toMatchObject({ VersionId, SecretString: `rotated by ${VersionId}` });
+    expect(retried.done).toBe(true);
+    expect(emulator.current(arn)?.value).toBe(`rotated by ${VersionId}`);
+    expect(emulator.versionCount(arn)).toBe(2);
+  });
+
+  it('with RotateImmediately false, stores the configuration and runs only testSecret, then takes AWSPENDING off', async () => {
+    const initial = emulator.current(arn)!;
+    open();
+
+    const { VersionId } = await rotate({ RotateImmediately: false });
+    const outcome = await emulator.rotation(arn);
+
+    expect(events).toEqual([{ Step: 'testSecret', SecretId: arn, ClientRequestToken: VersionId }]);
+    expect(outcome).toMatchObject({ completed: ['testSecret'], done: true });
+    expect(emulator.stages(arn)).toEqual({ [initial.versionId]: ['AWSCURRENT'], [VersionId!]: [] });
+    expect(await describe_()).toMatchObject({ RotationEnabled: true, RotationLambdaARN: LAMBDA });
+    expect((await describe_()).LastRotatedDate).toBeUndefined();
+  });
+
+  it('keeps the function and the rules of the last RotateSecret when a later one names none', async () => {
+    open();
+    await rotate();
+    await emulator.rotation(arn);
+
+    await client.send(new RotateSecretCommand({ SecretId: arn }));
+
+    expect((await emulator.rotation(arn)).done).toBe(true);
+    expect(await describe_()).toMatchObject({
+      RotationLambdaARN: LAMBDA,
+      RotationRules: { AutomaticallyAfterDays: 30 },
+    });
+  });
+
+  it.each<[string, Partial<RotateSecretCommandInput>, string]>([
+    ['no rotation function ever named', { RotationLambdaARN: undefined }, 'InvalidRequestException'],
+    [
+      'both AutomaticallyAfterDays and ScheduleExpression',
+      { RotationRules: { AutomaticallyAfterDays: 1, ScheduleExpression: 'rate(4 hours)' } },
+      'InvalidParameterException',
+    ],
+    ['AutomaticallyAfterDays 0', { RotationRules: { AutomaticallyAfterDays: 0 } }, 'InvalidParameterException'],
+    [
+      'a Duration not in hours',
+      { RotationRules: { AutomaticallyAfterDays: 1, Duration: '2d' } },
+      'InvalidParameterException',
+    ],
+  ])('refuses %s, starting nothing', async (_case, input, name) => {
+    await expect(rotate(input)).rejects.toMatchObject({ name });
+
+    expect(emulator.versionCount(arn)).toBe(1);
+    expect((await describe_()).RotationEnabled).toBeUndefined();
   });
 });

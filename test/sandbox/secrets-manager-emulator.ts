@@ -4,6 +4,17 @@ import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/
 import { Holds, type Hold } from './holds.js';
 import type { TestCertificate } from './test-tls.js';
 import { listen, readBody, sendJson, type LoopbackServer } from './loopback-server.js';
+import {
+  describeRotation,
+  ROTATION_STEPS,
+  rotationRulesProblem,
+  runSteps,
+  type RotationConfig,
+  type RotationFunction,
+  type RotationOutcome,
+  type RotationRules,
+  type RotationStep,
+} from './secrets-manager-rotation.js';
 
 /** One call that reached the emulator over the wire. */
 export interface EmulatorCall {
@@ -29,7 +40,8 @@ type SecretValue = { readonly string: string } | { readonly binary: string /* ba
 
 interface Version {
   readonly id: string;
-  readonly value: SecretValue;
+  /** None on the version `RotateSecret` labels AWSPENDING until the rotation function puts its value. */
+  value: SecretValue | undefined;
   readonly created: number;
   /** Staging labels, each on at most one version of the secret; none: the version is deprecated. */
   readonly stages: Set<string>;
@@ -41,6 +53,8 @@ interface Secret {
   readonly description: string | undefined;
   readonly created: number;
   readonly versions: Version[];
+  /** Set by `RotateSecret`. */
+  rotation?: RotationConfig;
 }
 
 type Input = Record<string, unknown>;
@@ -65,6 +79,9 @@ const MAX_STAGE_LENGTH = 256;
 /** AWS's limit for `SecretString` and for the decoded `SecretBinary`. */
 const MAX_SECRET_BYTES = 65_536;
 
+/** AWS's refusal of a rotation while AWSPENDING is on a version that is not AWSCURRENT. */
+export const PREVIOUS_ROTATION_INCOMPLETE = "A previous rotation isn't complete. That rotation will be reattempted.";
+
 /** An error as AWS sends it: the SDK turns `__type` into the exception class of that name. */
 class AwsError extends Error {
   constructor(
@@ -83,9 +100,11 @@ class AwsError extends Error {
  * GetSecretValue, PutSecretValue (with AWS's `ClientRequestToken` idempotency, `VersionStages`,
  * `SecretString` or `SecretBinary`), UpdateSecretVersionStage (with AWS's `RemoveFromVersionId`
  * check: a compare-and-swap of a label), DescribeSecret and ListSecretVersionIds. A staging label
- * is on at most one version; moving AWSCURRENT moves AWSPREVIOUS to the version it left. Faults
- * can be queued per action, and calls held until released. Signatures are not checked. State is
- * in memory.
+ * is on at most one version; moving AWSCURRENT moves AWSPREVIOUS to the version it left (and
+ * takes AWSPENDING off the version it reaches). `RotateSecret` (secrets-manager-rotation.ts) labels
+ * an empty version AWSPENDING and runs the steps through the `rotation` function given to `start`.
+ * Faults can be queued per action, and calls held until released. Signatures are not checked. State
+ * is in memory.
  */
 export class SecretsManagerEmulator {
   /** Every call received over the wire, in order. */
@@ -93,6 +112,9 @@ export class SecretsManagerEmulator {
   private readonly secrets: Secret[] = [];
   private readonly faults = new Map<string, EmulatorFault[]>();
   private readonly holds = new Holds<EmulatorCall>();
+  /** The latest rotation of each secret, by ARN. */
+  private readonly rotations = new Map<string, Promise<RotationOutcome>>();
+  private readonly crashes = new Set<RotationStep>();
   private readonly actions: Record<string, (input: Input) => object> = {
     CreateSecret: (input) => this.createSecret(input),
     GetSecretValue: (input) => this.getSecretValue(input),
@@ -100,22 +122,27 @@ export class SecretsManagerEmulator {
     UpdateSecretVersionStage: (input) => this.updateSecretVersionStage(input),
     DescribeSecret: (input) => this.describeSecret(input),
     ListSecretVersionIds: (input) => this.listSecretVersionIds(input),
+    RotateSecret: (input) => this.rotateSecret(input),
   };
 
   private constructor(
     private readonly server: LoopbackServer,
     private readonly clockOffsetMs: number,
+    private readonly rotationFunction: RotationFunction | undefined,
   ) {}
 
   /**
    * Starts an empty emulator on an ephemeral port. `clockOffsetMs` sets its clock that far ahead of
    * this host's (negative: behind), as its answers' `Date` header shows it: a host with a skewed clock.
-   * With `tls` it speaks HTTPS, as Secrets Manager does.
+   * With `tls` it speaks HTTPS, as Secrets Manager does. `rotation` is the rotation function
+   * `RotateSecret` invokes, whatever `RotationLambdaARN` names.
    */
-  static async start(options: { clockOffsetMs?: number; tls?: TestCertificate } = {}): Promise<SecretsManagerEmulator> {
+  static async start(
+    options: { clockOffsetMs?: number; tls?: TestCertificate; rotation?: RotationFunction } = {},
+  ): Promise<SecretsManagerEmulator> {
     let emulator: SecretsManagerEmulator | undefined;
     const server = await listen((request, response) => emulator!.serve(request, response), options.tls);
-    emulator = new SecretsManagerEmulator(server, options.clockOffsetMs ?? 0);
+    emulator = new SecretsManagerEmulator(server, options.clockOffsetMs ?? 0, options.rotation);
     return emulator;
   }
 
@@ -180,7 +207,7 @@ export class SecretsManagerEmulator {
   /** The AWSCURRENT version of a secret (name or ARN), read in-process; throws if it holds a binary value. */
   current(secretId: string): { versionId: string; value: string } | undefined {
     const version = this.find(secretId).versions.find((v) => v.stages.has('AWSCURRENT'));
-    if (!version) return undefined;
+    if (!version?.value) return undefined;
     if (!('string' in version.value)) throw new Error(`secret "${secretId}" holds a binary value (SecretBinary)`);
     return { versionId: version.id, value: version.value.string };
   }
@@ -193,6 +220,35 @@ export class SecretsManagerEmulator {
   /** How many versions a secret (name or ARN) has, labelled or not. */
   versionCount(secretId: string): number {
     return this.find(secretId).versions.length;
+  }
+
+  /**
+   * The outcome of the latest rotation of a secret (name or ARN), once it has ended. `RotateSecret`
+   * answers before its steps run, as on AWS.
+   */
+  rotation(secretId: string): Promise<RotationOutcome> {
+    const rotation = this.rotations.get(this.find(secretId).arn);
+    if (!rotation) throw new Error(`secret "${secretId}" was never rotated`);
+    return rotation;
+  }
+
+  /**
+   * Makes the next rotation step `step` fail once after it ran (its calls landed), as a function
+   * that did its work and then timed out: the rotation stops there, AWSPENDING left in place.
+   */
+  crashAfter(step: RotationStep): void {
+    this.crashes.add(step);
+  }
+
+  /**
+   * Runs a failed rotation again, every step from createSecret with the same ClientRequestToken,
+   * as Secrets Manager reattempts one; resolves with its outcome.
+   */
+  async retryRotation(secretId: string): Promise<RotationOutcome> {
+    const secret = this.find(secretId);
+    const last = await this.rotation(secretId);
+    if (last.done) throw new Error(`the last rotation of secret "${secretId}" did not fail`);
+    return this.startRotation(secret, last.versionId, ROTATION_STEPS);
   }
 
   /** Stops the emulator; its secrets are gone, and calls held now are dropped unprocessed. */
@@ -266,7 +322,7 @@ export class SecretsManagerEmulator {
     const version = secret.versions.find(
       (v) => (versionId === undefined || v.id === versionId) && (stage === undefined || v.stages.has(stage)),
     );
-    if (!version) {
+    if (!version?.value) {
       throw new AwsError(
         'ResourceNotFoundException',
         `Secrets Manager can't find the specified secret value for ${versionId === undefined ? `staging label: ${stage}` : `VersionId: ${versionId}`}`,
@@ -288,11 +344,16 @@ export class SecretsManagerEmulator {
     const stages = versionStages(input) ?? ['AWSCURRENT'];
     const token = requestToken(input);
     const existing = secret.versions.find((v) => v.id === token);
-    if (existing && JSON.stringify(existing.value) !== JSON.stringify(value)) {
+    if (existing && existing.value !== undefined && JSON.stringify(existing.value) !== JSON.stringify(value)) {
       throw new AwsError(
         'ResourceExistsException',
         "You can't modify an existing version, you can only create a new version.",
       );
+    }
+    if (existing?.value === undefined && existing !== undefined) {
+      // The empty version RotateSecret labelled AWSPENDING: the rotation function's value fills it.
+      existing.value = value;
+      for (const stage of stages) moveStage(secret, stage, existing);
     }
     const version = existing ?? addVersion(secret, token, value, stages);
     return { ARN: secret.arn, Name: secret.name, VersionId: version.id, VersionStages: [...version.stages] };
@@ -341,6 +402,7 @@ export class SecretsManagerEmulator {
       Name: secret.name,
       ...(secret.description === undefined ? {} : { Description: secret.description }),
       CreatedDate: seconds(secret.created),
+      ...describeRotation(secret.rotation),
       VersionIdsToStages: Object.fromEntries(labelled.map((v) => [v.id, [...v.stages]])),
     };
   }
@@ -358,6 +420,56 @@ export class SecretsManagerEmulator {
         CreatedDate: seconds(v.created),
       })),
     };
+  }
+
+  /**
+   * Stores the rotation configuration (`RotationLambdaARN` and `RotationRules`, each kept from
+   * before when not given), labels a new empty version AWSPENDING, and starts the steps after
+   * answering: all four, or with `RotateImmediately: false` only testSecret, after which the label
+   * is taken off again (AWS's test of the configuration). Refused while AWSPENDING is on a version
+   * that is not AWSCURRENT, and without a rotation function.
+   */
+  private rotateSecret(input: Input) {
+    const secret = this.find(requiredString(input, 'SecretId'));
+    const token = requestToken(input);
+    const lambdaArn = optionalString(input, 'RotationLambdaARN') ?? secret.rotation?.lambdaArn;
+    const rules = rotationRules(input) ?? secret.rotation?.rules;
+    const immediately = input.RotateImmediately ?? true;
+    if (typeof immediately !== 'boolean')
+      throw new AwsError('InvalidParameterException', 'RotateImmediately must be a boolean');
+    if (lambdaArn === undefined) {
+      throw new AwsError('InvalidRequestException', 'No Lambda rotation function ARN is associated with this secret.');
+    }
+    const pending = secret.versions.find((v) => v.stages.has('AWSPENDING'));
+    if (pending && !pending.stages.has('AWSCURRENT'))
+      throw new AwsError('InvalidRequestException', PREVIOUS_ROTATION_INCOMPLETE);
+    if (secret.versions.some((v) => v.id === token)) {
+      throw new AwsError('ResourceExistsException', `A version with ClientRequestToken ${token} already exists.`);
+    }
+    secret.rotation = { ...secret.rotation, lambdaArn, rules, since: secret.rotation?.since ?? Date.now() };
+    addVersion(secret, token, undefined, ['AWSPENDING']);
+    void this.startRotation(secret, token, immediately ? ROTATION_STEPS : ['testSecret']);
+    return { ARN: secret.arn, Name: secret.name, VersionId: token };
+  }
+
+  /** Runs `steps` once this call has answered, and records the rotation's outcome. */
+  private startRotation(secret: Secret, token: string, steps: readonly RotationStep[]): Promise<RotationOutcome> {
+    const rotation = this.rotationFunction;
+    if (!rotation) throw new Error('no rotation function: start the emulator with { rotation }');
+    const event = { SecretId: secret.arn, ClientRequestToken: token };
+    const run = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => runSteps(rotation, event, steps, this.crashes))
+      .then((outcome) => {
+        if (!steps.includes('finishSecret')) {
+          secret.versions.find((v) => v.id === token)?.stages.delete('AWSPENDING');
+        } else if (outcome.done && secret.rotation) {
+          const now = Date.now();
+          secret.rotation = { ...secret.rotation, since: now, lastRotated: now };
+        }
+        return outcome;
+      });
+    this.rotations.set(secret.arn, run);
+    return run;
   }
 
   /**
@@ -382,7 +494,7 @@ function calling(action: string, secretId: string | undefined): (call: EmulatorC
 }
 
 /** A new version with `stages`, each moved from the version that had it; the first version is AWSCURRENT too. */
-function addVersion(secret: Secret, id: string, value: SecretValue, stages: readonly string[]): Version {
+function addVersion(secret: Secret, id: string, value: SecretValue | undefined, stages: readonly string[]): Version {
   const first = secret.versions.length === 0;
   const version: Version = { id, value, created: Date.now(), stages: new Set() };
   secret.versions.push(version);
@@ -399,7 +511,22 @@ function moveStage(secret: Secret, stage: string, to: Version): void {
   if (from === to) return;
   from?.stages.delete(stage);
   if (stage === 'AWSCURRENT' && from !== undefined) moveStage(secret, 'AWSPREVIOUS', from);
+  // "moves the label AWSCURRENT … which also removes the AWSPENDING label in the same API call"
+  // (Secrets Manager User Guide, Lambda rotation functions: finishSecret).
+  if (stage === 'AWSCURRENT') to.stages.delete('AWSPENDING');
   to.stages.add(stage);
+}
+
+/** `RotationRules` when given, as AWS checks them (`rotationRulesProblem`). */
+function rotationRules(input: Input): RotationRules | undefined {
+  const rules = input.RotationRules;
+  if (rules === undefined) return undefined;
+  if (typeof rules !== 'object' || rules === null || Array.isArray(rules)) {
+    throw new AwsError('InvalidParameterException', 'RotationRules must be an object');
+  }
+  const problem = rotationRulesProblem(rules);
+  if (problem) throw new AwsError('InvalidParameterException', problem);
+  return rules;
 }
 
 /** `VersionStages` when given: 1–20 labels of 1–256 characters, as AWS requires. */
