@@ -197,17 +197,19 @@ function rotationFailedAlarm(
   rotation: NonNullable<AlarmInputs['rotation']>,
 ): cloudwatch.Alarm {
   const secret = secretId(inputs.credentialsSecret);
-  return rotation.fn.metricErrors({ period: inputs.period, statistic: 'Sum' }).createAlarm(scope, 'RotationFailedAlarm', {
-    alarmName: alarmName(inputs, 'rotation failed'),
-    alarmDescription:
-      'A client secret rotation step (or the check that retires the previous secret) failed; the current secret ' +
-      `keeps working. The log group ${rotation.logGroup.logGroupName} names the step, errorCode (ROTATION_FAILED, ` +
-      "ADOBE_API_FAILED) and Adobe's x-request-id. A 403 from Adobe: add the I/O Management API and the scopes " +
-      'read_client_secret, manage_client_secrets to the Developer Console project. Then rotate again: ims-token ' +
-      `credentials rotate --secret-id ${secret} --wait`,
-    threshold: 1,
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    evaluationPeriods: 1,
-    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-  });
+  return rotation.fn
+    .metricErrors({ period: inputs.period, statistic: 'Sum' })
+    .createAlarm(scope, 'RotationFailedAlarm', {
+      alarmName: alarmName(inputs, 'rotation failed'),
+      alarmDescription:
+        'A client secret rotation step (or the check that retires the previous secret) failed; the current secret ' +
+        `keeps working. The log group ${rotation.logGroup.logGroupName} names the step, errorCode (ROTATION_FAILED, ` +
+        "ADOBE_API_FAILED) and Adobe's x-request-id. A 403 from Adobe: add the I/O Management API and the scopes " +
+        'read_client_secret, manage_client_secrets to the Developer Console project. Then rotate again: ims-token ' +
+        `credentials rotate --secret-id ${secret} --wait`,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
 }

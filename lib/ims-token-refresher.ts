@@ -361,7 +361,8 @@ export class ImsTokenRefresher extends Construct {
     const { fn, role, logGroup, failureQueue, placement } = this.createFunction(props, settings);
     this.function = fn;
     this.failureQueue = failureQueue;
-    const rotator = props.rotateClientSecret && this.createRotation(props.rotateClientSecret, props, settings, placement);
+    const rotator =
+      props.rotateClientSecret && this.createRotation(props.rotateClientSecret, props, settings, placement);
     this.rotationFunction = rotator?.fn;
     this.tokenReaders = this.grantRefresher(fn, role, props, settings, rotator?.role);
     const { schedule, scheduleFailures } = scheduleRefreshes(this, fn, settings.period);

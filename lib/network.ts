@@ -191,7 +191,10 @@ export function placeInVpc(scope: Construct, props: NetworkProps, role: iam.IRol
  * The refresher's `placement` for another function of it (the rotation function), whose `role`
  * then gets the network-interface actions too: the same VPC, subnets and security groups.
  */
-export function samePlacement(placement: FunctionPlacement | undefined, role: iam.IRole): FunctionPlacement | undefined {
+export function samePlacement(
+  placement: FunctionPlacement | undefined,
+  role: iam.IRole,
+): FunctionPlacement | undefined {
   if (placement) grantNetworkInterfaces(role);
   return placement;
 }

@@ -5,7 +5,7 @@
  * secret (which a deploy never starts), and the 6-hourly check that deletes the previous secret at
  * Adobe once it has gone unused.
  */
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -99,7 +99,7 @@ export function validateRotation(scope: Construct, props: RotationProps): void {
     refuse(
       'rotateClientSecret',
       '`rotateClientSecret` needs `credentialsType: "oauth"`: only an OAuth Server-to-Server client secret can be ' +
-        'rotated through Adobe\'s API; AEM service credentials (JWT) are renewed in the AEM Developer Console, and ' +
+        "rotated through Adobe's API; AEM service credentials (JWT) are renewed in the AEM Developer Console, and " +
         'their certificate alarm says when',
     );
   }
@@ -187,11 +187,24 @@ export function rotateClientSecrets(
   tokenSecret.grantRead(role);
   grantProxyCredentials(fn, props);
 
-  // Secrets Manager of this account only may invoke it for a rotation.
+  // Secrets Manager may invoke it for this account's credentials secret only (AWS's advice against the
+  // confused deputy): https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html
+  const { account } = Stack.of(scope);
   fn.addPermission('SecretsManagerRotation', {
     principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
-    sourceAccount: Stack.of(scope).account,
+    sourceAccount: account,
+    // Lambda matches it with ArnLike: a secret known by name has the suffix wildcard.
+    sourceArn: credentialsSecret.secretFullArn ?? `${credentialsSecret.secretArn}-??????`,
   });
+  const permission = fn.permissionsNode.findChild('SecretsManagerRotation');
+  if (Token.isUnresolved(account)) {
+    Validations.of(permission).acknowledge({
+      id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
+      reason:
+        "SourceAccount (the stack's account) and SourceArn (the credentials secret) are both set; in a stack " +
+        'without an account the rule cannot read them through their references',
+    });
+  }
   const rotationSchedule = new secretsmanager.CfnRotationSchedule(scope, 'RotationSchedule', {
     // A name or a complete ARN: a partial ARN of a name ending in "-" and six characters finds nothing.
     secretId: secretId(credentialsSecret),
@@ -202,7 +215,7 @@ export function rotateClientSecrets(
     // step once to check the set-up.)
     rotateImmediatelyOnUpdate: false,
   });
-  rotationSchedule.node.addDependency(fn.permissionsNode.findChild('SecretsManagerRotation'));
+  rotationSchedule.node.addDependency(permission);
 
   const { schedule: retireCheck, scheduleFailures: retireCheckFailures } = scheduleRuns(
     scope,

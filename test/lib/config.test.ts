@@ -162,7 +162,7 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
       'tokens.json: tokens["a"].rotateClientSecret.every: unknown key (did you mean everyDays?)',
       'tokens.json: tokens["a"].rotateClientSecret.everyDays: must be a whole number of days, from 1 to 365',
       'tokens.json: tokens["a"].rotateClientSecret.orgId: must be the numeric Developer Console org id (project.org.id, e.g. "23294"), not the …@AdobeOrg IMS org id',
-      "tokens.json: tokens[\"a\"].rotateClientSecret.credentialId: must be the credential's id in the Developer Console (1-64 of A-Z a-z 0-9 _ -)",
+      'tokens.json: tokens["a"].rotateClientSecret.credentialId: must be the credential\'s id in the Developer Console (1-64 of A-Z a-z 0-9 _ -)',
       'tokens.json: tokens["a"].rotateClientSecret.retireAfterHours: must be a whole number of hours, from 1 to 720',
     ],
     'schema rejects',
@@ -819,7 +819,9 @@ describe('limits shared with common/rules.ts', () => {
     expect(rotation.retireAfterHours).toMatchObject({ minimum: hours.min, maximum: hours.max });
     expect(rotation.retireAfterHours.description).toContain(`${hours.min}-${hours.max} (default ${hours.default})`);
     // Where the shared rules draw the line, the file draws it too.
-    expect([days.min - 1, days.min, days.max, days.max + 1].map((d) => rotationEveryDaysProblem(d) === undefined)).toEqual(
+    expect(
+      [days.min - 1, days.min, days.max, days.max + 1].map((d) => rotationEveryDaysProblem(d) === undefined),
+    ).toEqual(
       [days.min - 1, days.min, days.max, days.max + 1].map(
         (d) => problemsOf(one({ rotateClientSecret: { everyDays: d } })).length === 0,
       ),
