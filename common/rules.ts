@@ -128,7 +128,8 @@ export const ADOBE_CREDENTIAL_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const ADOBE_ORG_ID_MESSAGE =
   'must be the numeric Developer Console org id (project.org.id, e.g. "23294"), not the …@AdobeOrg IMS org id';
-export const ADOBE_CREDENTIAL_ID_MESSAGE = "must be the credential's id in the Developer Console (1-64 of A-Z a-z 0-9 _ -)";
+export const ADOBE_CREDENTIAL_ID_MESSAGE =
+  "must be the credential's id in the Developer Console (1-64 of A-Z a-z 0-9 _ -)";
 
 /** Why `value` cannot be a Developer Console org id, or `undefined`; never repeats the value. */
 export function adobeOrgIdProblem(value: unknown): string | undefined {

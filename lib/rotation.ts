@@ -55,7 +55,7 @@ export interface ClientSecretRotation {
   /**
    * How long Adobe must have seen the previous secret unused (its `last_used_at`) before the
    * 6-hourly check deletes it, never while the newest token was minted with it: whole hours, 1 to
-   * 720. Until then, and without a check that deletes it, the next rotation deletes it.
+   * 720. A previous secret still in use then is deleted by the next rotation.
    * @default Duration.hours(24)
    */
   readonly retireAfter?: Duration;
