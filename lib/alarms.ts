@@ -202,10 +202,9 @@ function rotationFailedAlarm(
     .createAlarm(scope, 'RotationFailedAlarm', {
       alarmName: alarmName(inputs, 'rotation failed'),
       alarmDescription:
-        'A client secret rotation step (or the check that retires the previous secret) failed; the current secret ' +
-        `keeps working. The log group ${rotation.logGroup.logGroupName} names the step, errorCode (ROTATION_FAILED, ` +
-        "ADOBE_API_FAILED) and Adobe's x-request-id. A 403 from Adobe: add the I/O Management API and the scopes " +
-        'read_client_secret, manage_client_secrets to the Developer Console project. Then rotate again: ims-token ' +
+        'A client secret rotation step or retire check failed; the current secret still works. Log group ' +
+        `${rotation.logGroup.logGroupName}: step, errorCode, Adobe's x-request-id. Adobe 403: add the I/O ` +
+        'Management API and scopes read_client_secret, manage_client_secrets to the project. Then: ims-token ' +
         `credentials rotate --secret-id ${secret} --wait`,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -2,13 +2,16 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { ImsTokenRefresherError } from '../../lib/errors.js';
 import { ImsTokenRefresher, type ImsTokenRefresherProps } from '../../lib/ims-token-refresher.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
 import { parseAppConfig } from '../../lib/config/load.js';
+import { LongestValues } from '../../lib/limits.js';
 
 const ROTATED: ImsTokenRefresherProps = { credentialsType: 'oauth', rotateClientSecret: { every: Duration.days(90) } };
 
@@ -354,5 +357,20 @@ describe('ImsTokenRefresher: rotateClientSecret', () => {
     });
     const [policy] = Object.values(template.findResources('AWS::SecretsManager::ResourcePolicy'));
     expect(JSON.stringify(policy.Properties.ResourcePolicy)).toContain('arn:aws:iam::111111111111:role/break-glass');
+  });
+
+  it('fits the rotation alarm name and description, and the environment, at the lengths the configuration allows', () => {
+    // Stack name 128, token name 40, an existing secret's name 512, as for the other alarms.
+    const app = new App();
+    const stack = new Stack(app, 'S'.padEnd(128, 'x'));
+    const refresher = new ImsTokenRefresher(stack, 'a'.padEnd(40, 'b'), {
+      ...ROTATED,
+      credentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Credentials', 'c'.repeat(512)),
+    });
+    app.synth();
+    const alarm = refresher.rotationFailedAlarm!.node.defaultChild as cloudwatch.CfnAlarm;
+    const longest = new LongestValues(stack);
+    expect(longest.length(alarm.alarmName)).toBeLessThanOrEqual(255);
+    expect(longest.length(alarm.alarmDescription)).toBeLessThanOrEqual(1024);
   });
 });
