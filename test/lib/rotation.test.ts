@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -372,5 +372,29 @@ describe('ImsTokenRefresher: rotateClientSecret', () => {
     const longest = new LongestValues(stack);
     expect(longest.length(alarm.alarmName)).toBeLessThanOrEqual(255);
     expect(longest.length(alarm.alarmDescription)).toBeLessThanOrEqual(1024);
+  });
+
+  it('lets Secrets Manager invoke it for a secret known by name through the suffix wildcard; acknowledges CT.LAMBDA.PR.2 only without an account', () => {
+    const byName = (env?: { account: string; region: string }) => {
+      const stack = new Stack(new App(), 'Test', { env });
+      const refresher = new ImsTokenRefresher(stack, 'AemProd', {
+        ...ROTATED,
+        credentialsSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Given', 'adobe/oauth'),
+      });
+      const permission = refresher.rotationFunction!.permissionsNode.findChild('SecretsManagerRotation');
+      const acknowledged = permission.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.keys(entry.data as object));
+      return { template: Template.fromStack(stack), acknowledged };
+    };
+    const placed = byName({ account: '111111111111', region: 'eu-west-1' });
+    placed.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceArn: {
+        'Fn::Join': ['', Match.arrayWith([':secretsmanager:eu-west-1:111111111111:secret:adobe/oauth-??????'])],
+      },
+    });
+    expect(placed.acknowledged).toEqual([]);
+    expect(byName().acknowledged).toEqual(['cdk-validator-cfnguard::lambda_function_public_access_prohibited_check']);
   });
 });
