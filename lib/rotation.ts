@@ -11,7 +11,6 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   adobeCredentialIdProblem,
@@ -128,15 +127,11 @@ export interface RotationInputs {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** What rotation adds to a refresher. */
+/** What the refresher needs of its rotation: the function (alarmed on), its role (let through the denies) and logs. */
 export interface ClientSecretRotator {
   readonly fn: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
-  readonly rotationSchedule: secretsmanager.CfnRotationSchedule;
-  /** The 6-hourly grace check, and the dead-letter queue of its failed deliveries. */
-  readonly retireCheck: scheduler.Schedule;
-  readonly retireCheckFailures: sqs.IQueue;
 }
 
 /**
@@ -217,15 +212,10 @@ export function rotateClientSecrets(
   });
   rotationSchedule.node.addDependency(permission);
 
-  const { schedule: retireCheck, scheduleFailures: retireCheckFailures } = scheduleRuns(
-    scope,
-    fn,
-    RETIRE_CHECK_PERIOD,
-    {
-      prefix: 'RetireCheck',
-      description: `Retires the previous Adobe client secret of ${scope.node.path} once unused`,
-      input: scheduler.ScheduleTargetInput.fromObject({ retireCheck: true, secretId: secretId(credentialsSecret) }),
-    },
-  );
-  return { fn, role, logGroup, rotationSchedule, retireCheck, retireCheckFailures };
+  scheduleRuns(scope, fn, RETIRE_CHECK_PERIOD, {
+    prefix: 'RetireCheck',
+    description: `Retires the previous Adobe client secret of ${scope.node.path} once unused`,
+    input: scheduler.ScheduleTargetInput.fromObject({ retireCheck: true, secretId: secretId(credentialsSecret) }),
+  });
+  return { fn, role, logGroup };
 }
