@@ -122,6 +122,9 @@ export interface Inventory {
   readonly endpointAzs: number;
 }
 
+/** The refresher's handler in the bundle; the rotation function's is `index.rotationHandler`. */
+const REFRESHER_HANDLER = 'index.handler';
+
 const RATE_HOURS: Record<string, number> = { minute: 1 / 60, minutes: 1 / 60, hour: 1, hours: 1, day: 24, days: 24 };
 
 function schedulePeriodHours(expression: string): number {
@@ -141,8 +144,9 @@ function single<T>(values: readonly T[], what: string): T {
 export function inventory(templates: readonly { readonly Resources: Record<string, Resource> }[]): Inventory {
   const resources = templates.flatMap((template) => Object.values(template.Resources));
   const ofType = (type: string) => resources.filter((resource) => resource.Type === type);
+  // The refreshers: a rotation function (`rotateClientSecret`) is priced by `rotationCost`.
   const functions = ofType('AWS::Lambda::Function').filter(
-    (fn) => fn.Properties?.Environment?.Variables?.TOKEN_SECRET_ID,
+    (fn) => fn.Properties?.Handler === REFRESHER_HANDLER && fn.Properties.Environment?.Variables?.TOKEN_SECRET_ID,
   );
   const alarmMetrics = (alarm: Resource) =>
     alarm.Properties?.MetricName
@@ -150,7 +154,9 @@ export function inventory(templates: readonly { readonly Resources: Record<strin
       : (alarm.Properties?.Metrics ?? []).filter((metric: any) => metric.MetricStat).length;
   const highResolution = (alarm: Resource) => (alarm.Properties?.Period ?? 60) < 60;
   const alarms = ofType('AWS::CloudWatch::Alarm');
-  const schedules = ofType('AWS::Scheduler::Schedule');
+  const schedules = ofType('AWS::Scheduler::Schedule').filter(
+    (schedule) => !JSON.stringify(schedule.Properties?.Target?.Input ?? '').includes('retireCheck'),
+  );
   if (schedules.length !== functions.length)
     throw new Error(`${functions.length} refreshers but ${schedules.length} schedules`);
   return {
@@ -345,6 +351,76 @@ export function monthlyCost(
   };
 }
 
+/**
+ * What rotation (`rotateClientSecret`) calls, from the step protocol (docs/rotation.md, "The rotation
+ * steps"), at its most: Secrets Manager calls and those of them that use KMS (a value read or put).
+ * A rotation is four invocations (createSecret, setSecret, testSecret, finishSecret) and one more
+ * refresh, which the credentials-change rule starts when the new version becomes current.
+ */
+export const ROTATION_PROFILE = {
+  stepsPerRotation: 4,
+  /** createSecret: describe, read AWSPENDING, AWSCURRENT and AWSPREVIOUS, put; testSecret: describe, read; finishSecret: describe, stage. */
+  secretsManagerCallsPerRotation: 10,
+  kmsRequestsPerRotation: 5,
+  /** The retire check: read the credentials and the token. */
+  secretsManagerCallsPerCheck: 2,
+  kmsRequestsPerCheck: 2,
+  checkPeriodHours: 6,
+} as const;
+
+/**
+ * What `rotateClientSecret` adds to a token-month, rotating every `everyDays`: its alarm, the
+ * rotation function's invocations (the four steps and the 6-hourly retire checks, each priced like
+ * `run`, a cold refresh of the same bundle: a mint or an Adobe call and a few Secrets Manager
+ * calls), their schedule, logs and Secrets Manager and KMS calls, and the refresh that follows each
+ * rotation. Adobe's API is free. Pure: the run comes in.
+ */
+export function rotationCost(
+  everyDays: number,
+  run: RunProfile,
+  app: Pick<Inventory, 'memoryMb' | 'arm64' | 'retentionDays'>,
+): { readonly lines: readonly CostLine[]; readonly perToken: number } {
+  const p = ROTATION_PROFILE;
+  const rotations = HOURS_PER_MONTH / 24 / everyDays;
+  const checks = HOURS_PER_MONTH / p.checkPeriodHours;
+  // Four steps and the refresh that follows, per rotation; one invocation per check.
+  const runs = rotations * (p.stepsPerRotation + 1) + checks;
+  const billedMs = Math.max(run.wallMs, run.cpuMs * (LAMBDA_MB_PER_VCPU / app.memoryMb));
+  const gbSeconds = ((runs * billedMs) / 1000) * (app.memoryMb / 1024);
+  const calls = rotations * p.secretsManagerCallsPerRotation + checks * p.secretsManagerCallsPerCheck;
+  const kms = rotations * p.kmsRequestsPerRotation + checks * p.kmsRequestsPerCheck;
+  const logGb = (runs * run.logBytes) / GB;
+  const lines: CostLine[] = [
+    { item: 'rotation alarm', basis: `1 × $${PRICES.alarmMonth}`, perToken: PRICES.alarmMonth },
+    {
+      item: 'rotation invocations',
+      basis: `${fmt(runs)} (${fmt(rotations, 2)} rotations × ${p.stepsPerRotation + 1}, ${fmt(checks)} checks)`,
+      perToken:
+        (runs / 1e6) * PRICES.lambdaPerMillionRequests +
+        gbSeconds * (app.arm64 ? PRICES.lambdaArmPerGbSecond : PRICES.lambdaX86PerGbSecond),
+    },
+    {
+      item: 'retire check schedule',
+      basis: `${fmt(checks)} invocations`,
+      perToken: (checks / 1e6) * PRICES.schedulerPerMillionInvocations,
+    },
+    {
+      item: 'rotation Secrets Manager and KMS calls',
+      basis: `${fmt(calls, 0)} calls, ${fmt(kms, 0)} KMS requests`,
+      perToken: (calls / 10_000) * PRICES.secretsManagerPer10kCalls + (kms / 10_000) * PRICES.kmsPer10kRequests,
+    },
+    {
+      item: 'rotation logs',
+      basis: `${fmt(logGb * 1024, 2)} MB, kept ${app.retentionDays} days`,
+      perToken: logGb * (PRICES.logsIngestPerGb + (app.retentionDays / (365 / 12)) * PRICES.logsStoragePerGbMonth),
+    },
+  ];
+  return { lines, perToken: lines.reduce((sum, line) => sum + line.perToken, 0) };
+}
+
+/** The rotation interval `npm run cost` prices: the issue's example, and docs/rotation.md's figure. */
+export const ROTATION_EXAMPLE_DAYS = 90;
+
 /** The monthly cost of one of the README's network set-ups, for the whole VPC (any number of tokens). */
 export interface NetworkSetup {
   readonly name: string;
@@ -462,6 +538,13 @@ async function main(): Promise<number> {
     console.log('| set-up | basis | $ a month |\n|---|---|---|');
     for (const setup of networkSetups())
       console.log(`| ${setup.name} | ${setup.basis} | ${setup.perMonth.toFixed(2)} |`);
+    const rotation = rotationCost(ROTATION_EXAMPLE_DAYS, measured.refresh, defaults.app);
+    console.log(
+      `\nClient secret rotation ("rotateClientSecret": {"everyDays": ${ROTATION_EXAMPLE_DAYS}}), added per token-month:\n`,
+    );
+    console.log('| item | basis (per token-month) | $ per token-month |\n|---|---|---|');
+    for (const line of rotation.lines) console.log(`| ${line.item} | ${line.basis} | ${line.perToken.toFixed(4)} |`);
+    console.log(`| **total** | | **${rotation.perToken.toFixed(2)}** |`);
     const over = [defaults, hundred].filter((cost) => cost.perToken > GOAL_PER_TOKEN_MONTH);
     console.log(`\nGoal: at most $${GOAL_PER_TOKEN_MONTH} per token-month: ${over.length === 0 ? 'met' : 'NOT met'}.`);
     return over.length === 0 ? 0 : 1;

@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { CredentialsError } from './errors.js';
 import { rememberPemLines, rememberSecret } from './redact.js';
+import { ADOBE_ID, ADOBE_ORG_ID } from './rules.js';
 import type { CredentialsType } from './token.js';
 
 /** Where credentials JSON comes from, detected by its shape (README "Store the credentials"). */
@@ -52,10 +53,6 @@ export const DEFAULT_IMS_ENDPOINT = 'ims-na1.adobelogin.com';
 const HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i;
 const ADOBE_IMS_HOST = /\.adobelogin\.com$/i;
 const OAUTH_S2S = 'oauth_server_to_server';
-/** An Adobe client secret `uuid` or a credential `id`: they go into I/O Management API paths. */
-const ADOBE_ID = /^[A-Za-z0-9-]{1,64}$/;
-/** The Developer Console org id is numeric (e.g. `23294`); not the `…@AdobeOrg` IMS org id. */
-const NUMERIC_ORG_ID = /^\d{1,20}$/;
 /** Longest credential name quoted in an error: names are not secret, but they are text from outside. */
 const MAX_NAME_LENGTH = 64;
 
@@ -308,7 +305,7 @@ function adobeId(value: unknown, field: string): string {
 /** `project.org.id`: a number or a numeric string. */
 function numericOrgId(value: unknown): string {
   const text = typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value;
-  if (typeof text !== 'string' || !NUMERIC_ORG_ID.test(text)) {
+  if (typeof text !== 'string' || !ADOBE_ORG_ID.test(text)) {
     throw new CredentialsError('"project.org.id" is not a numeric Developer Console org id');
   }
   return text;

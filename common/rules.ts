@@ -102,3 +102,44 @@ export function parseImsBaseUrl(value: string | undefined, name = 'IMS_BASE_URL'
   }
   return url.href.replace(/\/+$/, '');
 }
+
+/**
+ * Days between automatic rotations of an OAuth client secret (`rotateClientSecret`): the range the
+ * construct and the configuration file share. Secrets Manager takes 1 to 1,000; a year at most
+ * keeps a forgotten setting from meaning "never".
+ */
+export const ROTATION_EVERY_DAYS = { min: 1, max: 365 } as const;
+
+/** Why `days` cannot be a rotation interval (whole days in `ROTATION_EVERY_DAYS`), or `undefined`. */
+export function rotationEveryDaysProblem(days: number): string | undefined {
+  const { min, max } = ROTATION_EVERY_DAYS;
+  return Number.isInteger(days) && days >= min && days <= max
+    ? undefined
+    : `must be a whole number of days from ${min} to ${max}`;
+}
+
+/**
+ * The Adobe Developer Console's numeric org id (`project.org.id`, e.g. 23294), which the I/O
+ * Management API takes in its paths; not the `…@AdobeOrg` IMS org id.
+ */
+export const ADOBE_ORG_ID = /^\d{1,20}$/;
+
+/**
+ * A Developer Console credential id (`workspace.details.credentials[].id`) or a client secret's
+ * `uuid`: each is a path segment of the I/O Management API.
+ */
+export const ADOBE_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+export const ADOBE_ORG_ID_MESSAGE =
+  'must be the numeric Developer Console org id (project.org.id, e.g. "23294"), not the …@AdobeOrg IMS org id';
+export const ADOBE_ID_MESSAGE = 'must be 1-64 letters, digits or hyphens';
+
+/** Why `value` cannot be a Developer Console org id, or `undefined`; never repeats the value. */
+export function adobeOrgIdProblem(value: unknown): string | undefined {
+  return typeof value === 'string' && ADOBE_ORG_ID.test(value) ? undefined : ADOBE_ORG_ID_MESSAGE;
+}
+
+/** Why `value` cannot be a Developer Console credential id or a client secret uuid, or `undefined`; never repeats the value. */
+export function adobeIdProblem(value: unknown): string | undefined {
+  return typeof value === 'string' && ADOBE_ID.test(value) ? undefined : ADOBE_ID_MESSAGE;
+}

@@ -3,6 +3,8 @@ import {
   DEFAULT_REFRESH_THRESHOLD,
   parseImsBaseUrl,
   refreshThresholdProblem,
+  adobeIdProblem,
+  adobeOrgIdProblem,
   RETIRE_AFTER_HOURS,
   retireAfterHoursProblem,
 } from '../common/rules.js';
@@ -64,9 +66,6 @@ export interface RotationConfig extends RotationSettings, Pick<RefreshSettings, 
   readonly adobeApiBaseUrl?: string;
 }
 
-const NUMERIC_ORG_ID = /^\d{1,20}$/;
-const CREDENTIAL_ID = /^[A-Za-z0-9-]{1,64}$/;
-
 /**
  * Reads the rotation function's environment: TOKEN_SECRET_ID (required); IMS_BASE_URL,
  * ADOBE_API_BASE_URL (same rules), CREDENTIAL_NAME, ADOBE_ORG_ID, ADOBE_CREDENTIAL_ID,
@@ -74,14 +73,8 @@ const CREDENTIAL_ID = /^[A-Za-z0-9-]{1,64}$/;
  * secret comes from each event (`SecretId`), never from the environment.
  */
 export function readRotationConfig(env: Record<string, string | undefined>): RotationConfig {
-  const orgId = env.ADOBE_ORG_ID?.trim() || undefined;
-  if (orgId !== undefined && !NUMERIC_ORG_ID.test(orgId)) {
-    throw new ConfigurationError('ADOBE_ORG_ID must be the numeric Developer Console org id (not the …@AdobeOrg id)');
-  }
-  const credentialId = env.ADOBE_CREDENTIAL_ID?.trim() || undefined;
-  if (credentialId !== undefined && !CREDENTIAL_ID.test(credentialId)) {
-    throw new ConfigurationError('ADOBE_CREDENTIAL_ID must be 1-64 letters, digits or hyphens');
-  }
+  const orgId = optionalId(env, 'ADOBE_ORG_ID', adobeOrgIdProblem);
+  const credentialId = optionalId(env, 'ADOBE_CREDENTIAL_ID', adobeIdProblem);
   const hours = env.RETIRE_AFTER_HOURS?.trim() ? Number(env.RETIRE_AFTER_HOURS) : RETIRE_AFTER_HOURS.default;
   const problem = retireAfterHoursProblem(hours);
   if (problem) throw new ConfigurationError(`RETIRE_AFTER_HOURS ${problem}`);
@@ -99,6 +92,18 @@ export function readRotationConfig(env: Record<string, string | undefined>): Rot
     throw new ConfigurationError('PROXY_CREDENTIALS_SECRET_ID must name a secret of its own');
   }
   return config;
+}
+
+/** An optional id variable, refused with its rule's message (never its value) when set but malformed. */
+function optionalId(
+  env: Record<string, string | undefined>,
+  name: string,
+  problemOf: (value: string) => string | undefined,
+): string | undefined {
+  const value = env[name]?.trim() || undefined;
+  const problem = value === undefined ? undefined : problemOf(value);
+  if (problem) throw new ConfigurationError(`${name} ${problem}`);
+  return value;
 }
 
 /** HTTPS_PROXY with NO_PROXY, and PROXY_CREDENTIALS_SECRET_ID (only with HTTPS_PROXY); NO_PROXY alone means nothing. */

@@ -1,5 +1,5 @@
 /**
- * The refresher's four alarms and the metrics they watch. Each alarm's name says whose it is; its
+ * The refresher's alarms (four, three for OAuth, one more with rotation) and the metrics they watch. Each alarm's name says whose it is; its
  * description says what to do, with the names an on-call person needs (secret ARN, function name,
  * log group, queue), within CloudWatch's 1,024 characters at every length the configuration allows.
  */
@@ -47,6 +47,8 @@ export interface AlarmInputs {
   readonly expiryFloor: Duration;
   /** The certificate time left below which `credentialsExpiring` fires; without it, no such alarm. */
   readonly credentialsWarning: Duration | undefined;
+  /** The rotation function and its log group, with `rotateClientSecret`; without them, no rotation alarm. */
+  readonly rotation: { readonly fn: lambda.IFunction; readonly logGroup: logs.ILogGroup } | undefined;
 }
 
 /** The refresher's alarms. */
@@ -56,9 +58,11 @@ export interface RefresherAlarms {
   readonly notRunning: cloudwatch.Alarm;
   /** Absent for OAuth credentials: they have no certificate. */
   readonly credentialsExpiring: cloudwatch.Alarm | undefined;
+  /** Present with `rotateClientSecret` only. */
+  readonly rotationFailed: cloudwatch.Alarm | undefined;
 }
 
-/** Creates the alarms in `scope` (the refresher), named `<serviceName> <what>`: four, three for OAuth. */
+/** Creates the alarms in `scope` (the refresher), named `<serviceName> <what>`: four, three for OAuth, one more with rotation. */
 export function createAlarms(scope: Construct, inputs: AlarmInputs): RefresherAlarms {
   return {
     permanentFailure: permanentFailureAlarm(scope, inputs),
@@ -66,6 +70,7 @@ export function createAlarms(scope: Construct, inputs: AlarmInputs): RefresherAl
     notRunning: notRunningAlarm(scope, inputs),
     credentialsExpiring:
       inputs.credentialsWarning && credentialsExpiringAlarm(scope, inputs, inputs.credentialsWarning),
+    rotationFailed: inputs.rotation && rotationFailedAlarm(scope, inputs, inputs.rotation),
   };
 }
 
@@ -95,8 +100,14 @@ export function notifyAlarms(scope: Construct, alarms: cloudwatch.Alarm[], topic
 
 /** The alarms that exist, in a fixed order. */
 export function allAlarms(alarms: RefresherAlarms): cloudwatch.Alarm[] {
-  const { permanentFailure, expiring, notRunning, credentialsExpiring } = alarms;
-  return [permanentFailure, expiring, notRunning, ...(credentialsExpiring ? [credentialsExpiring] : [])];
+  const { permanentFailure, expiring, notRunning, credentialsExpiring, rotationFailed } = alarms;
+  return [
+    permanentFailure,
+    expiring,
+    notRunning,
+    ...(credentialsExpiring ? [credentialsExpiring] : []),
+    ...(rotationFailed ? [rotationFailed] : []),
+  ];
 }
 
 /** Names an on-call person can read in a notification's subject; unique per account and region, like serviceName. */
@@ -174,4 +185,30 @@ function credentialsExpiringAlarm(
     // Sent by runs that refreshed or failed, and only for credentials with a certificate: between them, keep the state.
     treatMissingData: cloudwatch.TreatMissingData.IGNORE,
   });
+}
+
+/**
+ * A rotation step or a retire check failed: the rotation function's `Errors` (it errs only then;
+ * Secrets Manager retries the step, and the current secret keeps working meanwhile).
+ */
+function rotationFailedAlarm(
+  scope: Construct,
+  inputs: AlarmInputs,
+  rotation: NonNullable<AlarmInputs['rotation']>,
+): cloudwatch.Alarm {
+  const secret = secretId(inputs.credentialsSecret);
+  return rotation.fn
+    .metricErrors({ period: inputs.period, statistic: 'Sum' })
+    .createAlarm(scope, 'RotationFailedAlarm', {
+      alarmName: alarmName(inputs, 'rotation failed'),
+      alarmDescription:
+        'A client secret rotation step or retire check failed; the current secret still works. Log group ' +
+        `${rotation.logGroup.logGroupName}: step, errorCode, Adobe's x-request-id. Adobe 403: add the I/O ` +
+        'Management API and scopes read_client_secret, manage_client_secrets to the project. Then: ims-token ' +
+        `credentials rotate --secret-id ${secret} --wait`,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
 }

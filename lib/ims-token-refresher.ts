@@ -1,9 +1,9 @@
 import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -13,18 +13,19 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { secretDescription } from '../common/rules.js';
 import { allAlarms, createAlarms, METRIC_NAMESPACE, metricPeriod, notifyAlarms, refresherMetric } from './alarms.js';
-import { refresherAsset } from './asset.js';
-import { networkEnvironment, placeInVpc } from './network.js';
+import { bundledFunction } from './bundled-function.js';
+import { networkEnvironment, placeInVpc, type FunctionPlacement } from './network.js';
+import { rotateClientSecrets, type ClientSecretRotation, type ClientSecretRotator } from './rotation.js';
 import { secretId, warnOnSuffixLikeName } from './secret-refs.js';
 import {
   grantReplicaReads,
-  grantTokenWrite,
+  grantWriteVersions,
   restrictTokenReaders,
   useCredentialsSecret,
   type Readers,
   grantSecretRead,
 } from './least-access.js';
-import { deadLetterQueue, runOnCredentialsChange, scheduleRuns } from './triggers.js';
+import { deadLetterQueue, runOnCredentialsChange, scheduleRefreshes } from './triggers.js';
 import { FUNCTION_TIMEOUT, validateProps, type RefresherSettings } from './validation.js';
 
 /** Props of `ImsTokenRefresher`; every one is optional. */
@@ -252,6 +253,26 @@ export interface ImsTokenRefresherProps {
    * @default false
    */
   readonly fips?: boolean;
+
+  /**
+   * Rotate the OAuth Server-to-Server client secret automatically: a Secrets Manager rotation
+   * schedule on the credentials secret runs a second function of this package (same bundle, its
+   * own role, the refresher's network), which creates a new secret through Adobe's I/O Management
+   * API, tests it at IMS and makes it current; the refresher then mints with it. A deploy never
+   * rotates (`ims-token credentials rotate` does, at once). Needs `credentialsType: "oauth"` and,
+   * in the Developer Console project, the I/O Management API with the scopes read_client_secret and
+   * manage_client_secrets (docs/rotation.md).
+   * @default - no rotation: the client secret changes only when new credentials are uploaded
+   */
+  readonly rotateClientSecret?: ClientSecretRotation;
+
+  /**
+   * Send the rotation's I/O Management API requests here (a proxy or a test peer) instead of
+   * `https://api.adobe.io`: https, or plain http to 127.0.0.1/localhost; no query or user info.
+   * Needs `rotateClientSecret`.
+   * @default https://api.adobe.io
+   */
+  readonly adobeApiBaseUrl?: string;
 }
 
 /**
@@ -296,7 +317,22 @@ export class ImsTokenRefresher extends Construct {
    */
   readonly credentialsExpiringAlarm?: cloudwatch.Alarm;
 
-  /** Every alarm above that exists, in that order: four, or three for `credentialsType: 'oauth'`. */
+  /**
+   * The function that rotates the client secret (handler `index.rotationHandler`); `undefined`
+   * without `rotateClientSecret`.
+   */
+  readonly rotationFunction?: lambda.IFunction;
+
+  /**
+   * A client secret rotation step or the check that retires the previous secret failed (the
+   * rotation function's `Errors`); `undefined` without `rotateClientSecret`.
+   */
+  readonly rotationFailedAlarm?: cloudwatch.Alarm;
+
+  /**
+   * Every alarm above that exists, in that order: four, or three for `credentialsType: 'oauth'`,
+   * and `rotationFailedAlarm` last with `rotateClientSecret`.
+   */
   readonly alarms: cloudwatch.Alarm[];
 
   /** The `service` dimension of this refresher's metrics and logs: `<stack name>/<id>`. */
@@ -316,17 +352,21 @@ export class ImsTokenRefresher extends Construct {
     this.metricPeriod = metricPeriod(settings.period);
 
     this.credentialsSecret =
-      props.credentialsSecret ?? this.createCredentialsSecret(props.encryptionKey, settings.removalPolicy);
+      props.credentialsSecret ??
+      this.createCredentialsSecret(props.encryptionKey, settings.removalPolicy, props.rotateClientSecret !== undefined);
     if (!this.credentialsSecret.secretFullArn) {
       warnOnSuffixLikeName(this, 'credentialsSecret', secretId(this.credentialsSecret));
     }
     warnOnSuffixLikeName(this, 'tokenSecretName', props.tokenSecretName);
     this.tokenSecret = this.createTokenSecret(props);
-    const { fn, role, logGroup, failureQueue } = this.createFunction(props, settings);
+    const { fn, role, logGroup, failureQueue, placement } = this.createFunction(props, settings);
     this.function = fn;
     this.failureQueue = failureQueue;
-    this.tokenReaders = this.grantRefresher(fn, role, props, settings);
-    const { schedule, scheduleFailures } = scheduleRuns(this, fn, settings.period);
+    const rotator =
+      props.rotateClientSecret && this.createRotation(props.rotateClientSecret, props, settings, placement);
+    this.rotationFunction = rotator?.fn;
+    this.tokenReaders = this.grantRefresher(fn, role, props, settings, rotator?.role);
+    const { schedule, scheduleFailures } = scheduleRefreshes(this, fn, settings.period);
     this.schedule = schedule;
     runOnCredentialsChange(this, fn, this.credentialsSecret);
 
@@ -339,11 +379,13 @@ export class ImsTokenRefresher extends Construct {
       period: this.metricPeriod,
       expiryFloor: settings.expiryFloor,
       credentialsWarning: settings.credentialsWarning,
+      rotation: rotator,
     });
     this.permanentFailureAlarm = alarms.permanentFailure;
     this.expiringAlarm = alarms.expiring;
     this.notRunningAlarm = alarms.notRunning;
     this.credentialsExpiringAlarm = alarms.credentialsExpiring;
+    this.rotationFailedAlarm = alarms.rotationFailed;
     this.alarms = allAlarms(alarms);
     notifyAlarms(this, this.alarms, props.alarmTopic);
   }
@@ -372,16 +414,22 @@ export class ImsTokenRefresher extends Construct {
     return grantReplicaReads(grantSecretRead(this.tokenSecret, grantee), grantee, this.tokenSecret, this.replicas);
   }
 
-  /** A credentials secret with a placeholder value, kept when the construct is removed unless `removalPolicy` says otherwise. */
+  /**
+   * A credentials secret with a placeholder value, kept when the construct is removed unless
+   * `removalPolicy` says otherwise. Without `rotated` (`rotateClientSecret`), cdk-nag's rotation
+   * rule is acknowledged; with it, the rotation schedule satisfies the rule.
+   */
   private createCredentialsSecret(
     encryptionKey: kms.IKey | undefined,
     removalPolicy: RemovalPolicy,
+    rotated: boolean,
   ): secretsmanager.ISecret {
     const secret = new secretsmanager.Secret(this, 'Credentials', {
       description: secretDescription('credentials', this.node.path),
       encryptionKey,
       removalPolicy,
     });
+    if (rotated) return secret;
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
@@ -406,43 +454,41 @@ export class ImsTokenRefresher extends Construct {
 
   /** The function with its own role, log group and on-failure queue: each operational setting chosen. */
   private createFunction(props: ImsTokenRefresherProps, settings: RefresherSettings) {
-    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention, removalPolicy: settings.removalPolicy });
-    this.acknowledgeLogRules(logGroup, retention);
-    // Our own role instead of AWSLambdaBasicExecutionRole: logs for this group only, nothing else.
-    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    logGroup.grantWrite(role);
-
     const failureQueue = deadLetterQueue(this, 'Failures');
-    const placement = placeInVpc(this, props, role);
-    const fn = new lambda.Function(this, 'Function', {
-      ...placement,
-      code: lambda.Code.fromAsset(refresherAsset()),
+    const { fn, role, logGroup, placement } = bundledFunction(this, '', {
       handler: 'index.handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 128,
       timeout: FUNCTION_TIMEOUT,
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      // One run at a time per token by default; overlapping runs are safe too (see `reservedConcurrency`).
-      reservedConcurrentExecutions: props.reservedConcurrency === false ? undefined : 1,
-      // A failed run is not retried by Lambda: the next scheduled run is the retry.
-      retryAttempts: 0,
-      maxEventAge: Duration.seconds(Math.min(6 * 3600, Math.max(60, settings.period.toSeconds() / 2))),
-      onFailure: new SqsDestination(failureQueue),
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: settings.removalPolicy,
+      place: (functionRole) => placeInVpc(this, props, functionRole),
+      invocation: {
+        // One run at a time per token by default; overlapping runs are safe too (see `reservedConcurrency`).
+        reservedConcurrentExecutions: props.reservedConcurrency === false ? undefined : 1,
+        // A failed run is not retried by Lambda: the next scheduled run is the retry.
+        retryAttempts: 0,
+        maxEventAge: Duration.seconds(Math.min(6 * 3600, Math.max(60, settings.period.toSeconds() / 2))),
+        onFailure: new SqsDestination(failureQueue),
+      },
       environment: this.functionEnvironment(props, settings),
     });
-    if (!placement) {
-      Validations.of(fn).acknowledge({
-        id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
-        reason:
-          'the function calls only public endpoints (Adobe IMS, Secrets Manager) and reaches nothing private: a VPC would ' +
-          'add a NAT gateway or interface endpoints (from about $16 a month) and no protection; `vpc` puts it in one',
-      });
-    }
-    return { fn, role, logGroup, failureQueue };
+    return { fn, role, logGroup, failureQueue, placement };
+  }
+
+  /** The rotation of the client secret, in the refresher's network, logging like it. */
+  private createRotation(
+    rotation: ClientSecretRotation,
+    props: ImsTokenRefresherProps,
+    settings: RefresherSettings,
+    placement: FunctionPlacement | undefined,
+  ): ClientSecretRotator {
+    return rotateClientSecrets(this, rotation, props, {
+      credentialsSecret: this.credentialsSecret,
+      tokenSecret: this.tokenSecret,
+      serviceName: this.serviceName,
+      placement,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: settings.removalPolicy,
+    });
   }
 
   /** The function's configuration contract (see `lambda/config.ts` and `lambda/app.ts`). */
@@ -467,49 +513,38 @@ export class ImsTokenRefresher extends Construct {
 
   /**
    * What the refresher (`fn`, whose role is `role`) may do with the secrets (read both, write the token's value), the
-   * cross-account reads, and the resource-policy denies; returns the token readers under
-   * `restrictTokenReaders`.
+   * cross-account reads, and the resource-policy denies, which also let the rotation function's `rotationRole` read
+   * both secrets; returns the token readers under `restrictTokenReaders`.
    */
   private grantRefresher(
     fn: lambda.IFunction,
     role: iam.IRole,
     props: ImsTokenRefresherProps,
     settings: RefresherSettings,
+    rotationRole: iam.IRole | undefined,
   ): Readers | undefined {
     grantSecretRead(this.credentialsSecret, fn);
     grantSecretRead(this.tokenSecret, fn);
     if (props.proxyCredentialsSecret) grantSecretRead(props.proxyCredentialsSecret, fn);
-    grantTokenWrite(role, this.tokenSecret, props.encryptionKey, this.replicas);
+    grantWriteVersions(role, this.tokenSecret, props.encryptionKey, this.replicas);
     // Through the resource policy, for this region's secret: a replica's ARN is not known to other accounts' policies here.
     for (const reader of props.crossAccountReaders ?? []) this.tokenSecret.grantRead(reader);
 
     const credentialsReaders = props.credentialsReaders ?? [];
+    const roles = rotationRole ? [role, rotationRole] : [role];
     useCredentialsSecret(
       this,
       this.credentialsSecret,
-      role,
+      roles,
       settings.restrictCredentials ? { credentialsReaders } : undefined,
     );
     if (!props.restrictTokenReaders) return undefined;
-    return restrictTokenReaders(this, this.tokenSecret, role, {
+    const readers = restrictTokenReaders(this, this.tokenSecret, role, {
       tokenReaders: props.tokenReaders ?? [],
       crossAccountReaders: props.crossAccountReaders ?? [],
     });
-  }
-
-  /** Control Tower's log group rules (cdk-validator-cfnguard) that this log group need not meet, with the reasons. */
-  private acknowledgeLogRules(logGroup: logs.LogGroup, retention: logs.RetentionDays): void {
-    Validations.of(logGroup).acknowledge({
-      id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
-      reason:
-        'no secret reaches these logs (every line passes the redaction boundary, tested) and CloudWatch Logs encrypts ' +
-        'them at rest; a customer-managed key would cost $1 a month each',
-    });
-    if (retention < logs.RetentionDays.ONE_YEAR) {
-      Validations.of(logGroup).acknowledge({
-        id: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
-        reason: `\`logRetention\` keeps these logs ${retention} days, by choice`,
-      });
-    }
+    // The rotation reads which client secret minted the newest token.
+    if (rotationRole) readers.addRefresher(rotationRole);
+    return readers;
   }
 }

@@ -13,6 +13,7 @@ import { METRIC_NAMESPACE } from './alarms.js';
 import { scheduleOf } from './config/load.js';
 import type { TokenConfig } from './config/types.js';
 import { ImsTokenRefresher, type ImsTokenRefresherProps } from './ims-token-refresher.js';
+import type { ClientSecretRotation } from './rotation.js';
 import { denyGrantsToOthers } from './least-access.js';
 import { LIMITS, LongestValues } from './limits.js';
 import { secretId } from './secret-refs.js';
@@ -57,6 +58,8 @@ export class ImsTokenStack extends Stack {
         schedule: scheduleOf(token),
         refreshThreshold: token.refreshThreshold,
         imsBaseUrl: token.imsBaseUrl,
+        adobeApiBaseUrl: token.adobeApiBaseUrl,
+        rotateClientSecret: rotationOf(token),
         credentialsType: token.credentialsType,
         credentialName: token.credentialName,
         credentialsExpiryWarning:
@@ -316,6 +319,19 @@ function alarmTopicKey(stack: Stack, removal: TokenConfig['removalPolicy']): kms
   );
   denyGrantsToOthers(key);
   return key;
+}
+
+/** The `rotateClientSecret` of `token` as the construct takes it: days and hours as durations. */
+function rotationOf(token: TokenConfig): ClientSecretRotation | undefined {
+  const rotation = token.rotateClientSecret;
+  if (!rotation) return undefined;
+  const { everyDays, retireAfterHours, orgId, credentialId } = rotation;
+  return {
+    every: Duration.days(everyDays),
+    orgId,
+    credentialId,
+    retireAfter: retireAfterHours === undefined ? undefined : Duration.hours(retireAfterHours),
+  };
 }
 
 /** The `removalPolicy` of the configuration (default "retain") as CDK's. */

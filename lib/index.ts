@@ -9,5 +9,6 @@ export { METRIC_NAMESPACE } from './alarms.js';
 export { ImsTokenRefresherError } from './errors.js';
 export { ImsTokenRefresher, type ImsTokenRefresherProps } from './ims-token-refresher.js';
 export { ImsTokenStack, type ImsTokenStackProps } from './ims-token-stack.js';
+export type { ClientSecretRotation } from './rotation.js';
 export { ConfigError, configJsonSchema, parseAppConfig } from './config/load.js';
-export type { AppConfig, JsonSchema, SharedConfig, TokenConfig, VpcConfig } from './config/types.js';
+export type { AppConfig, JsonSchema, RotationConfig, SharedConfig, TokenConfig, VpcConfig } from './config/types.js';

@@ -109,8 +109,9 @@ interface CredentialsSecretUse {
 const credentialsSecretUses = new WeakMap<Construct, Map<unknown, CredentialsSecretUse>>();
 
 /**
- * Records that the refresher `scope`, whose role is `role`, reads `secret`; given a `restriction`,
- * denies reading it to all but the refresher and `credentialsReaders` (principals of this account):
+ * Records that the refresher `scope`, whose functions' roles are `roles` (the refresher's, and the
+ * rotation function's with `rotateClientSecret`), reads `secret`; given a `restriction`, denies
+ * reading it to all but those roles and `credentialsReaders` (principals of this account):
  * what `restrictCredentialsReaders` does. Refreshers sharing a secret share its one deny, which exempts
  * them all; a secret that one restricts and another does not, or that two stacks would restrict
  * (each with its own policy), throws an `ImsTokenRefresherError` naming both refreshers.
@@ -118,7 +119,7 @@ const credentialsSecretUses = new WeakMap<Construct, Map<unknown, CredentialsSec
 export function useCredentialsSecret(
   scope: Construct,
   secret: secretsmanager.ISecret,
-  role: iam.IRole,
+  roles: readonly iam.IRole[],
   restriction: { credentialsReaders: iam.IPrincipal[] } | undefined,
 ): void {
   const uses = credentialsSecretUses.get(scope.node.root) ?? new Map<unknown, CredentialsSecretUse>();
@@ -128,7 +129,7 @@ export function useCredentialsSecret(
   uses.set(key, use);
   refuseConflict(scope, secret, use, restriction !== undefined);
   if (!restriction || !use.readers) return;
-  use.readers.addRefresher(role);
+  for (const role of roles) use.readers.addRefresher(role);
   for (const reader of restriction.credentialsReaders) {
     use.readers.add(reader, 'credentialsReaders', { thisAccountOnly: true, scope });
   }
@@ -226,26 +227,28 @@ export function denyGrantsToOthers(key: kms.Key): void {
 }
 
 /**
- * Lets the refresher's `role` write new token versions: `PutSecretValue` and
- * `UpdateSecretVersionStage` (the compare-and-swap that makes a version current) on the token
- * secret only (the built-in `grantWrite` would add `secretsmanager:UpdateSecret`, which can change
- * the description and the KMS key: too broad), and the key use that needs, through Secrets Manager.
+ * Lets `role` write new versions of `secret` (the refresher the token secret, the rotation function
+ * the credentials secret): `PutSecretValue` and `UpdateSecretVersionStage` (the compare-and-swap
+ * that makes a version current) on that secret only (the built-in `grantWrite` would add
+ * `secretsmanager:UpdateSecret`, which can change the description and the KMS key: too broad),
+ * and the key use that needs, through Secrets Manager.
  */
-export function grantTokenWrite(
+export function grantWriteVersions(
   role: iam.IRole,
-  tokenSecret: secretsmanager.ISecret,
+  secret: secretsmanager.ISecret,
   encryptionKey: kms.IKey | undefined,
   replicas: secretsmanager.ReplicaRegion[],
 ): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
-      resources: [tokenSecret.secretArn],
+      // The complete ARN, or the partial one with the suffix wildcard (as `grantRead` does).
+      resources: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
     }),
   );
   // PutSecretValue with a customer-managed key needs GenerateDataKey (Decrypt came with grantRead);
   // propagating the version to a replica with its own key needs GenerateDataKey and Encrypt there.
-  if (encryptionKey) grantKeyUse(encryptionKey, Stack.of(tokenSecret).region, role, 'kms:GenerateDataKey');
+  if (encryptionKey) grantKeyUse(encryptionKey, Stack.of(secret).region, role, 'kms:GenerateDataKey');
   for (const replica of replicas) replicaKeyGrant(replica, role, 'kms:GenerateDataKey', 'kms:Encrypt');
 }
 

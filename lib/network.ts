@@ -240,6 +240,18 @@ function zoneOf(subnet: ec2.ISubnet): string | undefined {
   }
 }
 
+/**
+ * The refresher's `placement` for another function of it (the rotation function), whose `role`
+ * then gets the network-interface actions too: the same VPC, subnets and security groups.
+ */
+export function samePlacement(
+  placement: FunctionPlacement | undefined,
+  role: iam.IRole,
+): FunctionPlacement | undefined {
+  if (placement) grantNetworkInterfaces(role);
+  return placement;
+}
+
 /** A group for the function alone: nothing in, TCP 443 out (and the proxy's port), anywhere: IMS has no fixed addresses. */
 function functionSecurityGroup(scope: Construct, vpc: ec2.IVpc, httpsProxy: string | undefined): ec2.SecurityGroup {
   const group = new ec2.SecurityGroup(scope, 'SecurityGroup', {

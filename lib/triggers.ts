@@ -13,15 +13,25 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
+/** What a schedule sends and says, and the prefix of its construct ids. */
+export interface ScheduledRunsOptions {
+  /** Prefix of the ids `<prefix>Schedule`, `<prefix>ScheduleRole` and `<prefix>ScheduleFailures` (the refresher's is empty). */
+  readonly prefix?: string;
+  readonly description: string;
+  /** The event each run receives. */
+  readonly input: scheduler.ScheduleTargetInput;
+}
+
 /** Runs `fn` every `period`, with retries and a dead-letter queue (`ScheduleFailures`) for failed deliveries. */
 export function scheduleRuns(
   scope: Construct,
   fn: lambda.Function,
   period: Duration,
+  { prefix = '', description, input }: ScheduledRunsOptions,
 ): { schedule: scheduler.Schedule; scheduleFailures: sqs.IQueue } {
-  const scheduleFailures = deadLetterQueue(scope, 'ScheduleFailures');
+  const scheduleFailures = deadLetterQueue(scope, `${prefix}ScheduleFailures`);
   // A role per schedule (not the stack-wide singleton) so the acknowledgement below stays narrow.
-  const scheduleRole = new iam.Role(scope, 'ScheduleRole', {
+  const scheduleRole = new iam.Role(scope, `${prefix}ScheduleRole`, {
     assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
   });
   const functionLogicalId = Stack.of(scope).getLogicalId(fn.node.defaultChild as CfnElement);
@@ -29,12 +39,11 @@ export function scheduleRuns(
     id: `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
     reason: 'lambda:InvokeFunction on this one function and its versions (ARN:*), as the scheduler target grants it',
   });
-  const schedule = new scheduler.Schedule(scope, 'Schedule', {
-    description: `Checks the Adobe IMS token of ${scope.node.path}`,
+  const schedule = new scheduler.Schedule(scope, `${prefix}Schedule`, {
+    description,
     schedule: scheduler.ScheduleExpression.rate(period),
     target: new targets.LambdaInvoke(fn, {
-      // Equal for duplicate deliveries of one occurrence: the write is idempotent on it.
-      input: scheduler.ScheduleTargetInput.fromObject({ scheduledTime: scheduler.ContextAttribute.scheduledTime }),
+      input,
       retryAttempts: 3,
       maxEventAge: Duration.seconds(Math.max(60, Math.min(period.toSeconds() / 2, 3600))),
       deadLetterQueue: scheduleFailures,
@@ -44,9 +53,19 @@ export function scheduleRuns(
   return { schedule, scheduleFailures };
 }
 
+/** The refresher's own schedule: a check of the token every `period`. */
+export function scheduleRefreshes(scope: Construct, fn: lambda.Function, period: Duration) {
+  return scheduleRuns(scope, fn, period, {
+    description: `Checks the Adobe IMS token of ${scope.node.path}`,
+    // Equal for duplicate deliveries of one occurrence: the write is idempotent on it.
+    input: scheduler.ScheduleTargetInput.fromObject({ scheduledTime: scheduler.ContextAttribute.scheduledTime }),
+  });
+}
+
 /**
  * Runs `fn` as soon as `credentialsSecret` changes (CloudTrail management events through
- * EventBridge; needs a trail in the account). The run itself compares versions, so without a
+ * EventBridge; needs a trail in the account): a new value put, or another version made current (a
+ * rotation's last step). The run itself compares versions, so without a
  * trail the next scheduled run still picks the change up. For a secret known by name only, the
  * rule matches `<partial ARN>-` and any suffix: EventBridge cannot count the six characters, so a
  * secret named `<name>-<more>` runs the function too, which then finds nothing new and skips.
@@ -64,7 +83,8 @@ export function runOnCredentialsChange(
       detailType: ['AWS API Call via CloudTrail'],
       detail: {
         eventSource: ['secretsmanager.amazonaws.com'],
-        eventName: ['PutSecretValue', 'UpdateSecret', 'RotateSecret'],
+        // UpdateSecretVersionStage: a rotation's finishSecret makes its new version current.
+        eventName: ['PutSecretValue', 'UpdateSecret', 'RotateSecret', 'UpdateSecretVersionStage'],
         // The response names the complete ARN whatever the caller passed.
         responseElements: { arn: arn ? [arn] : events.Match.prefix(`${credentialsSecret.secretArn}-`) },
       },

@@ -16,6 +16,7 @@ import { ImsTokenRefresherError } from './errors.js';
 import type { ImsTokenRefresher, ImsTokenRefresherProps } from './ims-token-refresher.js';
 import { CDK_STACK_CHILD_IDS, LIMITS, LongestValues, resourcesOf, SECRET_NAME_CHAR } from './limits.js';
 import { validateNetwork } from './network.js';
+import { validateRotation } from './rotation.js';
 
 /** The function's timeout; the refresher's retries end well inside it. */
 export const FUNCTION_TIMEOUT = Duration.seconds(90);
@@ -54,8 +55,10 @@ export function validateProps(scope: Construct, props: ImsTokenRefresherProps): 
   validateIds(scope, props);
   validateRefreshChances(scope, period, threshold, lifetime, FUNCTION_TIMEOUT);
   validateWholeNumbers(scope, props);
-  validateImsBaseUrl(scope, props.imsBaseUrl);
+  validateBaseUrl(scope, 'imsBaseUrl', props.imsBaseUrl);
+  validateBaseUrl(scope, 'adobeApiBaseUrl', props.adobeApiBaseUrl);
   validateNetwork(scope, props);
+  validateRotation(scope, props);
   // Whole seconds: an alarm threshold and a readable duration.
   const expiryFloor =
     props.expiryAlarmThreshold ??
@@ -105,13 +108,13 @@ export function validateProps(scope: Construct, props: ImsTokenRefresherProps): 
   };
 }
 
-/** The function's own check of `IMS_BASE_URL`, at synth, naming the prop. */
-function validateImsBaseUrl(scope: Construct, imsBaseUrl: string | undefined): void {
+/** The functions' own check of `IMS_BASE_URL` and `ADOBE_API_BASE_URL`, at synth, naming the prop. */
+function validateBaseUrl(scope: Construct, prop: 'imsBaseUrl' | 'adobeApiBaseUrl', url: string | undefined): void {
   try {
-    parseImsBaseUrl(imsBaseUrl, '`imsBaseUrl`');
+    parseImsBaseUrl(url, `\`${prop}\``);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
-    throw new ImsTokenRefresherError(error.message, scope, 'imsBaseUrl', { cause: error });
+    throw new ImsTokenRefresherError(error.message, scope, prop, { cause: error });
   }
 }
 
@@ -236,6 +239,9 @@ function validateWholeNumbers(scope: Construct, props: ImsTokenRefresherProps): 
   }
 }
 
+/** The props whose length goes into a function's environment unchanged: the one to shorten when it is too big. */
+const LONG_PROPS = ['credentialName', 'imsBaseUrl', 'adobeApiBaseUrl', 'noProxy'] as const;
+
 /**
  * At synth, on the refresher's final resources: fails when a value can exceed an AWS limit that
  * only the deploy would meet (see `LIMITS`), counting every reference at its longest. Throws like
@@ -264,8 +270,8 @@ function validateDeployLimits(refresher: Construct, props: ImsTokenRefresherProp
   }
   for (const fn of resourcesOf(refresher, lambda.CfnFunction)) {
     const { variables = {} } = (longest.form(fn.environment) ?? {}) as { variables?: Record<string, string> };
-    const length = (prop: 'credentialName' | 'imsBaseUrl' | 'noProxy') => String(props[prop] ?? '').length;
-    const [prop] = (['credentialName', 'imsBaseUrl', 'noProxy'] as const).toSorted((a, b) => length(b) - length(a));
+    const length = (prop: (typeof LONG_PROPS)[number]) => String(props[prop] ?? '').length;
+    const [prop] = LONG_PROPS.toSorted((a, b) => length(b) - length(a));
     check(
       Buffer.byteLength(Object.entries(variables).flat().join('')),
       LIMITS.environment,

@@ -3,11 +3,17 @@
  * show. Limits that other parts of the product check too come from common/rules.ts.
  */
 import {
+  ADOBE_ID,
+  ADOBE_ID_MESSAGE,
+  ADOBE_ORG_ID,
+  ADOBE_ORG_ID_MESSAGE,
   CREDENTIALS_EXPIRY_WARNING_DAYS,
   DEFAULT_REFRESH_THRESHOLD,
   parseImsBaseUrl,
   REFRESH_THRESHOLD_BOUNDS,
   refreshThresholdProblem,
+  RETIRE_AFTER_HOURS,
+  ROTATION_EVERY_DAYS,
 } from '../../common/rules.js';
 import { CREDENTIALS_TYPES } from '../../common/token.js';
 import { CDK_STACK_CHILD_IDS, LIMITS, SECRET_NAME_CHAR } from '../limits.js';
@@ -28,6 +34,7 @@ import {
   object,
   problem,
   text,
+  unanchored,
   word,
   wholeNumber,
   type Field,
@@ -92,7 +99,7 @@ const CROSS_ACCOUNT_READER = anyOf(
   }),
 );
 
-/** A URL for IMS requests; the Lambda's own rule (`parseImsBaseUrl`) decides, so synth and run agree. */
+/** A URL for IMS (or I/O Management API) requests; the Lambda's own rule (`parseImsBaseUrl`) decides, so synth and run agree. */
 const IMS_URL: Rule = {
   schema: { type: 'string', format: 'uri' },
   check: (value) => {
@@ -150,6 +157,34 @@ const HTTPS_PROXY: Rule = {
     return message === undefined ? [] : [problem(message)];
   },
 };
+
+const ROTATION: Rule = object(
+  {
+    everyDays: {
+      required: true,
+      description: `Days between rotations, ${ROTATION_EVERY_DAYS.min}-${ROTATION_EVERY_DAYS.max}.`,
+      rule: wholeNumber('days', ROTATION_EVERY_DAYS.min, ROTATION_EVERY_DAYS.max),
+    },
+    orgId: {
+      description:
+        'The numeric Developer Console org id (e.g. "23294"), for flat OAuth credentials; a Developer Console ' +
+        'project download carries it (project.org.id) and must agree.',
+      rule: text(unanchored(ADOBE_ORG_ID), ADOBE_ORG_ID_MESSAGE),
+    },
+    credentialId: {
+      description:
+        "The credential's Developer Console id, for flat OAuth credentials; a project download carries it and must agree.",
+      rule: text(unanchored(ADOBE_ID), ADOBE_ID_MESSAGE),
+    },
+    retireAfterHours: {
+      description:
+        `Delete the previous secret once Adobe has seen it unused for this many hours, ${RETIRE_AFTER_HOURS.min}-` +
+        `${RETIRE_AFTER_HOURS.max} (default ${RETIRE_AFTER_HOURS.default}); else the next rotation deletes it.`,
+      rule: wholeNumber('hours', RETIRE_AFTER_HOURS.min, RETIRE_AFTER_HOURS.max),
+    },
+  },
+  'an object with "everyDays"',
+);
 
 /** The keys a token may set and the app may set for all tokens; `satisfies` keeps them and `SharedConfig` in step. */
 export const SHARED_FIELDS = {
@@ -223,6 +258,13 @@ export const SHARED_FIELDS = {
       'Canada, GovCloud), so the stack needs a known region.',
     rule: BOOLEAN,
   },
+  rotateClientSecret: {
+    description:
+      'Rotate the OAuth Server-to-Server client secret through Adobe\'s I/O Management API: {"everyDays", "orgId"?, ' +
+      '"credentialId"?, "retireAfterHours"?} (default off). Needs "credentialsType": "oauth"; a deploy never ' +
+      'rotates by itself.',
+    rule: ROTATION,
+  },
 } satisfies { readonly [K in keyof SharedConfig]-?: Field };
 
 const { low, high } = REFRESH_THRESHOLD_BOUNDS;
@@ -264,6 +306,12 @@ export const TOKEN_FIELDS = {
     description:
       'Send IMS requests here (a proxy) instead of https://{imsEndpoint}: https (plain http only to ' +
       '127.0.0.1 or localhost), no query, fragment or user info.',
+    rule: IMS_URL,
+  },
+  adobeApiBaseUrl: {
+    description:
+      'Send Adobe I/O Management API requests (client secret rotation) here instead of https://api.adobe.io: ' +
+      'https (plain http only to 127.0.0.1 or localhost), no query, fragment or user info. Needs "rotateClientSecret".',
     rule: IMS_URL,
   },
   credentialsType: {

@@ -35,7 +35,7 @@ export const problem = (message: string, at = ''): Problem => ({ at, message });
 const under = (at: string, problems: Problem[]): Problem[] => problems.map((p) => ({ ...p, at: at + p.at }));
 export const anchored = (pattern: RegExp) => new RegExp(`^(?:${pattern.source})$`);
 /** The pattern inside an anchored `^…$` one, to compose into others. */
-const unanchored = (pattern: RegExp) => new RegExp(pattern.source.replace(/^\^/, '').replace(/\$$/, ''));
+export const unanchored = (pattern: RegExp) => new RegExp(pattern.source.replace(/^\^/, '').replace(/\$$/, ''));
 /** `.key`, or `["odd key"]` for a key that would not read as one word (one line per problem, always). */
 export const keyPath = (key: string) => (/^[$\w-]+$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
 

@@ -31,6 +31,23 @@ export interface SharedConfig {
   readonly proxyCredentialsSecret?: string;
   /** Call AWS through FIPS endpoints (US, Canada and GovCloud regions; default false). */
   readonly fips?: boolean;
+  /** Rotate the OAuth client secret automatically (default off; OAuth Server-to-Server credentials only). */
+  readonly rotateClientSecret?: RotationConfig;
+}
+
+/** Automatic rotation of an OAuth Server-to-Server client secret through Adobe's I/O Management API. */
+export interface RotationConfig {
+  /** Days between rotations (range: `ROTATION_EVERY_DAYS` in common/rules.ts). */
+  readonly everyDays: number;
+  /** The numeric Developer Console org id, for flat OAuth credentials (a project download carries it). */
+  readonly orgId?: string;
+  /** The Developer Console credential id, for flat OAuth credentials (a project download carries it). */
+  readonly credentialId?: string;
+  /**
+   * Hours the previous secret must have gone unused before it is deleted ahead of the next rotation
+   * (range and default: `RETIRE_AFTER_HOURS` in common/rules.ts).
+   */
+  readonly retireAfterHours?: number;
 }
 
 /** Where the function runs: a VPC by id, the subnets of it to use, and optionally its own security groups. */
@@ -55,6 +72,8 @@ export interface TokenConfig extends SharedConfig {
   readonly refreshThreshold?: number;
   /** Send IMS requests to this https URL (a proxy) instead of the credentials' `imsEndpoint`. */
   readonly imsBaseUrl?: string;
+  /** Send Adobe I/O Management API requests (client secret rotation) to this https URL instead of https://api.adobe.io. */
+  readonly adobeApiBaseUrl?: string;
   /** `"jwt"` or `"oauth"`: pin the credentials kind instead of detecting it at each run. */
   readonly credentialsType?: 'jwt' | 'oauth';
   /** The `name` or `id` of one OAuth Server-to-Server credential in a Developer Console project download. */

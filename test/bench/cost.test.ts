@@ -8,6 +8,9 @@ import {
   networkSetups,
   PRICES,
   refreshesPerMonth,
+  ROTATION_EXAMPLE_DAYS,
+  ROTATION_PROFILE,
+  rotationCost,
   runProfile,
   type RunProfile,
 } from '../../bench/cost.js';
@@ -24,6 +27,7 @@ function refresherResources(id: string, { schedule = 'rate(1 hour)', period = 30
     [`${id}Fn`]: {
       Type: 'AWS::Lambda::Function',
       Properties: {
+        Handler: 'index.handler',
         MemorySize: 128,
         Architectures: ['arm64'],
         Environment: { Variables: { TOKEN_SECRET_ID: 'x', REFRESH_THRESHOLD: '0.5' } },
@@ -146,6 +150,47 @@ describe('the cost model', () => {
     ]);
   });
 
+  it('counts a token with rotation once: its rotation function and retire check are not refreshers', () => {
+    const rotation = {
+      RotationFn: {
+        Type: 'AWS::Lambda::Function',
+        Properties: {
+          Handler: 'index.rotationHandler',
+          MemorySize: 128,
+          Environment: { Variables: { TOKEN_SECRET_ID: 'x', RETIRE_AFTER_HOURS: '24' } },
+        },
+      },
+      RetireCheck: {
+        Type: 'AWS::Scheduler::Schedule',
+        Properties: { ScheduleExpression: 'rate(6 hours)', Target: { Input: '{"retireCheck":true,"secretId":"x"}' } },
+      },
+    };
+    expect(inventory([{ Resources: { ...refresherResources('a'), ...rotation } }])).toMatchObject({
+      tokens: 1,
+      runsPerMonth: 730,
+      memoryMb: 128,
+    });
+  });
+
+  it('prices rotation per token-month: its alarm, the four steps and the refresh per rotation, a check every 6 hours', () => {
+    const app = { memoryMb: 128, arm64: true, retentionDays: 365 };
+    const run = { ...quietRun, wallMs: 1000 };
+    const cost = rotationCost(90, run, app);
+    const item = (name: string) => cost.lines.find((entry) => entry.item === name)!.perToken;
+    expect(item('rotation alarm')).toBe(PRICES.alarmMonth);
+    const checks = 730 / ROTATION_PROFILE.checkPeriodHours;
+    const runs = (730 / 24 / 90) * 5 + checks;
+    expect(item('rotation invocations')).toBeCloseTo(
+      (runs / 1e6) * PRICES.lambdaPerMillionRequests + runs * 1 * (128 / 1024) * PRICES.lambdaArmPerGbSecond,
+      9,
+    );
+    expect(item('retire check schedule')).toBeCloseTo((checks / 1e6) * PRICES.schedulerPerMillionInvocations, 9);
+    expect(cost.perToken).toBeCloseTo(cost.lines.reduce((sum, entry) => sum + entry.perToken, 0));
+    // Rotating more often costs more, but the alarm stays most of it.
+    expect(rotationCost(1, run, app).perToken).toBeGreaterThan(cost.perToken);
+    expect(item('rotation alarm') / cost.perToken).toBeGreaterThan(0.9);
+  });
+
   it("counts each metric of each dimension set of a run's EMF lines", () => {
     const emf = {
       _aws: {
@@ -183,5 +228,13 @@ describe('npm run cost, default configuration', () => {
     const stated = /total \*\*\$(\d+\.\d\d)\*\*\s+per\s+token-month/.exec(section(read('README.md'), 'Operate'))?.[1];
     expect(stated, 'README: "total **$x.xx** per token-month"').toBeDefined();
     expect(Math.abs(Number(stated) - cost.perToken)).toBeLessThanOrEqual(0.02);
+
+    // docs/rotation.md's figure for rotation, from the same measurement.
+    const rotation = rotationCost(ROTATION_EXAMPLE_DAYS, measured.refresh, cost.app);
+    const deploying = section(read('docs/rotation.md'), 'Deploying rotation');
+    const added = /adds \*\*\$(\d+\.\d\d)\*\* per token-month/.exec(deploying)?.[1];
+    expect(added, 'docs/rotation.md: "adds **$x.xx** per token-month"').toBeDefined();
+    expect(Math.abs(Number(added) - rotation.perToken)).toBeLessThanOrEqual(0.01);
+    expect(deploying).toContain(`every ${ROTATION_EXAMPLE_DAYS} days`);
   });
 });

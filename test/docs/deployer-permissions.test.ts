@@ -37,6 +37,9 @@ const CONFIGS: Record<string, unknown> = {
       },
     ],
   },
+  'client secret rotation': {
+    tokens: [{ name: 'oauth', credentialsType: 'oauth', rotateClientSecret: { everyDays: 90 } }],
+  },
   'a VPC with a created Secrets Manager endpoint, a proxy': {
     tokens: [
       {

@@ -8,6 +8,10 @@ import {
   CREDENTIALS_EXPIRY_WARNING_DAYS,
   DEFAULT_REFRESH_THRESHOLD,
   refreshThresholdProblem,
+  RETIRE_AFTER_HOURS,
+  retireAfterHoursProblem,
+  ROTATION_EVERY_DAYS,
+  rotationEveryDaysProblem,
 } from '../../common/rules.js';
 import {
   CONTEXT_SOURCE,
@@ -35,6 +39,7 @@ const FULL = {
   scheduleMinutes: 30,
   refreshThreshold: 0.6,
   imsBaseUrl: 'https://ims.proxy.example',
+  adobeApiBaseUrl: 'https://adobe-api.proxy.example',
   credentialsType: 'oauth',
   credentialName: 'Credential in Workspace',
   credentialsExpiryWarning: 45,
@@ -61,6 +66,7 @@ const FULL = {
   noProxy: ['.corp.example.com'],
   proxyCredentialsSecret: 'corp/proxy-login',
   fips: true,
+  rotateClientSecret: { everyDays: 90, orgId: '23294', credentialId: '385214', retireAfterHours: 48 },
 };
 
 /** A configuration of one token named "a" with `fields`. */
@@ -146,6 +152,41 @@ const INVALID: ReadonlyArray<readonly [string, unknown, readonly string[], 'sche
     one({ fips: 'yes' }),
     ['tokens.json: tokens["a"].fips: must be true or false'],
     'schema rejects',
+  ],
+  [
+    'a rotation out of range, with an IMS org id for the org id and a misspelt key',
+    one({
+      rotateClientSecret: {
+        everyDays: 0,
+        orgId: 'ABCDEF0123456789@AdobeOrg',
+        credentialId: 'has space',
+        retireAfterHours: 721,
+        every: 90,
+      },
+    }),
+    [
+      'tokens.json: tokens["a"].rotateClientSecret.every: unknown key (did you mean everyDays?)',
+      'tokens.json: tokens["a"].rotateClientSecret.everyDays: must be a whole number of days, from 1 to 365',
+      'tokens.json: tokens["a"].rotateClientSecret.orgId: must be the numeric Developer Console org id (project.org.id, e.g. "23294"), not the …@AdobeOrg IMS org id',
+      'tokens.json: tokens["a"].rotateClientSecret.credentialId: must be 1-64 letters, digits or hyphens',
+      'tokens.json: tokens["a"].rotateClientSecret.retireAfterHours: must be a whole number of hours, from 1 to 720',
+    ],
+    'schema rejects',
+  ],
+  [
+    'a rotation at the top level without everyDays, and a rotation that is a number of days',
+    { rotateClientSecret: {}, tokens: [{ name: 'a', rotateClientSecret: 90 }] },
+    [
+      'tokens.json: tokens["a"].rotateClientSecret: must be an object with "everyDays"',
+      'tokens.json: rotateClientSecret.everyDays: required key is missing',
+    ],
+    'schema rejects',
+  ],
+  [
+    'an adobeApiBaseUrl over plain http to a host that is not loopback',
+    one({ adobeApiBaseUrl: 'http://api.adobe.example' }),
+    ['tokens.json: tokens["a"].adobeApiBaseUrl: must use https (plain http only for 127.0.0.1 or localhost)'],
+    'synth only',
   ],
   ['not an object', undefined, ['tokens.json: must be an object with a "tokens" list'], 'schema rejects'],
   ['no tokens', { tokens: [] }, ['tokens.json: tokens: must be a non-empty list of tokens'], 'schema rejects'],
@@ -776,6 +817,28 @@ describe('limits shared with common/rules.ts', () => {
     expect([min, days, max].flatMap((warning) => problemsOf(one({ credentialsExpiryWarning: warning })))).toEqual([]);
   });
 
+  it('rotateClientSecret: everyDays and retireAfterHours have the ranges of ROTATION_EVERY_DAYS and RETIRE_AFTER_HOURS', () => {
+    const rotation = (keys.rotateClientSecret as Key & { properties: Record<string, Key> }).properties;
+    const days = ROTATION_EVERY_DAYS;
+    const hours = RETIRE_AFTER_HOURS;
+    expect(rotation.everyDays).toMatchObject({ minimum: days.min, maximum: days.max });
+    expect(rotation.retireAfterHours).toMatchObject({ minimum: hours.min, maximum: hours.max });
+    expect(rotation.retireAfterHours.description).toContain(`${hours.min}-${hours.max} (default ${hours.default})`);
+    // Where the shared rules draw the line, the file draws it too.
+    expect(
+      [days.min - 1, days.min, days.max, days.max + 1].map((d) => rotationEveryDaysProblem(d) === undefined),
+    ).toEqual(
+      [days.min - 1, days.min, days.max, days.max + 1].map(
+        (d) => problemsOf(one({ rotateClientSecret: { everyDays: d } })).length === 0,
+      ),
+    );
+    expect([hours.min - 1, hours.max, hours.max + 1, 1.5].map((h) => retireAfterHoursProblem(h) === undefined)).toEqual(
+      [hours.min - 1, hours.max, hours.max + 1, 1.5].map(
+        (h) => problemsOf(one({ rotateClientSecret: { everyDays: 30, retireAfterHours: h } })).length === 0,
+      ),
+    );
+  });
+
   it.each(['111111111111', '11111111111', '1111111111111'])(
     'account id %s: ACCOUNT_ID decides, bare and in an ARN, for the loader and the schema alike',
     (account) => {
@@ -786,6 +849,19 @@ describe('limits shared with common/rules.ts', () => {
       expect(validate(raw)).toBe(valid);
     },
   );
+});
+
+describe('rotateClientSecret at the top level', () => {
+  it("applies to every token, and a token's own replaces it whole", () => {
+    const config = parseAppConfig({
+      rotateClientSecret: { everyDays: 90 },
+      tokens: [{ name: 'a' }, { name: 'b', rotateClientSecret: { everyDays: 30, retireAfterHours: 6 } }],
+    });
+    expect(config.tokens.map((token) => token.rotateClientSecret)).toEqual([
+      { everyDays: 90 },
+      { everyDays: 30, retireAfterHours: 6 },
+    ]);
+  });
 });
 
 describe('tokensByStack', () => {

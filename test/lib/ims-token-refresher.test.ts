@@ -462,7 +462,7 @@ describe('ImsTokenRefresher', () => {
     expect(() => synth({ expiryAlarmThreshold: Duration.hours(12) })).toThrow(/`expiryAlarmThreshold` must be shorter/);
   });
 
-  it('runs the refresher when the credentials secret changes', () => {
+  it("runs the refresher when the credentials secret changes: a value put, or another version made current (a rotation's finishSecret)", () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
@@ -470,7 +470,7 @@ describe('ImsTokenRefresher', () => {
         'detail-type': ['AWS API Call via CloudTrail'],
         detail: {
           eventSource: ['secretsmanager.amazonaws.com'],
-          eventName: ['PutSecretValue', 'UpdateSecret', 'RotateSecret'],
+          eventName: ['PutSecretValue', 'UpdateSecret', 'RotateSecret', 'UpdateSecretVersionStage'],
           responseElements: { arn: [{ Ref: Match.stringLikeRegexp('AemProdCredentials') }] },
         },
       },

@@ -73,10 +73,51 @@ describe('policy validation: cdk-nag AwsSolutions and the Control Tower guard ru
         ],
       },
     ],
+    [
+      'client secret rotation, of a created and of an existing credentials secret, one in a VPC (SMG4 met, not acknowledged)',
+      {
+        alarmEmail: 'ops@example.com',
+        rotateClientSecret: { everyDays: 90 },
+        tokens: [
+          { name: 'oauth-prod', credentialsType: 'oauth', restrictTokenReaders: true },
+          {
+            name: 'oauth-stage',
+            credentialsType: 'oauth',
+            credentialsSecret: 'adobe/oauth-stage',
+            vpc: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaa1111'] },
+            secretsManagerEndpoint: 'create',
+          },
+        ],
+      },
+    ],
   ])('finds nothing unacknowledged in %s', (_what, raw) => {
     const app = appWithChecks();
     stackOf(app, parseAppConfig(raw));
     expect(() => app.synth()).not.toThrow();
+  });
+
+  it('acknowledges AwsSolutions-SMG4 for a credentials secret only while it is not rotated', () => {
+    const acknowledged = (raw: unknown) => {
+      const stack = new ImsTokenStack(new App(), 'Tokens', { tokens: parseAppConfig(raw).tokens });
+      return stack.refreshers[0].credentialsSecret.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.keys(entry.data as object))
+        .filter((rule) => rule.endsWith('AwsSolutions-SMG4'));
+    };
+    expect(acknowledged({ tokens: [{ name: 'a', credentialsType: 'oauth' }] })).toHaveLength(1);
+    expect(
+      acknowledged({ tokens: [{ name: 'a', credentialsType: 'oauth', rotateClientSecret: { everyDays: 30 } }] }),
+    ).toEqual([]);
+  });
+
+  it('finds SMG4 on a rotated credentials secret whose rotation schedule is gone: the acknowledgement is not what passes it', () => {
+    const app = appWithChecks();
+    const stack = stackOf(
+      app,
+      parseAppConfig({ tokens: [{ name: 'a', credentialsType: 'oauth', rotateClientSecret: { everyDays: 30 } }] }),
+    );
+    stack.node.findChild('a').node.tryRemoveChild('RotationSchedule');
+    expect(() => app.synth()).toThrow(/Tokens\/a\/Credentials\/Resource[\s\S]*AwsSolutions-SMG4/);
   });
 
   it('still fails on a finding nobody acknowledged (both checks are live)', () => {
