@@ -169,10 +169,11 @@ export function rotateClientSecrets(
 
   // Least privilege: read, describe, stage and promote versions of the credentials secret; read
   // the token secret; the proxy's credentials. Nothing else (CDK's RotationSchedule would add
-  // secretsmanager:GetRandomPassword on "*", which this rotation never calls).
-  credentialsSecret.grantRead(role);
+  // secretsmanager:GetRandomPassword on "*", which this rotation never calls). grantSecretRead, not
+  // grantRead: a key imported by ARN gets its kms:Decrypt in the role's policy (CDK adds none).
+  grantSecretRead(credentialsSecret, role);
   grantWriteVersions(role, credentialsSecret, credentialsSecret.encryptionKey, []);
-  tokenSecret.grantRead(role);
+  grantSecretRead(tokenSecret, role);
   if (props.proxyCredentialsSecret) grantSecretRead(props.proxyCredentialsSecret, fn);
 
   // Secrets Manager may invoke it for this account's credentials secret only (AWS's advice against the

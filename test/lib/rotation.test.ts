@@ -37,14 +37,26 @@ function roleOf(template: Template, handler: string): string {
   return (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 }
 
-/** Every statement of the inline policies of `roleId`, as sorted actions and the resource as JSON. */
-function grantsOf(template: Template, roleId: string) {
+/** Every statement of the inline policies of `roleId`. */
+function rolePolicyStatements(template: Template, roleId: string) {
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleId))
     .flatMap(
-      (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
-    )
-    .map((statement) => ({ actions: [statement.Action].flat().sort(), resource: JSON.stringify(statement.Resource) }));
+      (policy) =>
+        policy.Properties.PolicyDocument.Statement as {
+          Action: string | string[];
+          Resource: unknown;
+          Condition?: unknown;
+        }[],
+    );
+}
+
+/** Every statement of the inline policies of `roleId`, as sorted actions and the resource as JSON. */
+function grantsOf(template: Template, roleId: string) {
+  return rolePolicyStatements(template, roleId).map((statement) => ({
+    actions: [statement.Action].flat().sort(),
+    resource: JSON.stringify(statement.Resource),
+  }));
 }
 
 const ROTATION_HANDLER = 'index.rotationHandler';
@@ -148,6 +160,37 @@ describe('ImsTokenRefresher: rotateClientSecret', () => {
       expect(statement.Condition).toEqual({
         StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' },
       });
+    }
+  });
+
+  it('uses imported keys through IAM (CDK adds nothing to a key policy that is not ours): decrypt both secrets, put the credentials', () => {
+    const tokenKeyArn = 'arn:aws:kms:eu-west-1:111111111111:key/1111abcd-12ab-34cd-56ef-1234567890ab';
+    const credentialsKeyArn = 'arn:aws:kms:eu-west-1:111111111111:key/2222abcd-12ab-34cd-56ef-1234567890ab';
+    const { template } = synth((stack) => ({
+      ...ROTATED,
+      encryptionKey: kms.Key.fromKeyArn(stack, 'TokenKey', tokenKeyArn),
+      credentialsSecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Credentials', {
+        secretCompleteArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:adobe/oauth-prod-AbCdEf',
+        encryptionKey: kms.Key.fromKeyArn(stack, 'CredentialsKey', credentialsKeyArn),
+      }),
+    }));
+    const keyUse = grantsOf(template, roleOf(template, ROTATION_HANDLER)).filter((g) =>
+      g.actions.some((action) => action.startsWith('kms:')),
+    );
+    expect(keyUse).toEqual(
+      expect.arrayContaining([
+        { actions: ['kms:Decrypt'], resource: JSON.stringify(credentialsKeyArn) },
+        { actions: ['kms:GenerateDataKey'], resource: JSON.stringify(credentialsKeyArn) },
+        { actions: ['kms:Decrypt'], resource: JSON.stringify(tokenKeyArn) },
+      ]),
+    );
+    expect(keyUse).toHaveLength(3);
+    for (const statement of rolePolicyStatements(template, roleOf(template, ROTATION_HANDLER))) {
+      if ([statement.Action].flat().some((action) => action.startsWith('kms:'))) {
+        expect(statement.Condition).toEqual({
+          StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' },
+        });
+      }
     }
   });
 
