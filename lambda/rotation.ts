@@ -62,7 +62,7 @@ export type RotationEvent =
 export interface StepReport {
   readonly step: RotationStep;
   outcome: string;
-  /** Why a step ended without doing its work (retireCheck), in a few words. */
+  /** Why a step ended without doing its work (retireCheck, testSecret's set-up check), in a few words. */
   reason?: string;
   credentialsVersionId?: string;
   pendingVersionId?: string;
@@ -192,9 +192,20 @@ async function createSecret(step: Step, token: string): Promise<void> {
   step.report.outcome = 'created';
 }
 
-/** Mints with the pending version's new secret alone: a rejection fails the rotation, AWSCURRENT untouched. */
+/**
+ * Mints with the pending version's new secret alone: a rejection fails the rotation, AWSCURRENT
+ * untouched. A pending version without a value is Secrets Manager checking the set-up (a rotation
+ * schedule created or changed without rotating: it runs testSecret alone against an empty
+ * AWSPENDING version, see docs/rotation.md): nothing to test, and it succeeds, or every deploy
+ * would fail. It cannot let an untested secret through: finishSecret refuses a version without one.
+ */
 async function testSecret(step: Step, token: string): Promise<void> {
-  const pending = await readPending(step, 'testSecret', token);
+  const pending = await readPending(step, token);
+  if (!pending) {
+    step.report.outcome = 'nothing-to-test';
+    step.report.reason = `no value in ${ROTATION_PENDING_STAGE} version "${token}": Secrets Manager's set-up check`;
+    return;
+  }
   const credentials = oauthCredentials(step, pending);
   try {
     await step.deps.mint(credentials, credentials.clientSecrets[0]);
@@ -218,7 +229,9 @@ async function finishSecret(step: Step, token: string): Promise<void> {
     step.report.outcome = 'already-current';
     return;
   }
-  await readPending(step, 'finishSecret', token);
+  if (!(await readPending(step, token))) {
+    throw new RotationError('finishSecret', `there is no ${ROTATION_PENDING_STAGE} version "${token}" with a value`);
+  }
   const moved = await written('finishSecret', () => step.deps.store.promote(step.secretId, token, current?.versionId));
   if (!moved) {
     throw new RotationError('finishSecret', 'AWSCURRENT moved while the step ran; Secrets Manager retries', {
@@ -269,10 +282,9 @@ async function readCurrent(step: Step): Promise<SecretVersion> {
   return current;
 }
 
-async function readPending(step: Step, name: RotationStep, token: string): Promise<SecretVersion> {
-  const pending = await step.deps.store.read(step.secretId, { versionId: token, versionStage: ROTATION_PENDING_STAGE });
-  if (!pending) throw new RotationError(name, `there is no ${ROTATION_PENDING_STAGE} version "${token}"`);
-  return pending;
+/** The pending version `token`, or `undefined` when it has no value (or is not `AWSPENDING`). */
+function readPending(step: Step, token: string): Promise<SecretVersion | undefined> {
+  return step.deps.store.read(step.secretId, { versionId: token, versionStage: ROTATION_PENDING_STAGE });
 }
 
 function parseOptions(settings: RotationSettings): ParseOptions {

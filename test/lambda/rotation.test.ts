@@ -358,6 +358,18 @@ describe('testSecret and finishSecret', () => {
     const pending = world.credentialsOf((await world.store.read(CREDENTIALS, { versionId: token }))!.value);
     expect(seen).toEqual([pending.clientSecrets[0]]);
   });
+  it("passes Secrets Manager's set-up check (testSecret alone, on a pending version without a value) without minting or calling Adobe; finishSecret still refuses it", async () => {
+    const world = setup();
+    const token = world.rotation();
+    const checked = await world.run('testSecret', token);
+    expect(checked.error).toBeUndefined();
+    expect(checked.report).toMatchObject({ step: 'testSecret', outcome: 'nothing-to-test', pendingVersionId: token });
+    expect(checked.report.reason).toContain("Secrets Manager's set-up check");
+    expect(world.adobe.calls).toEqual([]);
+    const finished = await world.run('finishSecret', token);
+    expect(finished.error).toMatchObject({ code: 'ROTATION_FAILED', step: 'finishSecret' });
+    expect(world.store.current(CREDENTIALS)!.versionId).toBe(world.original);
+  });
 });
 
 describe('retireCheck', () => {
