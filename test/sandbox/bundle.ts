@@ -234,6 +234,8 @@ export function invokeBundle(fn: SynthesizedFunction, options: InvokeOptions): P
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_LAMBDA_FUNCTION_NAME: 'ims-token-refresher',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+      // As Lambda sets it: the bundle builds the named handler at init.
+      _HANDLER: fn.handler,
       LAMBDA_TASK_ROOT: taskRoot,
       ...options.env,
       BUNDLE_FILE: join(taskRoot, `${file}.js`),

@@ -34,10 +34,12 @@ export const TOO_MANY_SECRETS_ERROR_CODE = '400009';
  * - `hang`: no answer until the peer closes;
  * - `drop-after-commit`: the request takes effect (a create makes the secret), then the
  *   connection is destroyed before any answer: the plaintext is lost;
- * - `create-without-uuid`: answered normally, but the answer's `uuid` is left out.
+ * - `create-without-uuid`: answered normally, but the answer's `uuid` is left out;
+ * - `none`: answered normally, so that the next fault reaches a later request (e.g. the create after a list).
  */
 export type ConsoleFault =
   | { readonly status: number; readonly body?: unknown; readonly requestId?: string }
+  | 'none'
   | 'hang'
   | 'drop-after-commit'
   | 'create-without-uuid';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { invokeBundle, type Invocation, type InvokeOptions, type SynthesizedFunction } from './bundle.js';
 import { ImsPeer, type ImsRequest } from './ims-peer.js';
 import { SecretsManagerEmulator, type EmulatorCall } from './secrets-manager-emulator.js';
+import type { RotationFunction } from './secrets-manager-rotation.js';
 import type { JwtIntegration, OAuthIntegration } from './test-credentials.js';
 import type { TestCertificate } from './test-tls.js';
 
@@ -36,14 +37,22 @@ export class LocalRefresher {
     readonly tokenSecretId: string,
   ) {}
 
-  /** Starts both doubles (speaking HTTPS with `tls`) and stores `credentials`; the peer registers `integration`. */
+  /**
+   * Starts both doubles (speaking HTTPS with `tls`; the emulator's `RotateSecret` invoking
+   * `rotation`) and stores `credentials`; the peer registers `integration` (an OAuth client at the
+   * I/O Management API's `console` ids).
+   */
   static async start(
     fn: SynthesizedFunction,
     credentials: { readonly json: string; readonly integration: JwtIntegration | OAuthIntegration },
-    options: { readonly tls?: TestCertificate } = {},
+    options: {
+      readonly tls?: TestCertificate;
+      readonly rotation?: RotationFunction;
+      readonly console?: { readonly orgId: string; readonly credentialId: string };
+    } = {},
   ): Promise<LocalRefresher> {
     const [emulator, peer] = await Promise.all([SecretsManagerEmulator.start(options), ImsPeer.start(options)]);
-    peer.register(credentials.integration);
+    peer.register(credentials.integration, options.console);
     const placeholder = () => randomBytes(24).toString('base64');
     const credentialsSecretId = emulator.create(SECRET_NAMES.credentials, placeholder());
     emulator.put(credentialsSecretId, credentials.json);
