@@ -1,6 +1,6 @@
 /**
  * The client of Adobe's I/O Management API for a credential's client secrets: list, create,
- * delete (docs/protocol.md; Adobe Developer Console docs, ServerToServerAuthentication, and the
+ * delete (docs/protocol.md §7; Adobe Developer Console docs, ServerToServerAuthentication, and the
  * spec in adobe/aio-lib-console `spec/api.json`). Everything Adobe answers is untrusted: bodies
  * are bounded, checked field by field and never quoted; the plaintext of a new secret is
  * remembered for redaction before anything else is done with the answer.

@@ -21,7 +21,6 @@ import {
 } from '../common/rules.js';
 import { bundledFunction } from './bundled-function.js';
 import { ImsTokenRefresherError } from './errors.js';
-import type { ImsTokenRefresherProps } from './ims-token-refresher.js';
 import { grantSecretRead, grantWriteVersions } from './least-access.js';
 import { networkEnvironment, samePlacement, type FunctionPlacement, type NetworkProps } from './network.js';
 import { secretId } from './secret-refs.js';
@@ -55,12 +54,17 @@ export interface ClientSecretRotation {
   readonly retireAfter?: Duration;
 }
 
-/** The props of `ImsTokenRefresherProps` that rotation reads (documented there). */
-export type RotationProps = NetworkProps &
-  Pick<
-    ImsTokenRefresherProps,
-    'rotateClientSecret' | 'adobeApiBaseUrl' | 'credentialsType' | 'imsBaseUrl' | 'credentialName'
-  >;
+/**
+ * The props of `ImsTokenRefresherProps` that rotation reads (documented there). An interface, not a
+ * `Pick`: lib/index.ts exports from this file, and jsii takes no mapped types (test/lib/public-api.test.ts).
+ */
+export interface RotationProps extends NetworkProps {
+  readonly rotateClientSecret?: ClientSecretRotation;
+  readonly adobeApiBaseUrl?: string;
+  readonly credentialsType?: 'jwt' | 'oauth';
+  readonly imsBaseUrl?: string;
+  readonly credentialName?: string;
+}
 
 /**
  * The rotation function's timeout: one step mints at IMS and makes up to three I/O Management API

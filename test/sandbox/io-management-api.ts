@@ -5,7 +5,7 @@ import { registerSecret } from './secret-registry.js';
 
 /**
  * The scopes Adobe lists for a token that manages its credential's client secrets
- * (docs/protocol.md §6); the I/O Management API double answers 403 to a token that lacks one.
+ * (docs/protocol.md §7); the I/O Management API double answers 403 to a token that lacks one.
  */
 export const IO_MANAGEMENT_SCOPES = [
   'AdobeID',
@@ -156,7 +156,7 @@ export class CredentialRegistry {
 }
 
 /**
- * Adobe's I/O Management API for a credential's client secrets (docs/protocol.md §6), as the IMS
+ * Adobe's I/O Management API for a credential's client secrets (docs/protocol.md §7), as the IMS
  * peer serves it: `GET`, `POST` and `DELETE …/console/organizations/{orgId}/credentials/
  * {credentialId}/secrets[/{uuid}]`. Checks `x-api-key` (the credential's client id), the bearer
  * token (issued by the peer, unexpired, for that client, with `IO_MANAGEMENT_SCOPES`), at most
