@@ -8,23 +8,24 @@
 import { Annotations, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { ImsTokenRefresherError } from './errors.js';
+import type { ImsTokenRefresherProps } from './ims-token-refresher.js';
 import { secretId } from './secret-refs.js';
 
 /** The network props of `ImsTokenRefresherProps` (documented there). */
-export interface NetworkProps {
-  readonly vpc?: ec2.IVpc;
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  readonly securityGroups?: ec2.ISecurityGroup[];
-  readonly secretsManagerEndpoint?: 'create' | 'existing';
-  readonly httpsProxy?: string;
-  readonly noProxy?: string[];
-  readonly proxyCredentialsSecret?: secretsmanager.ISecret;
-  readonly fips?: boolean;
-}
+export type NetworkProps = Pick<
+  ImsTokenRefresherProps,
+  | 'vpc'
+  | 'vpcSubnets'
+  | 'securityGroups'
+  | 'secretsManagerEndpoint'
+  | 'httpsProxy'
+  | 'noProxy'
+  | 'proxyCredentialsSecret'
+  | 'fips'
+>;
 
 /** The values `secretsManagerEndpoint` takes. */
 export const SECRETS_MANAGER_ENDPOINT_CHOICES = ['create', 'existing'] as const;
