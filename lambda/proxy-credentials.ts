@@ -13,8 +13,9 @@ export type KeptProxyCredentials = (() => Promise<ProxyCredentials>) & { readonl
  * kept, so the next connection tries again, and neither are credentials the proxy refused (407:
  * the password was changed), once `forget` is called. The read has a Secrets Manager client of its own
  * (the same timeouts) whose connections go through the proxy without credentials, since they
- * are what it reads, or directly when Secrets Manager's host is in `noProxy` (a VPC endpoint):
- * a proxy that wants credentials for Secrets Manager too needs that.
+ * are what it reads, or directly when Secrets Manager's host is in `noProxy`, where the construct
+ * puts it by default with proxy credentials: a proxy that wants credentials for every tunnel would
+ * refuse this read.
  */
 export function proxyCredentials(
   route: ProxyRoute,

@@ -235,7 +235,8 @@ export interface ImsTokenRefresherProps {
   /**
    * Host names or domain suffixes (`.corp.example.com`) the function reaches directly, not through
    * `httpsProxy` (its `NO_PROXY`). Needs `httpsProxy`.
-   * @default - the Secrets Manager host of the region with `secretsManagerEndpoint`, else none:
+   * @default - the Secrets Manager host of the region with `secretsManagerEndpoint` or
+   *   `proxyCredentialsSecret` (the read of the proxy's credentials cannot carry them), else none:
    *   everything goes through the proxy
    */
   readonly noProxy?: string[];

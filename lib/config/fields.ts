@@ -240,7 +240,7 @@ export const SHARED_FIELDS = {
   noProxy: {
     description:
       'Host names or domain suffixes (".corp.example.com") reached without the proxy (default: the Secrets ' +
-      'Manager host with "secretsManagerEndpoint", else none). Needs "httpsProxy".',
+      'Manager host with "secretsManagerEndpoint" or "proxyCredentialsSecret", else none). Needs "httpsProxy".',
     rule: list(text(NO_PROXY_ENTRY, NO_PROXY_MESSAGE), 'host names or domain suffixes'),
   },
   proxyCredentialsSecret: {
