@@ -11,6 +11,7 @@ import { runRefresh, type RunResult } from '../../lambda/refresh.js';
 import { parseTokenRecord } from '../../common/token.js';
 import { MemoryStore, fakeClock, json, networkError, type Answer } from '../support/fakes.js';
 import { generateJwtCredentials, generateOAuthCredentials } from '../sandbox/test-credentials.js';
+import { TokenReader } from '../support/token-secret.js';
 
 /**
  * 90 simulated days of the real refresh core on the default schedule (hourly, renew after half
@@ -141,9 +142,7 @@ describe('90-day soak on the default schedule', () => {
     const duplicateEvery = 37; // every 37th scheduled event is delivered twice
 
     // Act: minute by minute; the schedule fires on the hour, the reader samples every minute.
-    let expiredMinutes = 0;
-    let missingMinutes = 0;
-    let minSecondsLeft = Infinity;
+    const reader = new TokenReader(store, settings.tokenSecretId);
     for (let minute = 0; minute < DAYS * 24 * 60; minute += 1) {
       const now = start + minute * MINUTE;
       if (clock.now() < now) clock.time = now; // retries may have slept past the minute
@@ -173,15 +172,9 @@ describe('90-day soak on the default schedule', () => {
           if ((minute / 60) % duplicateEvery === 0) await invoke(`schedule:${scheduledTime}`);
         }
       }
-      const stored = store.current(settings.tokenSecretId);
-      if (!stored) {
-        missingMinutes += 1;
-        continue;
-      }
-      const left = Date.parse(parseTokenRecord(stored.value).expires_at) - clock.now();
-      minSecondsLeft = Math.min(minSecondsLeft, left / 1000);
-      if (left <= 0) expiredMinutes += 1;
+      reader.sample(clock.now());
     }
+    const { missingMinutes, expiredMinutes, minSecondsLeft } = reader;
 
     // Assess: the construct's alarms, evaluated hour by hour on what the runs published.
     const hours = DAYS * 24;

@@ -10,13 +10,19 @@ import {
 import { registerSecret } from './leak-guard.js';
 
 interface StoredVersion {
-  readonly value: string;
+  /** None on the version `beginRotation` labels AWSPENDING until the rotation function's `stage` fills it. */
+  value: string | undefined;
   readonly versionId: string;
   /** Staging labels: each is on one version of a secret at a time. */
   readonly stages: Set<string>;
 }
 
-/** An in-memory `SecretStore` with Secrets Manager's versions, staging labels and ClientRequestToken rules. */
+/**
+ * An in-memory `SecretStore` with Secrets Manager's versions, staging labels and ClientRequestToken
+ * rules, and the rotation's as the emulator (test/sandbox/secrets-manager-emulator.ts) has them:
+ * `RotateSecret`'s empty AWSPENDING version, moving AWSCURRENT takes AWSPENDING off the version it
+ * reaches, and a label removed by `UpdateSecretVersionStage`.
+ */
 export class MemoryStore implements SecretStore {
   readonly calls: { op: 'read' | 'write' | 'promote'; secretId: string; versionStage?: string }[] = [];
   private readonly versions = new Map<string, StoredVersion[]>();
@@ -80,13 +86,35 @@ export class MemoryStore implements SecretStore {
       throw error;
     }
     const same = this.history(secretId).find((version) => version.versionId === versionId);
+    if (same?.value === undefined && same) {
+      // The empty version RotateSecret labelled AWSPENDING: the rotation function's value fills it.
+      same.value = value;
+      this.moveLabel(secretId, label, same);
+    }
     if (same) return { duplicate: same.value !== value };
     const first = this.history(secretId).length === 0;
     const version = this.add(secretId, versionId, value);
-    for (const other of this.history(secretId)) other.stages.delete(label);
-    version.stages.add(label);
+    this.moveLabel(secretId, label, version);
     if (first) version.stages.add('AWSCURRENT');
     return { duplicate: false };
+  }
+
+  /**
+   * `RotateSecret`: labels a new empty version `token` AWSPENDING; refused (`false`), as AWS does,
+   * while AWSPENDING is on a version that is not AWSCURRENT ("A previous rotation isn't complete").
+   */
+  beginRotation(secretId: string, token: string): boolean {
+    const pending = this.history(secretId).find((v) => v.stages.has('AWSPENDING'));
+    if (pending && !pending.stages.has('AWSCURRENT')) return false;
+    this.moveLabel(secretId, 'AWSPENDING', this.add(secretId, token, undefined));
+    return true;
+  }
+
+  /** `UpdateSecretVersionStage` with `RemoveFromVersionId` only: takes `label` off `versionId`. */
+  removeLabel(secretId: string, label: string, versionId: string): void {
+    this.history(secretId)
+      .find((v) => v.versionId === versionId)
+      ?.stages.delete(label);
   }
 
   /** As Secrets Manager: refused unless `expectedCurrent` names the version AWSCURRENT is on (none: on no version). */
@@ -99,19 +127,26 @@ export class MemoryStore implements SecretStore {
     return true;
   }
 
-  private add(secretId: string, versionId: string, value: string): StoredVersion {
-    const version = { value, versionId, stages: new Set<string>() };
+  private add(secretId: string, versionId: string, value: string | undefined): StoredVersion {
+    const version: StoredVersion = { value, versionId, stages: new Set<string>() };
     this.history(secretId).push(version);
     return version;
   }
 
-  /** AWSCURRENT to `version`; the version it leaves becomes AWSPREVIOUS. */
+  /** AWSCURRENT to `version`; the version it leaves becomes AWSPREVIOUS, and `version` loses AWSPENDING. */
   private moveCurrent(secretId: string, version: StoredVersion): void {
     for (const other of this.history(secretId)) {
       other.stages.delete('AWSPREVIOUS');
       if (other.stages.delete('AWSCURRENT')) other.stages.add('AWSPREVIOUS');
     }
+    version.stages.delete('AWSPENDING');
     version.stages.add('AWSCURRENT');
+  }
+
+  /** `label` to `version` alone. */
+  private moveLabel(secretId: string, label: string, version: StoredVersion): void {
+    for (const other of this.history(secretId)) other.stages.delete(label);
+    version.stages.add(label);
   }
 
   private labelled(secretId: string, stage: string): SecretVersion | undefined {
@@ -119,7 +154,9 @@ export class MemoryStore implements SecretStore {
     return version && this.asSecretVersion(secretId, version);
   }
 
-  private asSecretVersion(secretId: string, version: StoredVersion): SecretVersion {
+  /** As GetSecretValue: a version without a value (yet) is not found. */
+  private asSecretVersion(secretId: string, version: StoredVersion): SecretVersion | undefined {
+    if (version.value === undefined) return undefined;
     return { value: version.value, versionId: version.versionId, arn: this.arn(secretId), stages: [...version.stages] };
   }
 

@@ -1,4 +1,4 @@
-import type { TokenRecord } from '../../common/token.js';
+import { parseTokenRecord, type TokenRecord } from '../../common/token.js';
 import { registerSecret } from '../sandbox/secret-registry.js';
 
 /** A token secret value in the contract, issued at `issuedAt` for `lifetimeMs`; registers the token with the leak guard. */
@@ -15,4 +15,30 @@ export function tokenSecretValue(accessToken: string, issuedAt: number, lifetime
     credentials_type: 'jwt',
   };
   return JSON.stringify(record);
+}
+
+/**
+ * A reader of the token secret, sampled once a minute by the soaks: the minutes it found no
+ * token or an expired one, and the least time left it saw.
+ */
+export class TokenReader {
+  missingMinutes = 0;
+  expiredMinutes = 0;
+  minSecondsLeft = Infinity;
+
+  constructor(
+    private readonly store: { current(secretId: string): { readonly value: string } | undefined },
+    private readonly secretId: string,
+  ) {}
+
+  sample(now: number): void {
+    const stored = this.store.current(this.secretId);
+    if (!stored) {
+      this.missingMinutes += 1;
+      return;
+    }
+    const left = Date.parse(parseTokenRecord(stored.value).expires_at) - now;
+    this.minSecondsLeft = Math.min(this.minSecondsLeft, left / 1000);
+    if (left <= 0) this.expiredMinutes += 1;
+  }
 }
