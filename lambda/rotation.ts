@@ -140,7 +140,8 @@ interface Step {
 }
 
 /**
- * Reuses the pending version when it exists; otherwise finds the working secret W, makes room at
+ * Does nothing when the version is already AWSCURRENT (the rotation run again after finishSecret);
+ * reuses the pending version when it exists; otherwise finds the working secret W, makes room at
  * Adobe (orphans first, then the secret that is not W), creates N and stores [N, W] as
  * `AWSPENDING` at once: Adobe shows N's plaintext only in the create answer.
  */
@@ -148,6 +149,11 @@ async function createSecret(step: Step, token: string): Promise<void> {
   const { store } = step.deps;
   const existing = await store.read(step.secretId, { versionId: token });
   if (existing) {
+    // finishSecret moved AWSCURRENT here (taking AWSPENDING off) and the rotation is run again: done.
+    if (existing.stages?.includes('AWSCURRENT')) {
+      step.report.outcome = 'already-current';
+      return;
+    }
     if (!existing.stages?.includes(ROTATION_PENDING_STAGE)) {
       throw new RotationError(
         'createSecret',

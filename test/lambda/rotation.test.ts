@@ -182,6 +182,20 @@ describe('a rotation', () => {
     expect(world.adobe.secrets).toHaveLength(2);
   });
 
+  it('changes nothing when Secrets Manager runs a rotation again after finishSecret moved AWSCURRENT (a crash after it): createSecret finds the version current', async () => {
+    const world = setup();
+    const { token } = await rotateFully(world);
+    const calls = world.adobe.calls.length;
+    expect(world.store.current(CREDENTIALS)!.stages).not.toContain('AWSPENDING'); // moving AWSCURRENT took it off
+
+    const again = await rotateFully(world, token);
+
+    expect(again).toEqual({ token });
+    expect(world.adobe.calls.length).toBe(calls);
+    expect(world.store.current(CREDENTIALS)!.versionId).toBe(token);
+    expect((await world.run('createSecret', token)).report).toMatchObject({ outcome: 'already-current' });
+  });
+
   it('touches nothing of AWSCURRENT before finishSecret', async () => {
     const world = setup();
     const token = world.rotation();
