@@ -167,6 +167,7 @@ async function createSecret(step: Step, token: string): Promise<void> {
   // attempt (a uuid no version holds; on a first rotation, an unused one created after W) or the
   // previous working secret. Never W, so never the last one.
   const remove = listed.filter((entry) => entry.uuid !== working).map((entry) => entry.uuid);
+  if (remove.length > 0) await refuseIfNewestTokenUses(step, current, credentials, remove);
   for (const uuid of remove) {
     noted(step, await adobe.delete(uuid));
     step.report.deletedUuid = uuid;
@@ -190,6 +191,31 @@ async function createSecret(step: Step, token: string): Promise<void> {
     throw new RotationError('createSecret', `version "${token}" was written meanwhile with another value`);
   }
   step.report.outcome = 'created';
+}
+
+/**
+ * Never deletes the secret the newest token was minted with: a token that names a secret about to go,
+ * or, naming none, one minted from another credentials version (whose secret is unknown), fails the
+ * step, transient: the refresher mints from the current version at its next run (at once after an
+ * upload or a rotation, through the credentials-change rule), and a retry then goes ahead.
+ */
+async function refuseIfNewestTokenUses(
+  step: Step,
+  current: SecretVersion,
+  credentials: OAuthCredentials,
+  remove: readonly string[],
+): Promise<void> {
+  const now = step.deps.now();
+  const newest = trustedToken((await step.deps.store.read(step.settings.tokenSecretId))?.value, now);
+  if (!newest || newest.client_id !== credentials.clientId || expiresAtMs(newest) <= now) return;
+  const uuid = newest.client_secret_uuid;
+  if (uuid === undefined ? newest.credentials_version_id === current.versionId : !remove.includes(uuid)) return;
+  throw new RotationError(
+    'createSecret',
+    `the newest token was minted with ${uuid === undefined ? 'a secret of another credentials version' : `client secret ${uuid}`}, ` +
+      'which Adobe would have to drop to make room; the refresher mints with the current secret at its next run: rotate again after it',
+    { transient: true },
+  );
 }
 
 /**

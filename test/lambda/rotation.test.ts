@@ -138,6 +138,28 @@ async function rotateFully(world: ReturnType<typeof setup>, token = world.rotati
   return { token };
 }
 
+/** Writes the refresher's newest token: issued now, valid 24 h unless `expired`, of client-1. */
+function putToken(
+  world: ReturnType<typeof setup>,
+  fields: { versionId: string; uuid?: string; expired?: boolean; accessToken?: string },
+) {
+  const now = world.clock.now();
+  world.store.put(
+    TOKEN,
+    JSON.stringify({
+      access_token: fields.accessToken ?? `access-token-for-x-${'t'.repeat(20)}`,
+      token_type: 'bearer',
+      issued_at: new Date(now - (fields.expired ? 25 : 0) * HOUR).toISOString(),
+      expires_at: new Date(now + (fields.expired ? -1 : 24) * HOUR).toISOString(),
+      client_id: 'client-1',
+      ims_endpoint: 'ims-na1.adobelogin.com',
+      credentials_version_id: fields.versionId,
+      credentials_type: 'oauth',
+      ...(fields.uuid ? { client_secret_uuid: fields.uuid } : {}),
+    }),
+  );
+}
+
 describe('parseRotationEvent', () => {
   it('reads the four steps and the grace check, refusing anything else as CONFIG_INVALID', () => {
     const token = '0b1c2d3e-1111-2222-3333-444455556666';
@@ -272,6 +294,50 @@ describe('createSecret makes room at Adobe', () => {
     expect(pending.clientSecrets[1]).toBe(world.secrets[working]);
   });
 
+  it.each([
+    ['names the secret it would delete', { uuid: 'second' }, 'client secret uuid-1'],
+    [
+      'names no secret and came from another credentials version',
+      { fromVersion: 'previous' },
+      'another credentials version',
+    ],
+  ] as [string, { uuid?: 'second'; fromVersion?: 'previous' }, string][])(
+    'never deletes the secret the newest token was minted with: fails transient while that token %s, goes ahead once the refresher minted with the new one',
+    async (_name, token, named) => {
+      // Prepare: rotated once ([N1, W0] current), the refresher's newest token still from W0
+      const world = setup();
+      await rotateFully(world);
+      const current = world.store.current(CREDENTIALS)!;
+      const [n1, w0] = world.credentialsOf(current.value).clientSecretUuids!;
+      putToken(world, {
+        versionId: token.fromVersion === 'previous' ? world.original : current.versionId,
+        uuid: token.uuid === 'second' ? w0 : undefined,
+      });
+      // Act
+      const rotation = world.rotation();
+      const refused = await world.run('createSecret', rotation);
+      putToken(world, { versionId: current.versionId, uuid: n1 });
+      const retried = await world.run('createSecret', rotation);
+      // Assess
+      expect(refused.error).toMatchObject({ code: 'ROTATION_FAILED', transient: true });
+      expect(refused.error!.message).toContain(named);
+      expect(retried.report).toMatchObject({ outcome: 'created', deletedUuid: w0 });
+      expect(world.adobe.secrets.map((entry) => entry.uuid)).toEqual([n1, retried.report.createdUuid]);
+    },
+  );
+
+  it('may delete the secret of a token that has expired', async () => {
+    const world = setup();
+    await rotateFully(world);
+    const current = world.store.current(CREDENTIALS)!;
+    const [, w0] = world.credentialsOf(current.value).clientSecretUuids!;
+    putToken(world, { versionId: current.versionId, uuid: w0, expired: true });
+    expect((await world.run('createSecret', world.rotation())).report).toMatchObject({
+      outcome: 'created',
+      deletedUuid: w0,
+    });
+  });
+
   it("lists again for the new secret's uuid when the create answer leaves it out", async () => {
     const world = setup({ withUuids: true });
     world.adobe.omitUuid = true;
@@ -382,23 +448,14 @@ describe('retireCheck', () => {
     await rotateFully(world);
     const current = world.store.current(CREDENTIALS)!;
     const uuids = world.credentialsOf(current.value).clientSecretUuids!;
-    const putToken = () =>
-      world.store.put(
-        TOKEN,
-        JSON.stringify({
-          access_token: `access-token-for-${uuids[0]}-${'t'.repeat(20)}`,
-          token_type: 'bearer',
-          issued_at: new Date(world.clock.now()).toISOString(),
-          expires_at: new Date(world.clock.now() + 24 * HOUR).toISOString(),
-          client_id: 'client-1',
-          ims_endpoint: 'ims-na1.adobelogin.com',
-          credentials_version_id: token.fromVersion === 'previous' ? world.original : current.versionId,
-          credentials_type: 'oauth',
-          client_secret_uuid: uuids[token.uuid === 'second' ? 1 : 0],
-        }),
-      );
+    const put = () =>
+      putToken(world, {
+        accessToken: `access-token-for-${uuids[0]}-${'t'.repeat(20)}`,
+        versionId: token.fromVersion === 'previous' ? world.original : current.versionId,
+        uuid: uuids[token.uuid === 'second' ? 1 : 0],
+      });
     world.adobe.calls.length = 0;
-    return { world, old: uuids[1], putToken };
+    return { world, old: uuids[1], putToken: put };
   }
 
   it('keeps the old secret until its last use is retireAfter old, then deletes it with the stored token (no mint)', async () => {
