@@ -24,6 +24,9 @@ import { expiresAtMs, trustedToken } from '../common/token.js';
 import type { AdobeConsole, AdobeSession, ListedClientSecret } from './adobe-console.js';
 import { clientSecretRefused } from './ims.js';
 
+/** How far Adobe's clock, which stamps `last_used_at`, may be from ours. */
+const ADOBE_CLOCK_SKEW_MS = 5 * 60_000;
+
 /** What the rotation function knows besides the event (lambda/config.ts `readRotationConfig`). */
 export interface RotationSettings {
   /** The refresher's token secret: read only, for the newest token (retireCheck). */
@@ -167,6 +170,7 @@ async function createSecret(step: Step, token: string): Promise<void> {
   // attempt (a uuid no version holds; on a first rotation, an unused one created after W) or the
   // previous working secret. Never W, so never the last one.
   const remove = listed.filter((entry) => entry.uuid !== working).map((entry) => entry.uuid);
+  refuseIfAdobeContradicts(listed, working, remove, session.mintedAt);
   if (remove.length > 0) await refuseIfNewestTokenUses(step, current, credentials, remove);
   for (const uuid of remove) {
     noted(step, await adobe.delete(uuid));
@@ -174,7 +178,7 @@ async function createSecret(step: Step, token: string): Promise<void> {
   }
   const made = noted(step, await adobe.create());
   // Adobe left the uuid out: the new entry of a second list (the only call allowed between create and store).
-  const uuid = made.uuid ?? newEntry(noted(step, await adobe.list()).secrets, listed, remove);
+  const uuid = made.uuid ?? newEntry(noted(step, await adobe.list()).secrets, listed);
   step.report.createdUuid = uuid;
   const pending = withClientSecrets(
     current.value,
@@ -191,6 +195,29 @@ async function createSecret(step: Step, token: string): Promise<void> {
     throw new RotationError('createSecret', `version "${token}" was written meanwhile with another value`);
   }
   step.report.outcome = 'created';
+}
+
+/**
+ * Adobe's `last_used_at` can contradict the stored uuids: a secret about to be deleted used since this
+ * step minted with W, and W's uuid not. Then the uuids do not match the secrets (one replaced by hand,
+ * its uuid kept), and the delete would remove the secret that works. A lagging `last_used_at` shows
+ * neither use, and a leaked secret used by someone else shows both: those go ahead.
+ */
+function refuseIfAdobeContradicts(
+  listed: readonly ListedClientSecret[],
+  working: string,
+  remove: readonly string[],
+  mintedAt: number,
+): void {
+  const usedSinceMint = (uuid: string) =>
+    (listed.find((entry) => entry.uuid === uuid)?.lastUsedAt ?? -Infinity) >= mintedAt - ADOBE_CLOCK_SKEW_MS;
+  const used = remove.find(usedSinceMint);
+  if (used === undefined || usedSinceMint(working)) return;
+  throw new RotationError(
+    'createSecret',
+    `Adobe shows client secret ${used} used since this step minted with the working secret, whose stored uuid ` +
+      `${working} it does not: the credentials' uuids do not match their client secrets; correct or remove them, then rotate again`,
+  );
 }
 
 /**
@@ -295,6 +322,9 @@ async function retireCheck(step: Step): Promise<void> {
   if (!first) return end('the first secret is not at Adobe');
   if (!second) return end('the second secret is no longer at Adobe');
   const lastActive = second.lastUsedAt ?? second.createdAt;
+  // The refresher mints with the first: Adobe showing the second used later says the uuids do not match the secrets.
+  if (lastActive > (first.lastUsedAt ?? first.createdAt))
+    return end('Adobe shows the second secret used after the first');
   if (step.deps.now() - lastActive < step.settings.retireAfterMs) return end('the second secret was used recently');
   noted(step, await adobe.delete(second.uuid));
   step.report.deletedUuid = second.uuid;
@@ -365,12 +395,13 @@ function adobeTarget(
 async function sessionFor(
   step: Step,
   credentials: OAuthCredentials,
-): Promise<{ adobe: AdobeSession; working: number }> {
+): Promise<{ adobe: AdobeSession; working: number; mintedAt: number }> {
   const target = adobeTarget(step.settings, credentials);
   for (let index = 0; ; index++) {
     try {
+      const mintedAt = step.deps.now();
       const accessToken = await step.deps.mint(credentials, credentials.clientSecrets[index]);
-      return { adobe: { accessToken, clientId: credentials.clientId, ...target }, working: index };
+      return { adobe: { accessToken, clientId: credentials.clientId, ...target }, working: index, mintedAt };
     } catch (error) {
       if (!clientSecretRefused(error) || index + 1 >= credentials.clientSecrets.length) throw error;
     }
@@ -407,13 +438,12 @@ function workingUuid(credentials: OAuthCredentials, working: number, listed: rea
   );
 }
 
-/** The one uuid in `after` that was not listed before the create (less what was deleted). */
-function newEntry(
-  after: readonly ListedClientSecret[],
-  before: readonly ListedClientSecret[],
-  removed: readonly string[],
-): string {
-  const known = new Set(before.map((entry) => entry.uuid).filter((uuid) => !removed.includes(uuid)));
+/**
+ * The one uuid in `after` that was not listed before the create. A deleted uuid counts as known: a
+ * list that lags behind the delete must not make it the new secret's.
+ */
+function newEntry(after: readonly ListedClientSecret[], before: readonly ListedClientSecret[]): string {
+  const known = new Set(before.map((entry) => entry.uuid));
   const added = after.filter((entry) => !known.has(entry.uuid));
   if (added.length !== 1) {
     throw new RotationError(
