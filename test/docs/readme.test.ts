@@ -76,7 +76,9 @@ describe("the README's table of configuration keys", () => {
   it('puts the keys that may also be set at the top level last, and says how many', () => {
     expect(new Set(rows.slice(-shared.length))).toEqual(new Set(shared));
     const words = ['ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen'];
-    expect(section(README, 'Configure')).toContain(`The last ${words[shared.length - 10]} keys may also be set at the top level`);
+    expect(section(README, 'Configure')).toContain(
+      `The last ${words[shared.length - 10]} keys may also be set at the top level`,
+    );
   });
 });
 
