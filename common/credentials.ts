@@ -286,6 +286,8 @@ function uuidsFor(
   if (value === undefined) return {};
   if (!Array.isArray(value)) throw new CredentialsError(`"${prefix}${key}" is not a list`);
   const uuids = value.map((item, i) => adobeId(item, `${prefix}${key}[${i}]`));
+  const repeated = uuids.find((uuid, i) => uuids.indexOf(uuid) !== i);
+  if (repeated !== undefined) throw new CredentialsError(`"${prefix}${key}" holds the uuid "${repeated}" twice`);
   if (uuids.length !== clientSecrets.length) {
     throw new CredentialsError(
       `"${prefix}${key}" holds ${uuids.length} uuids for ${clientSecrets.length} client secrets; they are parallel lists`,

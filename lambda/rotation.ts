@@ -24,6 +24,9 @@ import { expiresAtMs, trustedToken } from '../common/token.js';
 import type { AdobeConsole, AdobeSession, ListedClientSecret } from './adobe-console.js';
 import { clientSecretRefused } from './ims.js';
 
+/** How far Adobe's clock, which stamps `last_used_at`, may be from ours. */
+const ADOBE_CLOCK_SKEW_MS = 5 * 60_000;
+
 /** What the rotation function knows besides the event (lambda/config.ts `readRotationConfig`). */
 export interface RotationSettings {
   /** The refresher's token secret: read only, for the newest token (retireCheck). */
@@ -173,13 +176,15 @@ async function createSecret(step: Step, token: string): Promise<void> {
   // attempt (a uuid no version holds; on a first rotation, an unused one created after W) or the
   // previous working secret. Never W, so never the last one.
   const remove = listed.filter((entry) => entry.uuid !== working).map((entry) => entry.uuid);
+  refuseIfAdobeContradicts(listed, working, remove, session.mintedAt);
+  if (remove.length > 0) await refuseIfNewestTokenUses(step, current, credentials, remove);
   for (const uuid of remove) {
     noted(step, await adobe.delete(uuid));
     step.report.deletedUuid = uuid;
   }
   const made = noted(step, await adobe.create());
   // Adobe left the uuid out: the new entry of a second list (the only call allowed between create and store).
-  const uuid = made.uuid ?? newEntry(noted(step, await adobe.list()).secrets, listed, remove);
+  const uuid = made.uuid ?? newEntry(noted(step, await adobe.list()).secrets, listed);
   step.report.createdUuid = uuid;
   const pending = withClientSecrets(
     current.value,
@@ -196,6 +201,54 @@ async function createSecret(step: Step, token: string): Promise<void> {
     throw new RotationError('createSecret', `version "${token}" was written meanwhile with another value`);
   }
   step.report.outcome = 'created';
+}
+
+/**
+ * Adobe's `last_used_at` can contradict the stored uuids: a secret about to be deleted used since this
+ * step minted with W, and W's uuid not. Then the uuids do not match the secrets (one replaced by hand,
+ * its uuid kept), and the delete would remove the secret that works. A lagging `last_used_at` shows
+ * neither use, and a leaked secret used by someone else shows both: those go ahead.
+ */
+function refuseIfAdobeContradicts(
+  listed: readonly ListedClientSecret[],
+  working: string,
+  remove: readonly string[],
+  mintedAt: number,
+): void {
+  const usedSinceMint = (uuid: string) =>
+    (listed.find((entry) => entry.uuid === uuid)?.lastUsedAt ?? -Infinity) >= mintedAt - ADOBE_CLOCK_SKEW_MS;
+  const used = remove.find(usedSinceMint);
+  if (used === undefined || usedSinceMint(working)) return;
+  throw new RotationError(
+    'createSecret',
+    `Adobe shows client secret ${used} used since this step minted with the working secret, whose stored uuid ` +
+      `${working} it does not: the credentials' uuids do not match their client secrets; correct or remove them, then rotate again`,
+  );
+}
+
+/**
+ * Never deletes the secret the newest token was minted with: a token that names a secret about to go,
+ * or, naming none, one minted from another credentials version (whose secret is unknown), fails the
+ * step, transient: the refresher mints from the current version at its next run (at once after an
+ * upload or a rotation, through the credentials-change rule), and a retry then goes ahead.
+ */
+async function refuseIfNewestTokenUses(
+  step: Step,
+  current: SecretVersion,
+  credentials: OAuthCredentials,
+  remove: readonly string[],
+): Promise<void> {
+  const now = step.deps.now();
+  const newest = trustedToken((await step.deps.store.read(step.settings.tokenSecretId))?.value, now);
+  if (!newest || newest.client_id !== credentials.clientId || expiresAtMs(newest) <= now) return;
+  const uuid = newest.client_secret_uuid;
+  if (uuid === undefined ? newest.credentials_version_id === current.versionId : !remove.includes(uuid)) return;
+  throw new RotationError(
+    'createSecret',
+    `the newest token was minted with ${uuid === undefined ? 'a secret of another credentials version' : `client secret ${uuid}`}, ` +
+      'which Adobe would have to drop to make room; the refresher mints with the current secret at its next run: rotate again after it',
+    { transient: true },
+  );
 }
 
 /**
@@ -275,6 +328,9 @@ async function retireCheck(step: Step): Promise<void> {
   if (!first) return end('the first secret is not at Adobe');
   if (!second) return end('the second secret is no longer at Adobe');
   const lastActive = second.lastUsedAt ?? second.createdAt;
+  // The refresher mints with the first: Adobe showing the second used later says the uuids do not match the secrets.
+  if (lastActive > (first.lastUsedAt ?? first.createdAt))
+    return end('Adobe shows the second secret used after the first');
   if (step.deps.now() - lastActive < step.settings.retireAfterMs) return end('the second secret was used recently');
   noted(step, await adobe.delete(second.uuid));
   step.report.deletedUuid = second.uuid;
@@ -345,12 +401,13 @@ function adobeTarget(
 async function sessionFor(
   step: Step,
   credentials: OAuthCredentials,
-): Promise<{ adobe: AdobeSession; working: number }> {
+): Promise<{ adobe: AdobeSession; working: number; mintedAt: number }> {
   const target = adobeTarget(step.settings, credentials);
   for (let index = 0; ; index++) {
     try {
+      const mintedAt = step.deps.now();
       const accessToken = await step.deps.mint(credentials, credentials.clientSecrets[index]);
-      return { adobe: { accessToken, clientId: credentials.clientId, ...target }, working: index };
+      return { adobe: { accessToken, clientId: credentials.clientId, ...target }, working: index, mintedAt };
     } catch (error) {
       if (!clientSecretRefused(error) || index + 1 >= credentials.clientSecrets.length) throw error;
     }
@@ -387,13 +444,12 @@ function workingUuid(credentials: OAuthCredentials, working: number, listed: rea
   );
 }
 
-/** The one uuid in `after` that was not listed before the create (less what was deleted). */
-function newEntry(
-  after: readonly ListedClientSecret[],
-  before: readonly ListedClientSecret[],
-  removed: readonly string[],
-): string {
-  const known = new Set(before.map((entry) => entry.uuid).filter((uuid) => !removed.includes(uuid)));
+/**
+ * The one uuid in `after` that was not listed before the create. A deleted uuid counts as known: a
+ * list that lags behind the delete must not make it the new secret's.
+ */
+function newEntry(after: readonly ListedClientSecret[], before: readonly ListedClientSecret[]): string {
+  const known = new Set(before.map((entry) => entry.uuid));
   const added = after.filter((entry) => !known.has(entry.uuid));
   if (added.length !== 1) {
     throw new RotationError(

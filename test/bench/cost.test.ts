@@ -236,5 +236,10 @@ describe('npm run cost, default configuration', () => {
     expect(added, 'docs/rotation.md: "adds **$x.xx** per token-month"').toBeDefined();
     expect(Math.abs(Number(added) - rotation.perToken)).toBeLessThanOrEqual(0.01);
     expect(deploying).toContain(`every ${ROTATION_EXAMPLE_DAYS} days`);
+    // And the README's, for the example it shows.
+    const readme = section(read('README.md'), 'Operate');
+    const inReadme = /Cost: \*\*\$(\d+\.\d\d)\*\* per\s+token-month/.exec(readme)?.[1];
+    expect(inReadme, 'README: "Cost: **$x.xx** per token-month"').toBe(added);
+    expect(readme).toContain(`"everyDays": ${ROTATION_EXAMPLE_DAYS}`);
   });
 });

@@ -144,6 +144,17 @@ describe('parseCredentials: client secret uuids, org id and credential id (rotat
     );
   });
 
+  it('refuses the same uuid twice: one Adobe secret cannot be two of the client secrets', () => {
+    expect(() =>
+      parseCredentials(
+        JSON.stringify({
+          ...JSON.parse(generateOAuthCredentials({ clientSecrets: 2 }).json),
+          clientSecretUuids: ['a', 'a'],
+        }),
+      ),
+    ).toThrow('"clientSecretUuids" holds the uuid "a" twice');
+  });
+
   it('refuses a simple shape whose uuids do not match its single "clientSecret"', () => {
     expect(() => parseCredentials(JSON.stringify({ ...oauth, clientSecretUuids: ['a', 'b'] }))).toThrow(
       '"clientSecretUuids" holds 2 uuids for 1 client secrets; they are parallel lists',

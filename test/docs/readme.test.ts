@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/bundle.js';
 import { EXAMPLE } from '../../scripts/synth.js';
+import { SHARED_FIELDS, TOKEN_FIELDS } from '../../lib/config/fields.js';
 import { anchors, headings, isExternal, links, ownedDocs, read, section, slug, target } from './markdown.js';
 
 const README = read('README.md');
@@ -61,6 +62,23 @@ describe("the README's example configuration", () => {
       .filter((resource) => resource.Properties.Environment?.Variables?.TOKEN_SECRET_ID)
       .map((resource) => resource.Metadata?.['aws:cdk:path']);
     expect(functions).toEqual(tokens.map(({ name }) => `ImsTokenRefresher/${name}/Function/Resource`));
+  });
+});
+
+describe("the README's table of configuration keys", () => {
+  const rows = [...section(README, 'Configure').matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((match) => match[1]);
+  const shared = Object.keys(SHARED_FIELDS);
+
+  it('lists every key of a token, each once', () => {
+    expect([...rows].sort()).toEqual([...new Set([...Object.keys(TOKEN_FIELDS), ...shared])].sort());
+  });
+
+  it('puts the keys that may also be set at the top level last, and says how many', () => {
+    expect(new Set(rows.slice(-shared.length))).toEqual(new Set(shared));
+    const words = ['ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen'];
+    expect(section(README, 'Configure')).toContain(
+      `The last ${words[shared.length - 10]} keys may also be set at the top level`,
+    );
   });
 });
 

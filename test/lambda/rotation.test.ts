@@ -33,6 +33,9 @@ class FakeAdobe {
   dropNextCreate = false;
   /** Create answers leave out the new secret's uuid (the spec does not promise it). */
   omitUuid = false;
+  /** The next list shows the secrets as they were before the last delete (a list lagging behind). */
+  lagNextList = false;
+  private beforeDelete: { uuid: string; createdAt: number; lastUsedAt?: number }[] = [];
   private counter = 0;
 
   constructor(private readonly clock: { now(): number }) {}
@@ -77,10 +80,14 @@ class FakeAdobe {
     };
     if (!session.accessToken.startsWith('access-token-for-')) throw new Error('not a token this Adobe minted');
     return {
-      list: async () => ({
-        ...answered('list'),
-        secrets: this.secrets.map(({ uuid, createdAt, lastUsedAt }) => ({ uuid, createdAt, lastUsedAt })),
-      }),
+      list: async () => {
+        const shown = this.lagNextList ? this.beforeDelete : this.secrets;
+        this.lagNextList = false;
+        return {
+          ...answered('list'),
+          secrets: shown.map(({ uuid, createdAt, lastUsedAt }) => ({ uuid, createdAt, lastUsedAt })),
+        };
+      },
       create: async () => {
         if (this.secrets.length >= 2) {
           throw new AdobeApiError('I/O Management API create answered HTTP 400', { status: 400, transient: false });
@@ -93,6 +100,7 @@ class FakeAdobe {
         return { ...answered('create'), secret, uuid: this.omitUuid ? undefined : this.uuidOf(secret) };
       },
       delete: async (uuid: string) => {
+        this.beforeDelete = this.secrets.map(({ uuid, createdAt, lastUsedAt }) => ({ uuid, createdAt, lastUsedAt }));
         const index = this.secrets.findIndex((entry) => entry.uuid === uuid);
         this.secrets.splice(index, 1);
         return { ...answered(`delete ${uuid}`) };
@@ -136,6 +144,28 @@ async function rotateFully(world: ReturnType<typeof setup>, token = world.rotati
     if (result.error) return { token, failedAt: step, error: result.error };
   }
   return { token };
+}
+
+/** Writes the refresher's newest token: issued now, valid 24 h unless `expired`, of client-1. */
+function putToken(
+  world: ReturnType<typeof setup>,
+  fields: { versionId: string; uuid?: string; expired?: boolean; accessToken?: string },
+) {
+  const now = world.clock.now();
+  world.store.put(
+    TOKEN,
+    JSON.stringify({
+      access_token: fields.accessToken ?? `access-token-for-x-${'t'.repeat(20)}`,
+      token_type: 'bearer',
+      issued_at: new Date(now - (fields.expired ? 25 : 0) * HOUR).toISOString(),
+      expires_at: new Date(now + (fields.expired ? -1 : 24) * HOUR).toISOString(),
+      client_id: 'client-1',
+      ims_endpoint: 'ims-na1.adobelogin.com',
+      credentials_version_id: fields.versionId,
+      credentials_type: 'oauth',
+      ...(fields.uuid ? { client_secret_uuid: fields.uuid } : {}),
+    }),
+  );
 }
 
 describe('parseRotationEvent', () => {
@@ -286,6 +316,122 @@ describe('createSecret makes room at Adobe', () => {
     expect(pending.clientSecrets[1]).toBe(world.secrets[working]);
   });
 
+  it.each([
+    ['names the secret it would delete', { uuid: 'second' }, 'client secret uuid-1'],
+    [
+      'names no secret and came from another credentials version',
+      { fromVersion: 'previous' },
+      'another credentials version',
+    ],
+  ] as [string, { uuid?: 'second'; fromVersion?: 'previous' }, string][])(
+    'never deletes the secret the newest token was minted with: fails transient while that token %s, goes ahead once the refresher minted with the new one',
+    async (_name, token, named) => {
+      // Prepare: rotated once ([N1, W0] current), the refresher's newest token still from W0
+      const world = setup();
+      await rotateFully(world);
+      const current = world.store.current(CREDENTIALS)!;
+      const [n1, w0] = world.credentialsOf(current.value).clientSecretUuids!;
+      putToken(world, {
+        versionId: token.fromVersion === 'previous' ? world.original : current.versionId,
+        uuid: token.uuid === 'second' ? w0 : undefined,
+      });
+      // Act
+      const rotation = world.rotation();
+      const refused = await world.run('createSecret', rotation);
+      putToken(world, { versionId: current.versionId, uuid: n1 });
+      const retried = await world.run('createSecret', rotation);
+      // Assess
+      expect(refused.error).toMatchObject({ code: 'ROTATION_FAILED', transient: true });
+      expect(refused.error!.message).toContain(named);
+      expect(retried.report).toMatchObject({ outcome: 'created', deletedUuid: w0 });
+      expect(world.adobe.secrets.map((entry) => entry.uuid)).toEqual([n1, retried.report.createdUuid]);
+    },
+  );
+
+  it('may delete the secret of a token that has expired', async () => {
+    const world = setup();
+    await rotateFully(world);
+    const current = world.store.current(CREDENTIALS)!;
+    const [, w0] = world.credentialsOf(current.value).clientSecretUuids!;
+    putToken(world, { versionId: current.versionId, uuid: w0, expired: true });
+    expect((await world.run('createSecret', world.rotation())).report).toMatchObject({
+      outcome: 'created',
+      deletedUuid: w0,
+    });
+  });
+
+  it('refuses, deleting nothing, when Adobe contradicts the stored uuids: a secret replaced by hand, its uuid kept', async () => {
+    // Prepare: W0 (uuid-1) last used days ago; X (uuid-2) added in the console and pasted over W0, uuid-1 kept
+    const world = setup();
+    world.clock.advance(72 * HOUR);
+    const x = world.adobe.add();
+    world.store.put(
+      CREDENTIALS,
+      JSON.stringify({
+        clientId: 'client-1',
+        clientSecrets: [x],
+        clientSecretUuids: ['uuid-1'],
+        scopes: 'openid,AdobeID',
+      }),
+    );
+    // Act
+    const token = world.rotation();
+    const result = await world.run('createSecret', token);
+    // Assess
+    expect(result.error).toMatchObject({ code: 'ROTATION_FAILED', transient: false });
+    expect(result.error!.message).toContain('Adobe shows client secret uuid-2 used since this step minted');
+    expect(world.adobe.secrets.map((entry) => entry.uuid)).toEqual(['uuid-1', 'uuid-2']);
+    expect(await world.store.read(CREDENTIALS, { versionId: token })).toBeUndefined();
+  });
+
+  it('still deletes a leaked secret that someone else keeps using: Adobe shows the working one used too', async () => {
+    const world = setup();
+    await rotateFully(world);
+    const [n1, leaked] = world.credentialsOf(world.store.current(CREDENTIALS)!.value).clientSecretUuids!;
+    const result = await world.run('createSecret', world.rotation(), {
+      // Whoever holds the leaked secret mints with it right after this step's own mint.
+      mint: async (credentials, secret) => {
+        const token = await world.adobe.mint(credentials, secret);
+        await world.adobe.mint(credentials, world.secrets[0]);
+        return token;
+      },
+    });
+    expect(result.report).toMatchObject({ outcome: 'created', deletedUuid: leaked });
+    expect(world.adobe.secrets.map((entry) => entry.uuid)).toEqual([n1, result.report.createdUuid]);
+  });
+
+  it("never takes a deleted secret's uuid for the new one's when the list after the create lags behind the delete", async () => {
+    // Prepare: a first rotation; an unused orphan beside W at Adobe; the create answer without uuid
+    const world = setup({ shape: 'single' });
+    const orphan = world.adobe.uuidOf(world.adobe.add());
+    world.adobe.omitUuid = true;
+    // Act: the list for the new uuid still shows the orphan, not the new secret
+    const token = world.rotation();
+    const original = world.adobe.console;
+    const first = await world.run('createSecret', token, {
+      adobe: (session) => {
+        const adobe = original(session);
+        return {
+          ...adobe,
+          create: async () => {
+            const made = await adobe.create();
+            world.adobe.lagNextList = true;
+            return made;
+          },
+        };
+      },
+    });
+    const retried = await world.run('createSecret', token);
+    // Assess
+    expect(first.error).toMatchObject({ code: 'ROTATION_FAILED', transient: true });
+    expect(retried.report.outcome).toBe('created');
+    const uuids = world.credentialsOf(
+      (await world.store.read(CREDENTIALS, { versionId: token }))!.value,
+    ).clientSecretUuids!;
+    expect(uuids[0]).not.toBe(orphan);
+    expect(world.adobe.secrets.map((entry) => entry.uuid)).toEqual([world.adobe.uuidOf(world.secrets[0]), uuids[0]]);
+  });
+
   it("lists again for the new secret's uuid when the create answer leaves it out", async () => {
     const world = setup({ withUuids: true });
     world.adobe.omitUuid = true;
@@ -396,23 +542,14 @@ describe('retireCheck', () => {
     await rotateFully(world);
     const current = world.store.current(CREDENTIALS)!;
     const uuids = world.credentialsOf(current.value).clientSecretUuids!;
-    const putToken = () =>
-      world.store.put(
-        TOKEN,
-        JSON.stringify({
-          access_token: `access-token-for-${uuids[0]}-${'t'.repeat(20)}`,
-          token_type: 'bearer',
-          issued_at: new Date(world.clock.now()).toISOString(),
-          expires_at: new Date(world.clock.now() + 24 * HOUR).toISOString(),
-          client_id: 'client-1',
-          ims_endpoint: 'ims-na1.adobelogin.com',
-          credentials_version_id: token.fromVersion === 'previous' ? world.original : current.versionId,
-          credentials_type: 'oauth',
-          client_secret_uuid: uuids[token.uuid === 'second' ? 1 : 0],
-        }),
-      );
+    const put = () =>
+      putToken(world, {
+        accessToken: `access-token-for-${uuids[0]}-${'t'.repeat(20)}`,
+        versionId: token.fromVersion === 'previous' ? world.original : current.versionId,
+        uuid: uuids[token.uuid === 'second' ? 1 : 0],
+      });
     world.adobe.calls.length = 0;
-    return { world, old: uuids[1], putToken };
+    return { world, old: uuids[1], putToken: put };
   }
 
   it('keeps the old secret until its last use is retireAfter old, then deletes it with the stored token (no mint)', async () => {
@@ -448,6 +585,19 @@ describe('retireCheck', () => {
     });
     expect(world.adobe.secrets.map((entry) => entry.uuid)).toContain(old);
     expect(world.adobe.calls).toEqual([]);
+  });
+
+  it('keeps the second secret when Adobe shows it used after the first: the stored uuids do not match the secrets', async () => {
+    const { world, old, putToken } = await rotated();
+    world.clock.advance(HOUR);
+    await world.adobe.mint(world.credentialsOf(world.store.current(CREDENTIALS)!.value), world.secrets[0]);
+    world.clock.advance(48 * HOUR);
+    putToken();
+    expect((await world.run('retireCheck', '')).report).toMatchObject({
+      outcome: 'kept',
+      reason: 'Adobe shows the second secret used after the first',
+    });
+    expect(world.adobe.secrets.map((entry) => entry.uuid)).toContain(old);
   });
 
   it('ends without an Adobe call when the credentials hold one secret', async () => {
