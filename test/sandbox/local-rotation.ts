@@ -1,5 +1,13 @@
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { invokeBundle, readTemplate, synthesizedFunctions, type Invocation, type SynthesizedFunction } from './bundle.js';
+import type { StepReport } from '../../lambda/rotation.js';
+import {
+  invokeBundle,
+  logRecords,
+  readTemplate,
+  synthesizedFunctions,
+  type Invocation,
+  type SynthesizedFunction,
+} from './bundle.js';
 import { LocalRefresher } from './local-refresher.js';
 import type { RotationEvent, RotationOutcome } from './secrets-manager-rotation.js';
 import type { OAuthIntegration } from './test-credentials.js';
@@ -11,6 +19,11 @@ const ROTATION_LAMBDA_ARN = 'arn:aws:lambda:us-east-1:111111111111:function:rota
 export interface RotationRun {
   readonly event: RotationEvent | { readonly retireCheck: true; readonly secretId: string };
   readonly invocation: Invocation;
+}
+
+/** The rotation function's log line of one run (never a secret), or nothing when it logged none. */
+export function stepReport({ logs }: Invocation): Partial<StepReport> {
+  return logRecords(logs).find((record) => 'step' in record) ?? {};
 }
 
 /**
