@@ -8,18 +8,28 @@
  * `npm run sandbox -- --proxy`: the same two runs through a real forward proxy (Debian's squid),
  * IMS and Secrets Manager addressed by their real host names, which only squid resolves here; then
  * squid's access log. Without squid it exits 1, saying what to install.
+ *
+ * `npm run sandbox -- --rotate`: one client secret rotation end to end (an OAuth token with
+ * `rotateClientSecret`): the refresher mints with secret A, `ims-token credentials rotate --wait`
+ * runs the rotation function's four steps, the refresher mints with the new secret B, and the retire
+ * check deletes A at Adobe once its `last_used_at` is older than the grace (set back, not waited for).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { decodeJwt } from 'jose';
+import { main as cli } from '../cli/cli.js';
+import { parseTokenRecord } from '../common/token.js';
 import { synthesizedFunction, type SynthesizedFunction } from '../test/sandbox/bundle.js';
 import type { ImsRequest } from '../test/sandbox/ims-peer.js';
+import { IO_MANAGEMENT_SCOPES } from '../test/sandbox/io-management-api.js';
 import { LocalRefresher, type Run } from '../test/sandbox/local-refresher.js';
+import { LocalRotation, stepReport, type RotationRun } from '../test/sandbox/local-rotation.js';
 import { IMS_HOST, RealNames, SECRETS_MANAGER_HOST } from '../test/sandbox/real-names.js';
 import { countSecrets, registerSecret } from '../test/sandbox/secret-registry.js';
 import { squidMissing, type Squid } from '../test/sandbox/squid.js';
-import { generateJwtCredentials } from '../test/sandbox/test-credentials.js';
-import { EXAMPLE, synthesizeRepo } from './synth.js';
+import { generateJwtCredentials, generateOAuthCredentials } from '../test/sandbox/test-credentials.js';
+import { EXAMPLE, ROTATION, synthesizeRepo } from './synth.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REDACTED_FIELDS = new Set(['client_secret', 'jwt_token']);
@@ -179,4 +189,117 @@ async function main(proxy: boolean): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.includes('--proxy'));
+/** A rotation function run in one line: its step, outcome, uuids and Adobe's x-request-ids. */
+function describeRotationRun({ invocation }: RotationRun): string {
+  const { step, outcome, reason, createdUuid, deletedUuid, adobeRequestIds = [] } = stepReport(invocation);
+  const parts = [
+    `${step}: ${outcome}${reason ? ` (${reason})` : ''}`,
+    createdUuid && `created ${createdUuid}`,
+    deletedUuid && `deleted ${deletedUuid}`,
+    `Adobe x-request-ids [${adobeRequestIds.join(', ')}]${invocation.error ? ` → ${invocation.error.code}` : ''}`,
+  ];
+  return `    │ ${parts.filter(Boolean).join('; ')}`;
+}
+
+/** `--rotate`: see the header. */
+async function rotateMain(): Promise<number> {
+  const started = performance.now();
+  const outputs: string[] = [];
+  say('Adobe IMS token refresher sandbox: one client secret rotation; everything runs on 127.0.0.1.\n');
+  say(`1. Synthesizing the CDK app with rotateClientSecret (${ROTATION.config})`);
+  synthesizeRepo(ROTATION);
+  say(`  done in ${seconds(started)}`);
+
+  say('\n2. Starting the emulators; a throwaway OAuth credential with secret A, stored with its uuid at Adobe');
+  const uuidA = randomUUID();
+  const { json, integration } = generateOAuthCredentials({ scopes: IO_MANAGEMENT_SCOPES });
+  const credentials = { json: JSON.stringify({ ...JSON.parse(json), clientSecretUuids: [uuidA] }), integration };
+  const onRun = (run: RotationRun) => {
+    outputs.push(run.invocation.logs, JSON.stringify(run.invocation.error ?? null));
+    say(describeRotationRun(run));
+  };
+  const rotation = await LocalRotation.start(ROTATION.cdkOut, 'ImsTokenRefresher', credentials, {
+    uuids: [uuidA],
+    onRun,
+  });
+  const { local } = rotation;
+  const named = (uuid?: string) => `${uuid === uuidA ? 'A' : 'B'} ${uuid}`;
+  const atAdobe = () => rotation.adobeSecrets().map((secret) => secret.uuid);
+  try {
+    const before = atAdobe();
+    const refresh = async (event: unknown) => {
+      const run = await local.invoke(event);
+      outputs.push(run.logs);
+      const { client_secret_uuid } = parseTokenRecord(local.emulator.current(local.tokenSecretId)!.value);
+      const { outcome } = (run.result ?? {}) as { outcome?: string };
+      say(`  refresher ${JSON.stringify(event)}: ${outcome}; token minted with secret ${named(client_secret_uuid)}`);
+      return outcome === 'refreshed' ? client_secret_uuid : undefined;
+    };
+    say('\n3. The refresher mints with secret A');
+    const mintedA = await refresh({});
+
+    say("\n4. Deploying attaches the RotationSchedule: Secrets Manager's set-up check runs testSecret alone");
+    await rotation.rotate({ immediately: false });
+
+    const secretId = local.credentialsSecretId;
+    const argv = ['credentials', 'rotate', '--secret-id', secretId, '--wait'];
+    say(`\n5. ims-token ${argv.join(' ')}  (the CLI in-process; the function's step lines marked │)`);
+    let clock = 0; // the CLI's polling clock: each sleep lasts until the rotation has ended
+    const stdout = { write: (text: string) => say(indent(text.trimEnd(), '  ')) };
+    const code = await cli(argv, {
+      stdout,
+      stderr: stdout,
+      secretsClient: local.emulator.client(),
+      lambdaClient: new LambdaClient({
+        region: 'us-east-1',
+        endpoint: local.emulator.url,
+        credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+      }),
+      now: () => clock,
+      sleep: async (ms) => {
+        clock += ms;
+        await local.emulator.rotation(secretId);
+      },
+    });
+    const outcome = await local.emulator.rotation(secretId);
+    const uuidB = atAdobe().find((uuid) => uuid !== uuidA);
+
+    say('\n6. finishSecret moved AWSCURRENT: the credentials-change rule runs the refresher, which mints with B');
+    const mintedB = await refresh({ reason: 'credentials-changed' });
+
+    const hours = rotation.retireAfterHours;
+    say(`\n7. The retire check (every 6 hours): at once, then with A unused for longer than ${hours} h`);
+    const kept = await rotation.retireCheck();
+    const secretA = rotation.adobeSecrets().find((secret) => secret.uuid === uuidA);
+    if (secretA) secretA.lastUsedAt = Date.now() - (hours + 1) * 3_600_000;
+    say(`  (the peer's last_used_at of A set ${hours + 1} h back instead of waiting)`);
+    const retired = await rotation.retireCheck();
+    const after = atAdobe();
+    say(`\n8. Secrets at Adobe: before ${before.map(named).join(', ')}; after ${after.map(named).join(', ')}`);
+
+    const leaks = countSecrets([transcript.join('\n'), ...outputs].join('\n'));
+    say(`   Client secrets or access tokens found in any output: ${leaks}`);
+    const problems = [
+      mintedA !== uuidA && 'the first run did not mint with A',
+      code !== 0 && `ims-token credentials rotate exited ${code}`,
+      !outcome.done && `the rotation stopped at ${outcome.failedStep}`,
+      (!uuidB || mintedB !== uuidB) && 'the refresher did not mint with the new secret',
+      stepReport(kept).outcome !== 'kept' && 'the first retire check did not keep A',
+      stepReport(retired).deletedUuid !== uuidA && 'the retire check did not delete A',
+      after.join() !== uuidB && 'Adobe does not hold B alone',
+      leaks !== 0 && 'a secret appeared in the output',
+    ].filter(Boolean);
+    if (problems.length > 0) {
+      say(`\nFAILED: ${problems.join('; ')}`);
+      return 1;
+    }
+    say(`\nDone in ${seconds(started)}. See docs/rotation.md for what each step does.`);
+    return 0;
+  } finally {
+    await rotation.close();
+  }
+}
+
+process.exitCode = process.argv.includes('--rotate')
+  ? await rotateMain()
+  : await main(process.argv.includes('--proxy'));

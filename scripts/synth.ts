@@ -6,6 +6,8 @@
  *   and the benchmark run the bundle from;
  * - `DEFAULTS`, one token with every default, into cdk.out/default: what the README's cost and the
  *   defaults it states are measured from. Its file lives under test/: it configures no deployment.
+ * - `ROTATION`, one OAuth token with `rotateClientSecret`, into cdk.out/rotation: what
+ *   `npm run sandbox -- --rotate` runs (synthesized there only).
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,6 +29,12 @@ export const EXAMPLE: RepoSynth = { config: 'examples/tokens.json', cdkOut: join
 export const DEFAULTS: RepoSynth = {
   config: 'test/fixtures/default-config.json',
   cdkOut: join(ROOT, 'cdk.out', 'default'),
+};
+
+/** One OAuth token whose client secret rotates every 30 days, at a Developer Console credential's ids. */
+export const ROTATION: RepoSynth = {
+  config: 'test/fixtures/rotation-config.json',
+  cdkOut: join(ROOT, 'cdk.out', 'rotation'),
 };
 
 /** Runs `cdk synth` of the repository's app with `synth.config`, into `synth.cdkOut`. */

@@ -9,24 +9,25 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { App } from 'aws-cdk-lib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseCredentials, type OAuthCredentials } from '../../common/credentials.js';
 import { parseTokenRecord } from '../../common/token.js';
 import { parseAppConfig } from '../../lib/config/load.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
-import { invokeBundle, readTemplate, synthesizedFunctions, type SynthesizedFunction } from '../sandbox/bundle.js';
 import { IO_MANAGEMENT_SCOPES } from '../sandbox/io-management-api.js';
-import { LocalRefresher } from '../sandbox/local-refresher.js';
+import { LocalRotation, type RotationRun } from '../sandbox/local-rotation.js';
 import { countSecrets } from '../sandbox/secret-registry.js';
-import type { RotationEvent, RotationOutcome } from '../sandbox/secrets-manager-rotation.js';
-import { generateOAuthCredentials, type OAuthIntegration } from '../sandbox/test-credentials.js';
+import type { RotationOutcome } from '../sandbox/secrets-manager-rotation.js';
+import { generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
-const CONSOLE = { orgId: '23294', credentialId: '385214' };
-const ROTATED = { name: 'rotated', credentialsType: 'oauth', rotateClientSecret: { everyDays: 30, ...CONSOLE } };
+const ROTATED = {
+  name: 'rotated',
+  credentialsType: 'oauth',
+  rotateClientSecret: { everyDays: 30, orgId: '23294', credentialId: '385214' },
+};
 const STACK = 'Rotated';
-const ROTATION_LAMBDA_ARN = 'arn:aws:lambda:us-east-1:111111111111:function:rotation';
 
 const dir = mkdtempSync(join(tmpdir(), 'ims-rotation-e2e-'));
 const cdkOut = join(dir, 'cdk.out');
@@ -39,74 +40,33 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * The template's functions by handler, their secrets' `Ref`s resolved to `local`'s secrets when
- * given (the refresher's runs get them from LocalRefresher either way).
- */
-function functionsOf(local?: LocalRefresher): Map<string, SynthesizedFunction> {
-  const resources = Object.values(readTemplate(cdkOut, STACK).Resources);
-  const variables = resources.find((r) => r.Properties.Handler === 'index.handler')!.Properties.Environment!.Variables!;
-  const ref = (name: string) => (variables[name] as { Ref: string }).Ref;
-  const refs = local
-    ? { [ref('CREDENTIALS_SECRET_ID')]: local.credentialsSecretId, [ref('TOKEN_SECRET_ID')]: local.tokenSecretId }
-    : {};
-  return new Map(synthesizedFunctions(cdkOut, STACK, refs).map((fn) => [fn.handler, fn]));
-}
-
-/**
  * One credential (one secret, the simple shape, no uuids stored yet: a first rotation), the doubles,
- * and the emulator's rotation function: the bundle, each step checked for secrets in its output.
+ * and the emulator's rotation function: the bundle, each run checked for secrets in its output.
  */
 class World {
-  readonly logs: string[] = [];
-  /** The rotation function as the template makes it: handler, timeout, environment. */
-  private rotationFunction!: SynthesizedFunction;
-
-  private constructor(
-    readonly local: LocalRefresher,
-    readonly integration: OAuthIntegration,
-  ) {}
+  private constructor(readonly rotation: LocalRotation) {}
 
   static async start(): Promise<World> {
     const credentials = generateOAuthCredentials({ scopes: IO_MANAGEMENT_SCOPES });
-    let world: World | undefined;
-    const rotation = (event: RotationEvent) => world!.step(event);
-    const refresher = functionsOf().get('index.handler')!;
-    const local = await LocalRefresher.start(refresher, credentials, { rotation, console: CONSOLE });
-    world = new World(local, credentials.integration);
-    world.rotationFunction = functionsOf(local).get('index.rotationHandler')!;
-    return world;
+    const onRun = ({ invocation }: RotationRun) =>
+      expect(countSecrets(invocation.logs + JSON.stringify(invocation.error ?? null)), 'secrets in the output').toBe(0);
+    return new World(await LocalRotation.start(cdkOut, STACK, credentials, { onRun }));
+  }
+
+  get local() {
+    return this.rotation.local;
   }
 
   get peer() {
-    return this.local.peer;
+    return this.rotation.peer;
   }
 
   get emulator() {
-    return this.local.emulator;
+    return this.rotation.emulator;
   }
 
-  /** A step as Lambda runs it for Secrets Manager: the template's environment, the doubles' addresses. */
-  private async step(event: RotationEvent): Promise<void> {
-    const result = await invokeBundle(this.rotationFunction, {
-      event,
-      env: { ...this.emulator.env(), IMS_BASE_URL: this.peer.url, ADOBE_API_BASE_URL: this.peer.url },
-    });
-    this.logs.push(result.logs);
-    expect(countSecrets(result.logs + JSON.stringify(result.error ?? null)), 'secrets in the output').toBe(0);
-    if (result.error) throw new Error(`${result.error.code}: ${result.error.errorMessage}`);
-  }
-
-  /** `RotateSecret` as `ims-token credentials rotate` sends it, and the rotation's outcome. */
-  async rotate(options: { immediately?: boolean } = {}): Promise<RotationOutcome> {
-    await this.emulator.client().send(
-      new RotateSecretCommand({
-        SecretId: this.local.credentialsSecretId,
-        RotationLambdaARN: ROTATION_LAMBDA_ARN,
-        RotationRules: { AutomaticallyAfterDays: 30 },
-        RotateImmediately: options.immediately ?? true,
-      }),
-    );
-    return this.emulator.rotation(this.local.credentialsSecretId);
+  rotate(options: { immediately?: boolean } = {}): Promise<RotationOutcome> {
+    return this.rotation.rotate(options);
   }
 
   /** One run of the bundled refresher, forced. */
@@ -121,9 +81,8 @@ class World {
     return { versionId, credentials: parseCredentials(value) as OAuthCredentials };
   }
 
-  /** Adobe's secrets of the credential, as the peer holds them. */
   adobeSecrets() {
-    return this.peer.credentials.get(this.integration.clientId)!.secrets;
+    return this.rotation.adobeSecrets();
   }
 
   /** Every client secret any version of the credentials secret holds. */
@@ -150,7 +109,7 @@ class World {
   }
 
   close(): Promise<void> {
-    return this.local.close();
+    return this.rotation.close();
   }
 }
 
@@ -230,7 +189,7 @@ describe('the bundled rotation function, invoked by Secrets Manager', () => {
     world.emulator.crashAfter('createSecret');
     await world.rotate();
     // The new secret goes away at Adobe before it is tested (an admin deleted it): IMS refuses it.
-    world.peer.register(world.integration);
+    world.peer.register(world.rotation.integration);
 
     const rejected = await world.emulator.retryRotation(world.local.credentialsSecretId);
 

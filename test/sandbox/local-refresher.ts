@@ -40,7 +40,7 @@ export class LocalRefresher {
   /**
    * Starts both doubles (speaking HTTPS with `tls`; the emulator's `RotateSecret` invoking
    * `rotation`) and stores `credentials`; the peer registers `integration` (an OAuth client at the
-   * I/O Management API's `console` ids).
+   * I/O Management API's `console` ids, its secrets with `console.uuids`).
    */
   static async start(
     fn: SynthesizedFunction,
@@ -48,7 +48,7 @@ export class LocalRefresher {
     options: {
       readonly tls?: TestCertificate;
       readonly rotation?: RotationFunction;
-      readonly console?: { readonly orgId: string; readonly credentialId: string };
+      readonly console?: Parameters<ImsPeer['register']>[1];
     } = {},
   ): Promise<LocalRefresher> {
     const [emulator, peer] = await Promise.all([SecretsManagerEmulator.start(options), ImsPeer.start(options)]);
