@@ -56,7 +56,7 @@ export async function rotate(options: RotateOptions, deps: RotateDeps): Promise<
   } catch (error) {
     throw await rotationFailed(
       before,
-      `Secrets Manager refused to rotate secret "${secretId}": ${describeError(error)}`,
+      `Secrets Manager refused to rotate secret "${secretId}": ${describeError(error)}${stuck(before, secretId)}`,
       deps,
     );
   }
@@ -124,6 +124,20 @@ async function describe(secretId: string, deps: RotateDeps): Promise<DescribeSec
       `could not describe secret "${secretId}" (secretsmanager:DescribeSecret): ${describeError(error)}`,
     );
   }
+}
+
+/**
+ * How to end a rotation that keeps failing (its new secret refused for good: Secrets Manager retries it
+ * with the same version, and refuses a new one while that version is `AWSPENDING`).
+ */
+function stuck(described: DescribeSecretCommandOutput, secretId: string): string {
+  const pending = holderOf(described, 'AWSPENDING');
+  if (!pending || pending === holderOf(described, 'AWSCURRENT')) return '';
+  return (
+    ` (version ${pending} is AWSPENDING; if its rotation keeps failing, end it with "aws secretsmanager ` +
+    `update-secret-version-stage --secret-id ${secretId} --version-stage AWSPENDING --remove-from-version-id ${pending}", ` +
+    'then rotate again: the next createSecret deletes its secret at Adobe)'
+  );
 }
 
 /** The version holding `stage`, if any. */

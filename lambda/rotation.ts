@@ -262,7 +262,10 @@ async function testSecret(step: Step, token: string): Promise<void> {
   const pending = await readPending(step, token);
   if (!pending) {
     step.report.outcome = 'nothing-to-test';
-    step.report.reason = `no value in ${ROTATION_PENDING_STAGE} version "${token}": Secrets Manager's set-up check`;
+    step.report.reason =
+      (await step.deps.store.read(step.secretId))?.versionId === token
+        ? `version "${token}" is already AWSCURRENT: a retry after finishSecret`
+        : `no value in ${ROTATION_PENDING_STAGE} version "${token}": Secrets Manager's set-up check`;
     return;
   }
   const credentials = oauthCredentials(step, pending);

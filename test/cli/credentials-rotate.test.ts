@@ -166,7 +166,7 @@ describe('ims-token credentials rotate', () => {
     await configureRotation();
     failing.add('createSecret');
     await rotate();
-    await emulator.rotation(SECRET);
+    const { versionId } = await emulator.rotation(SECRET);
     lambda.on(GetFunctionConfigurationCommand).rejects(new Error('AccessDeniedException'));
 
     const result = await rotate('--wait');
@@ -176,7 +176,10 @@ describe('ims-token credentials rotate', () => {
     expect(result.stderr).toMatch(
       new RegExp(
         `^ims-token: ROTATION_FAILED: Secrets Manager refused to rotate secret "adobe/credentials": InvalidRequestException: ` +
-          `A previous rotation isn't complete\\. That rotation will be reattempted\\.; see the rotation function's log group ` +
+          `A previous rotation isn't complete\\. That rotation will be reattempted\\. \\(version ${versionId} is AWSPENDING; ` +
+          `if its rotation keeps failing, end it with "aws secretsmanager update-secret-version-stage --secret-id adobe/credentials ` +
+          `--version-stage AWSPENDING --remove-from-version-id ${versionId}", then rotate again: the next createSecret deletes ` +
+          `its secret at Adobe\\); see the rotation function's log group ` +
           `/aws/lambda/ImsTokenStack-Rotation1A2B3C \\(function ${FUNCTION_ARN}\\)\\n$`,
       ),
     );

@@ -507,6 +507,15 @@ describe('testSecret and finishSecret', () => {
     expect(world.store.current(CREDENTIALS)!.versionId).toBe(world.original);
   });
 
+  it('says a testSecret retried after finishSecret finds its version current, not a set-up check', async () => {
+    const world = setup();
+    const { token } = await rotateFully(world);
+    expect((await world.run('testSecret', token)).report).toMatchObject({
+      outcome: 'nothing-to-test',
+      reason: `version "${token}" is already AWSCURRENT: a retry after finishSecret`,
+    });
+  });
+
   it('tests the new secret alone, never falling back to the working one', async () => {
     const world = setup();
     const token = world.rotation();
