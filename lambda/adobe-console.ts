@@ -93,9 +93,12 @@ export function adobeConsole(session: AdobeSession, options: AdobeConsoleOptions
         const { requestId } = await call('delete', 'DELETE', `${base}/${uuid}`);
         return { requestId };
       } catch (error) {
-        // Already gone (a repeated step, the grace check and a rotation overlapping, a lost answer): done.
-        if (error instanceof AdobeApiError && error.status === 404) return { requestId: error.requestId };
-        throw error;
+        // Already gone (a repeated step, the grace check and a rotation overlapping, a lost answer) if
+        // the list says so; a 404 for any other reason (a proxy not routing DELETE) is a failure.
+        if (!(error instanceof AdobeApiError) || error.status !== 404) throw error;
+        const { body } = await call('list', 'GET', base);
+        if (listed(body, session.clientId, undefined).some((entry) => entry.uuid === uuid)) throw error;
+        return { requestId: error.requestId };
       }
     },
   };

@@ -27,6 +27,10 @@ import { clientSecretRefused } from './ims.js';
 /** How far Adobe's clock, which stamps `last_used_at`, may be from ours. */
 const ADOBE_CLOCK_SKEW_MS = 5 * 60_000;
 
+/** Adobe shows the secret used at or after `time` (our clock), give or take the skew. */
+const usedSince = (entry: ListedClientSecret, time: number) =>
+  (entry.lastUsedAt ?? -Infinity) >= time - ADOBE_CLOCK_SKEW_MS;
+
 /** What the rotation function knows besides the event (lambda/config.ts `readRotationConfig`). */
 export interface RotationSettings {
   /** The refresher's token secret: read only, for the newest token (retireCheck). */
@@ -171,7 +175,7 @@ async function createSecret(step: Step, token: string): Promise<void> {
   const session = await sessionFor(step, credentials);
   const adobe = step.deps.adobe(session.adobe);
   const listed = noted(step, await adobe.list()).secrets;
-  const working = workingUuid(credentials, session.working, listed);
+  const working = workingUuid(credentials, session.working, listed, session.mintedAt);
   // Adobe holds at most two, W among them: the other one goes, whether it is the orphan of a crashed
   // attempt (a uuid no version holds; on a first rotation, an unused one created after W) or the
   // previous working secret. Never W, so never the last one.
@@ -215,22 +219,27 @@ function refuseIfAdobeContradicts(
   remove: readonly string[],
   mintedAt: number,
 ): void {
-  const usedSinceMint = (uuid: string) =>
-    (listed.find((entry) => entry.uuid === uuid)?.lastUsedAt ?? -Infinity) >= mintedAt - ADOBE_CLOCK_SKEW_MS;
+  const usedSinceMint = (uuid: string) => {
+    const entry = listed.find((candidate) => candidate.uuid === uuid);
+    return entry !== undefined && usedSince(entry, mintedAt);
+  };
   const used = remove.find(usedSinceMint);
   if (used === undefined || usedSinceMint(working)) return;
   throw new RotationError(
     'createSecret',
     `Adobe shows client secret ${used} used since this step minted with the working secret, whose stored uuid ` +
-      `${working} it does not: the credentials' uuids do not match their client secrets; correct or remove them, then rotate again`,
+      `${working} it does not: Adobe is behind (Secrets Manager retries), or the credentials' uuids do not match ` +
+      'their client secrets (a secret replaced by hand): correct or remove them, then rotate again',
+    { transient: true },
   );
 }
 
 /**
  * Never deletes the secret the newest token was minted with: a token that names a secret about to go,
  * or, naming none, one minted from another credentials version (whose secret is unknown), fails the
- * step, transient: the refresher mints from the current version at its next run (at once after an
- * upload or a rotation, through the credentials-change rule), and a retry then goes ahead.
+ * step, transient: once the refresher has minted from the current version's first secret (at once
+ * after an upload or a rotation, through the credentials-change rule, or a forced refresh after it
+ * fell back), a retry goes ahead.
  */
 async function refuseIfNewestTokenUses(
   step: Step,
@@ -246,7 +255,7 @@ async function refuseIfNewestTokenUses(
   throw new RotationError(
     'createSecret',
     `the newest token was minted with ${uuid === undefined ? 'a secret of another credentials version' : `client secret ${uuid}`}, ` +
-      'which Adobe would have to drop to make room; the refresher mints with the current secret at its next run: rotate again after it',
+      'which Adobe would have to drop to make room: force a refresh (ims-token refresh --function <refresher>), then rotate again',
     { transient: true },
   );
 }
@@ -421,7 +430,12 @@ async function sessionFor(
  * W's uuid: the stored one (it must be at Adobe), or, on a first rotation (no uuids stored), the
  * only secret at Adobe or else the only one Adobe has seen used.
  */
-function workingUuid(credentials: OAuthCredentials, working: number, listed: readonly ListedClientSecret[]): string {
+function workingUuid(
+  credentials: OAuthCredentials,
+  working: number,
+  listed: readonly ListedClientSecret[],
+  mintedAt: number,
+): string {
   if (listed.length > 2) {
     throw new RotationError(
       'createSecret',
@@ -437,14 +451,19 @@ function workingUuid(credentials: OAuthCredentials, working: number, listed: rea
     );
   }
   if (listed.length === 1) return listed[0].uuid;
-  const used = listed.filter((entry) => entry.lastUsedAt !== undefined);
+  // Two at Adobe and no uuids: W is the one Adobe shows used by this step's own mint.
+  const used = listed.filter((entry) => usedSince(entry, mintedAt));
   if (used.length === 1) return used[0].uuid;
-  throw new RotationError(
-    'createSecret',
-    used.length === 0
-      ? 'Adobe lists no client secret, or none it has seen used, so the one in use is unknown; rotate again once the refresher has minted'
-      : 'the credential has two used client secrets at Adobe and the credentials store no uuids, so the one in use is unknown: delete the unused secret in the Developer Console, then rotate again',
-  );
+  throw used.length === 0
+    ? new RotationError(
+        'createSecret',
+        "Adobe shows neither client secret used by this step's mint yet, so the one in use is unknown; Secrets Manager retries",
+        { transient: true },
+      )
+    : new RotationError(
+        'createSecret',
+        'both client secrets at Adobe were used just now and the credentials store no uuids, so the one in use is unknown: delete the unused secret in the Developer Console, then rotate again',
+      );
 }
 
 /**

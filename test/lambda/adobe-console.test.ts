@@ -105,10 +105,18 @@ describe('adobeConsole: the calls Adobe documents', () => {
     expect(peer.requests).toHaveLength(1);
   });
 
-  it('takes a 404 on delete as already deleted (a repeated step, an overlapping grace check, a lost answer); other refusals fail', async () => {
-    await expect(client(fake(answer(404, { error_code: '404001' })).fetch).delete('u-1')).resolves.toEqual({
-      requestId: 'req-1',
-    });
+  it('takes a 404 on delete as already deleted when the list no longer shows the uuid (a repeat, an overlapping grace check, a lost answer); else it fails', async () => {
+    const peer = (listedUuids: string[]) =>
+      fake((init) =>
+        init.method === 'DELETE'
+          ? answer(404, { error_code: '404001' })()
+          : answer(200, {
+              client_id: session.clientId,
+              client_secrets: listedUuids.map((uuid) => ({ uuid, created_at: '1717000000000', secret_usages: null })),
+            })(),
+      ).fetch;
+    await expect(client(peer(['u-2'])).delete('u-1')).resolves.toEqual({ requestId: 'req-1' });
+    await expect(client(peer(['u-1', 'u-2'])).delete('u-1')).rejects.toMatchObject({ status: 404 });
     await expect(client(fake(answer(409, {})).fetch).delete('u-1')).rejects.toMatchObject({ status: 409 });
   });
 });

@@ -27,6 +27,8 @@ const settings: RotationSettings = {
 class FakeAdobe {
   readonly secrets: { uuid: string; secret: string; createdAt: number; lastUsedAt?: number }[] = [];
   readonly calls: string[] = [];
+  /** Mints do not move `last_used_at` (Adobe's usage lagging behind). */
+  usageLags = false;
   /** Secrets IMS refuses although Adobe lists them. */
   readonly refused = new Set<string>();
   /** The next create commits at Adobe, then the connection drops. */
@@ -67,7 +69,7 @@ class FakeAdobe {
         debugId: 'dbg-401',
       });
     }
-    entry.lastUsedAt = this.clock.now();
+    if (!this.usageLags) entry.lastUsedAt = this.clock.now();
     const token = `access-token-for-${entry.uuid}-${'t'.repeat(20)}`;
     registerSecret(token);
     return token;
@@ -378,7 +380,7 @@ describe('createSecret makes room at Adobe', () => {
     const token = world.rotation();
     const result = await world.run('createSecret', token);
     // Assess
-    expect(result.error).toMatchObject({ code: 'ROTATION_FAILED', transient: false });
+    expect(result.error).toMatchObject({ code: 'ROTATION_FAILED', transient: true });
     expect(result.error!.message).toContain('Adobe shows client secret uuid-2 used since this step minted');
     expect(world.adobe.secrets.map((entry) => entry.uuid)).toEqual(['uuid-1', 'uuid-2']);
     expect(await world.store.read(CREDENTIALS, { versionId: token })).toBeUndefined();
@@ -454,11 +456,44 @@ describe('createSecret makes room at Adobe', () => {
     });
   });
 
+  it.each([
+    ['Adobe shows the mint: W is the new one, the old one goes', false],
+    ['Adobe does not show it yet: fails transient, deleting nothing', true],
+  ])(
+    'on a first rotation after a secret was replaced by hand (no uuids), takes as W the secret Adobe shows used by its own mint: %s',
+    async (_name, lagging) => {
+      // Prepare: S1 used days ago; S2 added in the console and uploaded as the only "clientSecret"
+      const world = setup({ shape: 'single' });
+      world.clock.advance(72 * HOUR);
+      const s2 = world.adobe.add();
+      world.store.put(
+        CREDENTIALS,
+        JSON.stringify({ clientId: 'client-1', clientSecret: s2, scopes: 'openid,AdobeID' }),
+      );
+      world.adobe.usageLags = lagging;
+      // Act
+      const token = world.rotation();
+      const result = await world.run('createSecret', token);
+      // Assess
+      if (lagging) {
+        expect(result.error).toMatchObject({ code: 'ROTATION_FAILED', transient: true });
+        expect(world.adobe.secrets.map((entry) => entry.uuid)).toEqual(['uuid-1', 'uuid-2']);
+      } else {
+        expect(result.report).toMatchObject({ outcome: 'created', deletedUuid: 'uuid-1' });
+        const pending = world.credentialsOf((await world.store.read(CREDENTIALS, { versionId: token }))!.value);
+        expect(pending.clientSecrets[1]).toBe(s2);
+        expect(pending.clientSecretUuids![1]).toBe('uuid-2');
+      }
+    },
+  );
+
   it('refuses a first rotation with two used secrets and no uuids, naming the fix, and changes nothing', async () => {
     const world = setup({ used: [true, true] });
     const result = await world.run('createSecret', world.rotation());
     expect(result.error).toMatchObject({ code: 'ROTATION_FAILED', step: 'createSecret', transient: false });
-    expect(result.error?.message).toMatch(/two used client secrets.*delete the unused secret in the Developer Console/);
+    expect(result.error?.message).toMatch(
+      /both client secrets .* used just now.*delete the unused secret in the Developer Console/,
+    );
     expect(world.adobe.calls.filter((call) => call !== 'list' && call !== 'mint')).toEqual([]);
     expect(world.store.versionCount(CREDENTIALS)).toBe(1);
   });
