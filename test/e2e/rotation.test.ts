@@ -16,10 +16,10 @@ import { parseCredentials, type OAuthCredentials } from '../../common/credential
 import { parseTokenRecord } from '../../common/token.js';
 import { parseAppConfig } from '../../lib/config/load.js';
 import { ImsTokenStack } from '../../lib/ims-token-stack.js';
-import { IO_MANAGEMENT_SCOPES } from '../sandbox/io-management-api.js';
+import { IO_MANAGEMENT_SCOPES, TOO_MANY_SECRETS_ERROR_CODE } from '../sandbox/io-management-api.js';
 import { LocalRotation, type RotationRun } from '../sandbox/local-rotation.js';
 import { countSecrets } from '../sandbox/secret-registry.js';
-import type { RotationOutcome } from '../sandbox/secrets-manager-rotation.js';
+import type { RotationOutcome, RotationStep } from '../sandbox/secrets-manager-rotation.js';
 import { generateOAuthCredentials } from '../sandbox/test-credentials.js';
 
 const ROTATED = {
@@ -113,7 +113,7 @@ class World {
   }
 }
 
-const ALL_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
+const ALL_STEPS: RotationStep[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
 let world: World;
 afterEach(() => world?.close());
 
@@ -145,26 +145,34 @@ describe('the bundled rotation function, invoked by Secrets Manager', () => {
     await world.expectNoOrphans();
   });
 
-  it('reuses the pending version when retried after a crash that followed createSecret: nothing created twice', async () => {
-    world = await World.start();
-    const before = world.current();
-    world.emulator.crashAfter('createSecret');
+  it.each(ALL_STEPS)(
+    'finishes when the whole rotation is retried after a crash that followed %s (its work done): nothing created twice',
+    async (step) => {
+      world = await World.start();
+      const before = world.current();
+      world.emulator.crashAfter(step);
 
-    const crashed = await world.rotate();
+      const crashed = await world.rotate();
 
-    expect(crashed).toMatchObject({ done: false, failedStep: 'createSecret', completed: [] });
-    expect(world.current().versionId).toBe(before.versionId);
-    await world.expectNoOrphans();
-    const creates = () => world.peer.console.calls.filter((call) => call.method === 'POST').length;
-    expect(creates()).toBe(1);
+      expect(crashed).toMatchObject({
+        done: false,
+        failedStep: step,
+        completed: ALL_STEPS.slice(0, ALL_STEPS.indexOf(step)),
+      });
+      expect(world.current().versionId).toBe(step === 'finishSecret' ? crashed.versionId : before.versionId);
+      await world.expectNoOrphans();
+      const creates = () => world.peer.console.calls.filter((call) => call.method === 'POST').length;
+      expect(creates()).toBe(1);
 
-    const retried = await world.emulator.retryRotation(world.local.credentialsSecretId);
+      const retried = await world.emulator.retryRotation(world.local.credentialsSecretId);
 
-    expect(retried).toMatchObject({ done: true, completed: ALL_STEPS });
-    expect(creates()).toBe(1);
-    expect(world.current().versionId).toBe(crashed.versionId);
-    await world.expectNoOrphans();
-  });
+      expect(retried).toMatchObject({ done: true, completed: ALL_STEPS });
+      expect(creates()).toBe(1);
+      expect(world.current().versionId).toBe(crashed.versionId);
+      expect(world.emulator.stages(world.local.credentialsSecretId)[before.versionId]).toEqual(['AWSPREVIOUS']);
+      await world.expectNoOrphans();
+    },
+  );
 
   it('deletes on the retry the secret a create left at Adobe when its answer was lost, then creates another', async () => {
     world = await World.start();
@@ -180,6 +188,25 @@ describe('the bundled rotation function, invoked by Secrets Manager', () => {
 
     expect(await world.emulator.retryRotation(world.local.credentialsSecretId)).toMatchObject({ done: true });
     expect(world.adobeSecrets().map((secret) => secret.uuid)).not.toContain(orphan.uuid);
+    await world.expectNoOrphans();
+  });
+
+  it('fails createSecret when the peer refuses a third secret (one added in the Developer Console after its list), then the retry makes room', async () => {
+    world = await World.start();
+    const before = world.current();
+    world.peer.console.fail('none', 'added-in-console'); // the list, then the create
+
+    const refused = await world.rotate();
+
+    expect(refused).toMatchObject({ done: false, failedStep: 'createSecret' });
+    expect(refused.error).toMatch(
+      new RegExp(`^ADOBE_API_FAILED: I/O Management API create answered HTTP 400 ${TOO_MANY_SECRETS_ERROR_CODE}`),
+    );
+    expect(world.current().versionId).toBe(before.versionId);
+    expect(world.adobeSecrets()).toHaveLength(2);
+
+    expect(await world.emulator.retryRotation(world.local.credentialsSecretId)).toMatchObject({ done: true });
+    expect(world.current().credentials.clientSecrets[1]).toBe(before.credentials.clientSecrets[0]);
     await world.expectNoOrphans();
   });
 

@@ -35,11 +35,14 @@ export const TOO_MANY_SECRETS_ERROR_CODE = '400009';
  * - `drop-after-commit`: the request takes effect (a create makes the secret), then the
  *   connection is destroyed before any answer: the plaintext is lost;
  * - `create-without-uuid`: answered normally, but the answer's `uuid` is left out;
+ * - `added-in-console`: just before the request is served, an admin adds a secret to the credential in
+ *   the Developer Console (e.g. between a rotation's list and its create: the create is then a third);
  * - `none`: answered normally, so that the next fault reaches a later request (e.g. the create after a list).
  */
 export type ConsoleFault =
   | { readonly status: number; readonly body?: unknown; readonly requestId?: string }
   | 'none'
+  | 'added-in-console'
   | 'hang'
   | 'drop-after-commit'
   | 'create-without-uuid';
@@ -200,7 +203,7 @@ export class IoManagementApi {
     let status: number;
     let body: unknown;
     try {
-      [status, body] = this.answer(request, method, path);
+      [status, body] = this.answer(request, method, path, fault === 'added-in-console');
     } catch (error) {
       if (!(error instanceof ConsoleRefusal)) throw error;
       [status, body] = [error.status, adobeError(error.code, error.message)];
@@ -215,7 +218,7 @@ export class IoManagementApi {
     send(status, body);
   }
 
-  private answer(request: IncomingMessage, method: string, path: string): [number, unknown?] {
+  private answer(request: IncomingMessage, method: string, path: string, addedInConsole: boolean): [number, unknown?] {
     const match = SECRETS_PATH.exec(path);
     if (!match) throw new ConsoleRefusal(404, '404000', 'no such resource');
     const [, orgId, credentialId, uuid] = match;
@@ -225,6 +228,7 @@ export class IoManagementApi {
     if (credential.clientId !== clientId) {
       throw new ConsoleRefusal(403, '403003', 'the token and the api key do not belong to this credential');
     }
+    if (addedInConsole) credential.secrets.push(this.newSecret());
     if (uuid === undefined && method === 'GET') return [200, list(credential)];
     if (uuid === undefined && method === 'POST') return [201, this.create(credential)];
     if (uuid !== undefined && method === 'DELETE') return [this.delete(credential, uuid)];
@@ -256,14 +260,15 @@ export class IoManagementApi {
         `a credential can have at most ${MAX_CLIENT_SECRETS} client secrets`,
       );
     }
-    const secret: ClientSecret = {
-      uuid: randomUUID(),
-      plaintext: `p8e-${randomBytes(16).toString('hex')}`,
-      createdAt: this.now(),
-    };
-    registerSecret(secret.plaintext);
+    const secret = this.newSecret();
     credential.secrets.push(secret);
     return { client_secret: secret.plaintext, ...listed(secret) };
+  }
+
+  private newSecret(): ClientSecret {
+    const plaintext = `p8e-${randomBytes(16).toString('hex')}`;
+    registerSecret(plaintext);
+    return { uuid: randomUUID(), plaintext, createdAt: this.now() };
   }
 
   private delete(credential: Credential, uuid: string): number {
