@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { readConfig, type RefreshSettings } from './config.js';
-import { ConfigurationError, ImsError, type ProxiedCall } from '../common/errors.js';
+import { ConfigurationError, ImsError, type ProxiedCall, type RefresherError } from '../common/errors.js';
 import { fetchVia } from './fetch-via.js';
 import type { Fetch } from './ims.js';
 import { proxyCredentials } from './proxy-credentials.js';
@@ -216,15 +216,9 @@ function report(result: RunResult, signals: ReturnType<typeof runSignals>, logge
     logger.info(result.outcome === 'refreshed' ? 'token refreshed' : 'token kept', fields);
     return;
   }
-  // IMS's answer, also when it is the cause of a fallback's credentials error.
-  const ims = error instanceof ImsError ? error : error.cause instanceof ImsError ? error.cause : undefined;
   logger.error('refresh failed', {
     ...fields,
-    errorCode: error.code,
-    errorName: error.name,
-    errorMessage: error.message,
-    transient: error.transient,
-    ...(ims ? { imsStatus: ims.status, imsError: ims.imsError, imsDebugId: ims.debugId } : {}),
+    ...errorFields(error),
     causeName: error.cause instanceof Error ? error.cause.name : undefined,
     ...(result.fallbackCredentialsVersionId === undefined
       ? {}
@@ -240,4 +234,19 @@ function report(result: RunResult, signals: ReturnType<typeof runSignals>, logge
           fallbackErrorCode: result.fallbackFailure.errorCode,
         }),
   });
+}
+
+/**
+ * A failure's fields in a log line: its code, name, message and transience, and IMS's answer, also
+ * when it is the cause (a fallback's credentials error, a rotation step's).
+ */
+export function errorFields(error: RefresherError): Record<string, unknown> {
+  const ims = error instanceof ImsError ? error : error.cause instanceof ImsError ? error.cause : undefined;
+  return {
+    errorCode: error.code,
+    errorName: error.name,
+    errorMessage: error.message,
+    transient: error.transient,
+    ...(ims ? { imsStatus: ims.status, imsError: ims.imsError, imsDebugId: ims.debugId } : {}),
+  };
 }

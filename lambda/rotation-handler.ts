@@ -1,12 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { adobeConsole, ADOBE_REQUEST_TIMEOUT_MS } from './adobe-console.js';
-import { createLogger, networkAdapters, REPORT_RESERVE_MS, type InvocationContext } from './app.js';
+import { createLogger, errorFields, networkAdapters, REPORT_RESERVE_MS, type InvocationContext } from './app.js';
 import { bounded } from './bounded-store.js';
 import { readRotationConfig } from './config.js';
 import { exchange, type Fetch } from './ims.js';
 import { RETRY } from './retry.js';
 import { parseRotationEvent, runRotation, type RotationDeps, type StepReport } from './rotation.js';
-import { ImsError } from '../common/errors.js';
 
 export interface RotationHandlerOverrides extends Partial<RotationDeps> {
   readonly env?: Record<string, string | undefined>;
@@ -63,15 +62,7 @@ export function createRotationHandler(overrides: RotationHandlerOverrides = {}) 
       logger.info(`rotation ${report.step}`, { ...report });
       return report;
     }
-    const ims = error instanceof ImsError ? error : error.cause instanceof ImsError ? error.cause : undefined;
-    logger.error(`rotation ${report.step} failed`, {
-      ...report,
-      errorCode: error.code,
-      errorName: error.name,
-      errorMessage: error.message,
-      transient: error.transient,
-      ...(ims ? { imsStatus: ims.status, imsError: ims.imsError, imsDebugId: ims.debugId } : {}),
-    });
+    logger.error(`rotation ${report.step} failed`, { ...report, ...errorFields(error) });
     throw error;
   };
 }
