@@ -38,24 +38,19 @@ export interface RefreshSettings {
  * could hold credentials). AWS_USE_FIPS_ENDPOINT is the AWS SDK's own.
  */
 export function readConfig(env: Record<string, string | undefined>): RefreshSettings {
+  const credentialsSecretId = required(env, 'CREDENTIALS_SECRET_ID');
+  const tokenSecretId = required(env, 'TOKEN_SECRET_ID');
   const settings: RefreshSettings = {
-    credentialsSecretId: required(env, 'CREDENTIALS_SECRET_ID'),
-    tokenSecretId: required(env, 'TOKEN_SECRET_ID'),
+    credentialsSecretId,
+    tokenSecretId,
     imsBaseUrl: parseImsBaseUrl(env.IMS_BASE_URL),
     credentialsType: credentialsType(env.CREDENTIALS_TYPE),
     refreshThreshold: threshold(env.REFRESH_THRESHOLD),
     credentialName: env.CREDENTIAL_NAME?.trim() || undefined,
-    ...proxySettings(env),
+    ...proxySettings(env, [credentialsSecretId, tokenSecretId]),
   };
   if (settings.credentialsSecretId === settings.tokenSecretId) {
     throw new ConfigurationError('CREDENTIALS_SECRET_ID and TOKEN_SECRET_ID must name different secrets');
-  }
-  const { proxyCredentialsSecretId } = settings;
-  if (
-    proxyCredentialsSecretId === settings.credentialsSecretId ||
-    proxyCredentialsSecretId === settings.tokenSecretId
-  ) {
-    throw new ConfigurationError('PROXY_CREDENTIALS_SECRET_ID must name a secret of its own');
   }
   return settings;
 }
@@ -78,20 +73,17 @@ export function readRotationConfig(env: Record<string, string | undefined>): Rot
   const hours = env.RETIRE_AFTER_HOURS?.trim() ? Number(env.RETIRE_AFTER_HOURS) : RETIRE_AFTER_HOURS.default;
   const problem = retireAfterHoursProblem(hours);
   if (problem) throw new ConfigurationError(`RETIRE_AFTER_HOURS ${problem}`);
-  const config: RotationConfig = {
-    tokenSecretId: required(env, 'TOKEN_SECRET_ID'),
+  const tokenSecretId = required(env, 'TOKEN_SECRET_ID');
+  return {
+    tokenSecretId,
     imsBaseUrl: parseImsBaseUrl(env.IMS_BASE_URL),
     adobeApiBaseUrl: parseImsBaseUrl(env.ADOBE_API_BASE_URL, 'ADOBE_API_BASE_URL'),
     credentialName: env.CREDENTIAL_NAME?.trim() || undefined,
     orgId,
     credentialId,
     retireAfterMs: hours * 3_600_000,
-    ...proxySettings(env),
+    ...proxySettings(env, [tokenSecretId]),
   };
-  if (config.proxyCredentialsSecretId === config.tokenSecretId) {
-    throw new ConfigurationError('PROXY_CREDENTIALS_SECRET_ID must name a secret of its own');
-  }
-  return config;
 }
 
 /** An optional id variable, refused with its rule's message (never its value) when set but malformed. */
@@ -106,9 +98,13 @@ function optionalId(
   return value;
 }
 
-/** HTTPS_PROXY with NO_PROXY, and PROXY_CREDENTIALS_SECRET_ID (only with HTTPS_PROXY); NO_PROXY alone means nothing. */
+/**
+ * HTTPS_PROXY with NO_PROXY, and PROXY_CREDENTIALS_SECRET_ID (only with HTTPS_PROXY, and none of the
+ * function's `otherSecretIds`); NO_PROXY alone means nothing.
+ */
 function proxySettings(
   env: Record<string, string | undefined>,
+  otherSecretIds: readonly string[],
 ): Pick<RefreshSettings, 'proxy' | 'proxyCredentialsSecretId'> {
   const url = env.HTTPS_PROXY?.trim();
   const proxyCredentialsSecretId = env.PROXY_CREDENTIALS_SECRET_ID?.trim() || undefined;
@@ -117,7 +113,11 @@ function proxySettings(
     return {};
   }
   const noProxy = parseNoProxy((env.NO_PROXY ?? '').split(','), 'NO_PROXY');
-  return { proxy: { ...parseProxyUrl(url, 'HTTPS_PROXY'), noProxy }, proxyCredentialsSecretId };
+  const proxy = { ...parseProxyUrl(url, 'HTTPS_PROXY'), noProxy };
+  if (proxyCredentialsSecretId !== undefined && otherSecretIds.includes(proxyCredentialsSecretId)) {
+    throw new ConfigurationError('PROXY_CREDENTIALS_SECRET_ID must name a secret of its own');
+  }
+  return { proxy, proxyCredentialsSecretId };
 }
 
 function required(env: Record<string, string | undefined>, name: string): string {
