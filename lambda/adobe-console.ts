@@ -7,6 +7,7 @@
  */
 import { AdobeApiError, MAX_DETAIL_LENGTH, RefresherError } from '../common/errors.js';
 import { redactOptional, rememberSecret } from '../common/redact.js';
+import { ADOBE_ID } from '../common/rules.js';
 import { parseJson, readAnswer, type Fetch, MAX_ANSWER_BYTES } from './ims.js';
 
 /** Who calls: a token minted by the credential itself, its client id (`x-api-key`) and where the credential lives. */
@@ -59,8 +60,7 @@ export const ADOBE_REQUEST_TIMEOUT_MS = 10_000;
 export const FORBIDDEN_FIX =
   'add the I/O Management API to the Developer Console project and the scopes read_client_secret, manage_client_secrets (see README)';
 
-/** A uuid or an `x-request-id` as accepted: they go into URLs and log lines. */
-const UUID = /^[A-Za-z0-9-]{1,64}$/;
+/** An `x-request-id` as accepted (a uuid is `ADOBE_ID`): they go into URLs and log lines. */
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Adobe's epoch-millisecond strings (numbers accepted too). */
 const EPOCH_MS = /^\d{1,15}$/;
@@ -88,7 +88,7 @@ export function adobeConsole(session: AdobeSession, options: AdobeConsoleOptions
       return { ...created(body, session.accessToken, requestId), requestId };
     },
     async delete(uuid: string) {
-      if (!UUID.test(uuid)) throw invalid('delete', 'was asked to delete a uuid that is not one', undefined);
+      if (!ADOBE_ID.test(uuid)) throw invalid('delete', 'was asked to delete a uuid that is not one', undefined);
       try {
         const { requestId } = await call('delete', 'DELETE', `${base}/${uuid}`);
         return { requestId };
@@ -223,7 +223,7 @@ function listed(body: unknown, clientId: string, requestId: string | undefined):
     const field = `client_secrets[${i}]`;
     if (!isObject(entry)) throw invalid('list', `has a "${field}" that is not an object`, requestId);
     const uuid = entry.uuid;
-    if (typeof uuid !== 'string' || !UUID.test(uuid)) {
+    if (typeof uuid !== 'string' || !ADOBE_ID.test(uuid)) {
       throw invalid('list', `has a "${field}.uuid" that is not 1-64 letters, digits or hyphens`, requestId);
     }
     const createdAt = epochMs(entry.created_at);
@@ -257,7 +257,7 @@ function created(
   }
   const uuid = (body as Record<string, unknown>).uuid;
   if (uuid === undefined || uuid === null) return { secret, uuid: undefined };
-  if (typeof uuid !== 'string' || !UUID.test(uuid)) {
+  if (typeof uuid !== 'string' || !ADOBE_ID.test(uuid)) {
     throw invalid('create', 'has a "uuid" that is not 1-64 letters, digits or hyphens', requestId);
   }
   return { secret, uuid };
