@@ -20,7 +20,7 @@ import {
   type RotationStep,
 } from '../common/errors.js';
 import { ROTATION_PENDING_STAGE, type SecretStore, type SecretVersion } from '../common/store.js';
-import { expiresAtMs, trustedToken } from '../common/token.js';
+import { expiresAtMs, trustedToken, type TokenRecord } from '../common/token.js';
 import type { AdobeConsole, AdobeSession, ListedClientSecret } from './adobe-console.js';
 import { clientSecretRefused } from './ims.js';
 
@@ -149,7 +149,7 @@ interface Step {
 /**
  * Does nothing when the version is already AWSCURRENT (the rotation run again after finishSecret);
  * reuses the pending version when it exists; otherwise finds the working secret W, makes room at
- * Adobe (orphans first, then the secret that is not W), creates N and stores [N, W] as
+ * Adobe (deletes the secret that is not W, unless a guard refuses), creates N and stores [N, W] as
  * `AWSPENDING` at once: Adobe shows N's plaintext only in the create answer.
  */
 async function createSecret(step: Step, token: string): Promise<void> {
@@ -248,7 +248,7 @@ async function refuseIfNewestTokenUses(
   remove: readonly string[],
 ): Promise<void> {
   const now = step.deps.now();
-  const newest = trustedToken((await step.deps.store.read(step.settings.tokenSecretId))?.value, now);
+  const newest = await newestToken(step);
   if (!newest || newest.client_id !== credentials.clientId || expiresAtMs(newest) <= now) return;
   const uuid = newest.client_secret_uuid;
   if (uuid === undefined ? newest.credentials_version_id === current.versionId : !remove.includes(uuid)) return;
@@ -327,7 +327,7 @@ async function retireCheck(step: Step): Promise<void> {
   const credentials = oauthCredentials(step, current);
   const uuids = credentials.clientSecretUuids ?? [];
   if (uuids.length < 2) return end('no second secret with a uuid');
-  const newest = trustedToken((await step.deps.store.read(step.settings.tokenSecretId))?.value, step.deps.now());
+  const newest = await newestToken(step);
   if (!newest || newest.credentials_version_id !== current.versionId || newest.client_secret_uuid !== uuids[0]) {
     return end("the newest token was not minted with the current version's first secret");
   }
@@ -347,6 +347,11 @@ async function retireCheck(step: Step): Promise<void> {
   noted(step, await adobe.delete(second.uuid));
   step.report.deletedUuid = second.uuid;
   step.report.outcome = 'retired';
+}
+
+/** The refresher's newest token (the token secret's current version), if it holds one of ours. */
+async function newestToken(step: Step): Promise<TokenRecord | undefined> {
+  return trustedToken((await step.deps.store.read(step.settings.tokenSecretId))?.value, step.deps.now());
 }
 
 async function readCurrent(step: Step): Promise<SecretVersion> {
