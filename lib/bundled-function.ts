@@ -57,7 +57,8 @@ export function bundledFunction(
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     ...options.invocation,
-    environment: options.environment,
+    // Stack traces point into lambda/*.ts, not the minified bundle.
+    environment: { ...options.environment, NODE_OPTIONS: '--enable-source-maps' },
   });
   if (!placement) {
     Validations.of(fn).acknowledge({

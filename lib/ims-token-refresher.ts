@@ -507,8 +507,6 @@ export class ImsTokenRefresher extends Construct {
       // the function writes its metric lines itself.
       POWERTOOLS_SERVICE_NAME: this.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
-      // Stack traces point into lambda/*.ts, not the minified bundle.
-      NODE_OPTIONS: '--enable-source-maps',
     };
   }
 

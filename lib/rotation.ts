@@ -166,7 +166,6 @@ export function rotateClientSecrets(
       ...networkEnvironment(scope, props),
       // The `service` of its log lines, as the refresher's.
       POWERTOOLS_SERVICE_NAME: inputs.serviceName,
-      NODE_OPTIONS: '--enable-source-maps',
     },
   });
 

@@ -72,6 +72,7 @@ describe('ImsTokenRefresher', () => {
           CREDENTIALS_TYPE: 'oauth',
           CREDENTIAL_NAME: 'Credential in Workspace',
           POWERTOOLS_SERVICE_NAME: 'Test/AemProd',
+          NODE_OPTIONS: '--enable-source-maps',
         }),
       },
     });

@@ -107,6 +107,7 @@ describe('ImsTokenRefresher: rotateClientSecret', () => {
       CREDENTIAL_NAME: 'Credential in Workspace',
       ADOBE_ORG_ID: '23294',
       ADOBE_CREDENTIAL_ID: '385214',
+      NODE_OPTIONS: '--enable-source-maps',
     });
     expect(variables.CREDENTIALS_SECRET_ID).toBeUndefined();
   });
